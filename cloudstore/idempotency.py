@@ -1,0 +1,156 @@
+"""Idempotency keys, stored in PostgreSQL.
+
+A request that carries ``Idempotency-Key`` runs at most once per (tenant, caller, route, key):
+
+- the first request takes a transaction-scoped advisory lock on the key, runs, and stores its response
+  (status and exact body bytes) in the same transaction as its effects, so both commit or neither does;
+- a request with the same key while the first is running finds the lock taken: 409 ``idempotency_conflict``;
+- afterwards the same key with the same body replays the stored response byte for byte, and with another
+  body is refused with 422 ``idempotency_conflict``.
+
+Responses are kept for ``RETENTION`` (at least 24 hours); a job prunes older ones. Failed requests (4xx
+from the domain, 5xx) roll back and store nothing, so the client may retry them with the same key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+import msgspec
+from sqlalchemy import Column, DateTime, Index, LargeBinary, SmallInteger, Text, text
+from sqlmodel import Field
+
+from cloudstore.errors import IdempotencyConflict, IdempotencyKeyMissing, ValidationFailed
+from cloudstore.tables import TenantTable, now_column
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+__all__ = ("RETENTION", "IdempotencyRecord", "StoredResponse", "begin_idempotent", "finish_idempotent")
+
+RETENTION = timedelta(hours=48)
+MAX_KEY_LENGTH = 255
+
+
+class IdempotencyRecord(TenantTable, table=True):
+    """The stored outcome of one idempotent request."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (Index("ix_idempotency_keys_created", "created_at"),)
+
+    scope: str = Field(sa_type=Text, primary_key=True)
+    key: str = Field(sa_type=Text, primary_key=True)
+    request_hash: str = Field(sa_type=Text)
+    status_code: int = Field(sa_type=SmallInteger)
+    body: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    created_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=False, server_default=text("now()"))
+    )
+    updated_at: datetime | None = now_column()
+
+
+class StoredResponse(msgspec.Struct, frozen=True):
+    """A response to replay."""
+
+    status_code: int
+    body: bytes
+
+
+class IdempotencyTicket(msgspec.Struct, frozen=True):
+    """Proof that this request holds the key; pass it to :func:`finish_idempotent`."""
+
+    tenant_id: int
+    scope: str
+    key: str
+    request_hash: str
+
+
+def validate_key(key: str | None) -> str:
+    """The header value, checked: 1–255 visible ASCII characters."""
+    if key is None:
+        raise IdempotencyKeyMissing("this request needs an Idempotency-Key header")
+    if not 1 <= len(key) <= MAX_KEY_LENGTH or not key.isascii() or not key.isprintable():
+        raise ValidationFailed("Idempotency-Key must be 1-255 printable ASCII characters")
+    return key
+
+
+_LOOKUP = text(
+    """
+    SELECT pg_try_advisory_xact_lock(hashtextextended(:lock, :tenant_id)) AS locked,
+           r.request_hash, r.status_code, r.body
+    FROM (SELECT 1) AS one
+    LEFT JOIN idempotency_keys AS r
+      ON r.tenant_id = :tenant_id AND r.scope = :scope AND r.key = :key AND r.created_at > now() - :retention
+    """
+)
+
+
+async def begin_idempotent(
+    session: AsyncSession, *, tenant_id: int, scope: str, key: str | None, body: bytes
+) -> IdempotencyTicket | StoredResponse:
+    """Claim ``key`` for this request, or return the stored response to replay.
+
+    Must run inside the request's transaction (after the tenant is set): the lock lasts until it ends.
+    """
+    key = validate_key(key)
+    request_hash = hashlib.sha256(body).hexdigest()
+    row = (
+        (
+            await session.execute(
+                _LOOKUP,
+                {
+                    "lock": f"{scope}\x1f{key}",
+                    "tenant_id": tenant_id,
+                    "scope": scope,
+                    "key": key,
+                    "retention": RETENTION,
+                },
+            )
+        )
+        .mappings()
+        .one()
+    )
+    if not row["locked"]:
+        raise IdempotencyConflict("a request with this Idempotency-Key is still being processed", status=409)
+    if row["request_hash"] is not None:
+        if row["request_hash"] != request_hash:
+            raise IdempotencyConflict("this Idempotency-Key was used with a different request body", status=422)
+        return StoredResponse(status_code=row["status_code"], body=bytes(row["body"]))
+    return IdempotencyTicket(tenant_id=tenant_id, scope=scope, key=key, request_hash=request_hash)
+
+
+_STORE = text(
+    """
+    INSERT INTO idempotency_keys (tenant_id, scope, key, request_hash, status_code, body)
+    VALUES (:tenant_id, :scope, :key, :request_hash, :status_code, :body)
+    ON CONFLICT (tenant_id, scope, key) DO UPDATE
+       SET request_hash = EXCLUDED.request_hash, status_code = EXCLUDED.status_code,
+           body = EXCLUDED.body, created_at = now(), updated_at = now()
+     WHERE idempotency_keys.created_at <= now() - :retention
+    RETURNING 1
+    """
+)
+
+
+async def finish_idempotent(session: AsyncSession, ticket: IdempotencyTicket, *, status_code: int, body: bytes) -> None:
+    """Store the response in the caller's transaction (it commits with the request's effects).
+
+    If another request with the same key committed first (possible only in the instant between its commit
+    and this request's look-up), this raises, so the caller's transaction rolls back and nothing is done twice.
+    """
+    stored = await session.execute(
+        _STORE,
+        {
+            "tenant_id": ticket.tenant_id,
+            "scope": ticket.scope,
+            "key": ticket.key,
+            "request_hash": ticket.request_hash,
+            "status_code": status_code,
+            "body": body,
+            "retention": RETENTION,
+        },
+    )
+    if stored.first() is None:
+        raise IdempotencyConflict("a request with this Idempotency-Key has just completed; retry to see it", status=409)

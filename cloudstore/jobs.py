@@ -1,0 +1,208 @@
+"""A PostgreSQL-backed job queue.
+
+Jobs are rows claimed with ``FOR UPDATE SKIP LOCKED``: many workers can poll the same table without
+handing one job to two of them. A job runs in the same transaction that holds its row lock, and that
+transaction also marks it done, so its effects and its completion commit together; a worker that dies
+mid-job releases the lock and the job runs again.
+
+Claiming crosses tenants, so it runs as ``cloudstore_worker``, whose only policy lets it see the job
+table; the job itself then runs as the ordinary runtime role scoped to the job's tenant.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+from sqlalchemy import CheckConstraint, Column, DateTime, Index, Text, UniqueConstraint, text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlmodel import Field
+
+from cloudstore.db import APP_ROLE, WORKER_ROLE, set_tenant
+from cloudstore.tables import TenantTable, counter, id_column, now_column, word
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+__all__ = ("Job", "JobContext", "Worker", "enqueue", "job_handler")
+
+_log = logging.getLogger(__name__)
+
+JobHandler = Callable[["JobContext"], Awaitable[None]]
+_HANDLERS: dict[str, JobHandler] = {}
+
+
+class Job(TenantTable, table=True):
+    """One unit of background work for one tenant."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "dedupe_key"),
+        CheckConstraint("status IN ('queued', 'done', 'failed')", name="status"),
+        Index("ix_jobs_due", "run_at", postgresql_where=text("status = 'queued'")),
+    )
+
+    id: int | None = id_column()
+    kind: str = Field(sa_type=Text)
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONB, nullable=False))
+    run_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=False, server_default=text("now()"))
+    )
+    status: str = word("queued")
+    attempts: int = counter(0)
+    max_attempts: int = counter(10)
+    last_error: str | None = Field(default=None, sa_type=Text)
+    dedupe_key: str | None = Field(default=None, sa_type=Text)
+    created_at: datetime | None = now_column()
+    finished_at: datetime | None = now_column(nullable=True, default_now=False)
+
+
+class JobContext(msgspec.Struct, kw_only=True):
+    """What a job handler gets: the tenant-scoped session (do not commit it) and the job."""
+
+    session: AsyncSession
+    tenant_id: int
+    job_id: int
+    kind: str
+    payload: dict[str, Any]
+    attempts: int
+
+
+def job_handler(kind: str) -> Callable[[JobHandler], JobHandler]:
+    """Register the handler for one kind of job."""
+
+    def register(fn: JobHandler) -> JobHandler:
+        _HANDLERS[kind] = fn
+        return fn
+
+    return register
+
+
+_ENQUEUE = text(
+    """
+    INSERT INTO jobs (tenant_id, kind, payload, run_at, dedupe_key)
+    VALUES (:tenant_id, :kind, CAST(:payload AS jsonb), COALESCE(:run_at, now()), :dedupe_key)
+    ON CONFLICT (tenant_id, dedupe_key) DO NOTHING
+    """
+)
+
+
+async def enqueue(
+    session: AsyncSession,
+    *,
+    tenant_id: int,
+    kind: str,
+    payload: dict[str, Any],
+    run_at: datetime | None = None,
+    dedupe_key: str | None = None,
+) -> None:
+    """Add a job in the caller's transaction, so it exists exactly when the caller's change commits."""
+    await session.execute(
+        _ENQUEUE,
+        {
+            "tenant_id": tenant_id,
+            "kind": kind,
+            "payload": msgspec.json.encode(payload).decode(),
+            "run_at": run_at,
+            "dedupe_key": dedupe_key,
+        },
+    )
+
+
+_CLAIM = text(
+    """
+    SELECT tenant_id, id, kind, payload, attempts FROM jobs
+    WHERE status = 'queued' AND run_at <= now()
+    ORDER BY run_at, id
+    LIMIT 1
+    FOR UPDATE SKIP LOCKED
+    """
+)
+
+
+class Worker:
+    """Polls the job table and runs due jobs; one instance per process is plenty."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], *, poll_interval_s: float = 1.0) -> None:
+        self.sessions = sessions
+        self.poll_interval_s = poll_interval_s
+        self._stopping = asyncio.Event()
+
+    async def run_once(self) -> bool:
+        """Run one due job, if any. Returns whether a job was found."""
+        async with self.sessions() as session, session.begin():
+            await session.execute(text(f"SET LOCAL ROLE {WORKER_ROLE}"))
+            row = (await session.execute(_CLAIM)).mappings().first()
+            await session.execute(text(f"SET LOCAL ROLE {APP_ROLE}"))
+            if row is None:
+                return False
+            tenant_id, job_id, kind = row["tenant_id"], row["id"], row["kind"]
+            await set_tenant(session, tenant_id)
+            handler = _HANDLERS.get(kind)
+            try:
+                if handler is None:
+                    raise LookupError(f"no handler for job kind {kind!r}")
+                async with session.begin_nested():
+                    await handler(
+                        JobContext(
+                            session=session,
+                            tenant_id=tenant_id,
+                            job_id=job_id,
+                            kind=kind,
+                            payload=row["payload"],
+                            attempts=row["attempts"] + 1,
+                        )
+                    )
+            except Exception as exc:  # a failing job must not stop the worker; it is retried with backoff
+                _log.exception("job failed", extra={"job_id": job_id, "kind": kind, "tenant_id": tenant_id})
+                await self._fail(session, tenant_id, job_id, row["attempts"] + 1, exc)
+            else:
+                await session.execute(
+                    text(
+                        "UPDATE jobs SET status = 'done', attempts = attempts + 1, finished_at = now() "
+                        "WHERE tenant_id = :t AND id = :i"
+                    ),
+                    {"t": tenant_id, "i": job_id},
+                )
+        return True
+
+    @staticmethod
+    async def _fail(session: AsyncSession, tenant_id: int, job_id: int, attempts: int, exc: Exception) -> None:
+        delay = timedelta(seconds=min(3600, 2**attempts))
+        await session.execute(
+            text(
+                "UPDATE jobs SET attempts = :a, last_error = :e, "
+                "status = CASE WHEN :a >= max_attempts THEN 'failed' ELSE 'queued' END, "
+                "run_at = now() + :d, finished_at = CASE WHEN :a >= max_attempts THEN now() END "
+                "WHERE tenant_id = :t AND id = :i"
+            ),
+            {"a": attempts, "e": f"{type(exc).__name__}: {exc}"[:2000], "d": delay, "t": tenant_id, "i": job_id},
+        )
+
+    async def run_pending(self, limit: int = 1000) -> int:
+        """Run due jobs until none is left (or ``limit``); returns how many ran."""
+        ran = 0
+        while ran < limit and await self.run_once():
+            ran += 1
+        return ran
+
+    async def run_forever(self) -> None:
+        """Poll until :meth:`stop` is called."""
+        while not self._stopping.is_set():
+            try:
+                ran = await self.run_pending(limit=100)
+            except Exception:  # a database hiccup must not kill the loop
+                _log.exception("worker poll failed")
+                ran = 0
+            if ran == 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), timeout=self.poll_interval_s)
+
+    def stop(self) -> None:
+        """Ask :meth:`run_forever` to return after the current job."""
+        self._stopping.set()

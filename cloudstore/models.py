@@ -1,0 +1,50 @@
+"""Every table, imported in dependency order so the metadata is complete (Alembic, schema tests)."""
+
+from __future__ import annotations
+
+from cloudstore.auth.models import Consumer, Staff
+from cloudstore.catalog.models import Product, Sku
+from cloudstore.idempotency import IdempotencyRecord
+from cloudstore.inventory.models import StockLevel, StockMovement
+from cloudstore.jobs import Job
+from cloudstore.orders.models import Fulfilment, FulfilmentLine, Order, OrderLine
+from cloudstore.payments.models import Payment, PaymentEvent, Refund
+from cloudstore.referrals.models import Binding, Koc, LedgerEntry, Settlement, Touch
+from cloudstore.stores.models import Distributor, Location, Store, StorefrontItem, StoreSkuPrice
+from cloudstore.tables import metadata
+from cloudstore.tenancy.models import Tenant, TenantPolicy
+
+__all__ = (
+    "PLATFORM_TABLES",
+    "Binding",
+    "Consumer",
+    "Distributor",
+    "Fulfilment",
+    "FulfilmentLine",
+    "IdempotencyRecord",
+    "Job",
+    "Koc",
+    "LedgerEntry",
+    "Location",
+    "Order",
+    "OrderLine",
+    "Payment",
+    "PaymentEvent",
+    "Product",
+    "Refund",
+    "Settlement",
+    "Sku",
+    "Staff",
+    "StockLevel",
+    "StockMovement",
+    "Store",
+    "StoreSkuPrice",
+    "StorefrontItem",
+    "Tenant",
+    "TenantPolicy",
+    "Touch",
+    "metadata",
+)
+
+# Tables that belong to the platform rather than to one tenant: no tenant_id, no row-level security.
+PLATFORM_TABLES = frozenset({"tenants", "alembic_version"})
