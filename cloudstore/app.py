@@ -140,9 +140,10 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         url = database_url or await resolve_database_url(settings)
         db = Database(url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow)
         app.state.db = db
-        from cloudstore.payments.registry import build_providers
+        from cloudstore.payments.registry import build_providers, install_providers
 
         app.state.payment_providers = build_providers(settings)
+        install_providers(app.state.payment_providers)
         worker = Worker(db.sessions)
         app.state.worker = worker
         task = asyncio.create_task(worker.run_forever()) if settings.run_worker else None

@@ -82,7 +82,7 @@ _LOOKUP = text(
            r.request_hash, r.status_code, r.body
     FROM (SELECT 1) AS one
     LEFT JOIN idempotency_keys AS r
-      ON r.tenant_id = :tenant_id AND r.scope = :scope AND r.key = :key AND r.created_at > now() - :retention
+      ON r.tenant_id = :tenant_id AND r.scope = :scope AND r.key = :key AND r.created_at > now() - CAST(:retention AS interval)
     """
 )
 
@@ -128,7 +128,7 @@ _STORE = text(
     ON CONFLICT (tenant_id, scope, key) DO UPDATE
        SET request_hash = EXCLUDED.request_hash, status_code = EXCLUDED.status_code,
            body = EXCLUDED.body, created_at = now(), updated_at = now()
-     WHERE idempotency_keys.created_at <= now() - :retention
+     WHERE idempotency_keys.created_at <= now() - CAST(:retention AS interval)
     RETURNING 1
     """
 )

@@ -14,9 +14,9 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from litestar import Litestar
-from litestar.testing import AsyncTestClient
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -25,7 +25,7 @@ from cloudstore.db import admin_engine, ensure_database, start_embedded, to_asyn
 from cloudstore.jobs import Worker
 from cloudstore.migrate import upgrade
 from cloudstore.settings import Settings
-from tests.support import Api, TenantHandle, new_tenant
+from tests.support import Api, TenantHandle, new_tenant, running
 
 OPERATOR_TOKEN = "test-operator-token-0123456789"
 LOCAL_PAY_SECRET = "test-local-pay-secret"
@@ -80,14 +80,16 @@ async def app(settings: Settings, database_url: str) -> Litestar:
 
 
 @pytest.fixture(scope="session")
-async def client(app: Litestar) -> AsyncIterator[AsyncTestClient[Litestar]]:
-    """An HTTP client bound to the app (lifespan started once for the run)."""
-    async with AsyncTestClient(app=app, raise_server_exceptions=False) as c:
-        yield c
+async def client(app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client calling the app in this event loop (lifespan started once for the run)."""
+    async with running(app):
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+            yield c
 
 
 @pytest.fixture(scope="session")
-def api(client: AsyncTestClient[Litestar]) -> Api:
+def api(client: httpx.AsyncClient) -> Api:
     """The HTTP client with helpers for tokens and JSON."""
     return Api(client)
 

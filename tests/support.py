@@ -6,17 +6,21 @@ import secrets
 from typing import Any
 
 import msgspec
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+import httpx
 from httpx import Response
 from litestar import Litestar
-from litestar.testing import AsyncTestClient
 
-__all__ = ("Api", "TenantHandle", "new_tenant", "problem")
+__all__ = ("Api", "TenantHandle", "new_tenant", "problem", "running")
 
 
 class Api:
     """Calls the API with an optional bearer token and returns the httpx response."""
 
-    def __init__(self, client: AsyncTestClient[Litestar]) -> None:
+    def __init__(self, client: httpx.AsyncClient) -> None:
         self.client = client
 
     async def call(
@@ -93,3 +97,28 @@ def problem(response: Response, status: int, code: str) -> dict[str, Any]:
     assert body["status"] == status
     assert {"type", "title", "detail"} <= body.keys()
     return body
+
+
+@contextlib.asynccontextmanager
+async def running(app: Litestar) -> AsyncIterator[None]:
+    """Drive the app's ASGI lifespan in the current event loop (start-up on enter, shut-down on exit)."""
+    inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+
+    async def receive() -> dict[str, Any]:
+        return await inbox.get()
+
+    async def send(message: dict[str, Any]) -> None:
+        await outbox.put(message)
+
+    task = asyncio.create_task(app({"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}, receive, send))  # type: ignore[arg-type]
+    await inbox.put({"type": "lifespan.startup"})
+    started = await outbox.get()
+    if started["type"] != "lifespan.startup.complete":
+        raise RuntimeError(f"app failed to start: {started}")
+    try:
+        yield
+    finally:
+        await inbox.put({"type": "lifespan.shutdown"})
+        await outbox.get()
+        await task

@@ -4,20 +4,31 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from litestar import Controller, post
+from litestar import Controller, get, patch, post
 from litestar.di import Provide
-from litestar.params import JSONBody
+from litestar.params import FromPath, FromQuery, JSONBody
 
-from cloudstore.auth.schemas import ConsumerLogin, ConsumerToken, StaffCreate, StaffRead, TokenRequest, TokenResponse
+from cloudstore.auth.schemas import (
+    ConsumerLogin,
+    ConsumerRead,
+    ConsumerToken,
+    StaffCreate,
+    StaffPage,
+    StaffRead,
+    StaffUpdate,
+    TokenRequest,
+    TokenResponse,
+)
 from cloudstore.auth.service import AuthService
 from cloudstore.http.deps import Caller, DbSession, Shop, provide_shop_tenant, require_staff
+from cloudstore.http.paging import check_limit, decode_cursor, encode_cursor
 from cloudstore.http.problems import problems
 
 if TYPE_CHECKING:
     from litestar.datastructures import State
 
 
-__all__ = ("ConsumerAuthController", "StaffController", "TokenController")
+__all__ = ("ConsumerAdminController", "ConsumerAuthController", "StaffController", "TokenController")
 
 
 def _service(state: State, db: DbSession) -> AuthService:
@@ -43,6 +54,34 @@ class StaffController(Controller):
     tags = ["hq"]  # noqa: RUF012
     dependencies = {"principal": Provide(require_staff("hq"))}  # noqa: RUF012
 
+    @get("/", responses=problems(401, 403, 422), summary="List staff accounts")
+    async def list_staff(
+        self,
+        principal: Caller,
+        db: DbSession,
+        state: State,
+        limit: FromQuery[int | None] = None,
+        cursor: FromQuery[str | None] = None,
+    ) -> StaffPage:
+        """Staff accounts, by username."""
+        after = decode_cursor(cursor, str)
+        items, last = await _service(state, db).list_staff(
+            principal.tenant_id, after=after[0] if after else None, limit=check_limit(limit)
+        )
+        return StaffPage(items=items, next_cursor=encode_cursor(last) if last else None)
+
+    @get("/{username:str}", responses=problems(401, 403, 404), summary="Read a staff account")
+    async def read_staff(self, username: FromPath[str], principal: Caller, db: DbSession, state: State) -> StaffRead:
+        """One staff account."""
+        return await _service(state, db).get_staff(principal.tenant_id, username)
+
+    @patch("/{username:str}", responses=problems(401, 403, 404, 422), summary="Enable or disable a staff account")
+    async def update_staff(
+        self, username: FromPath[str], data: JSONBody[StaffUpdate], principal: Caller, db: DbSession, state: State
+    ) -> StaffRead:
+        """Disable an account (it can no longer sign in) or enable it again."""
+        return await _service(state, db).set_staff_active(principal.tenant_id, username, active=data.active)
+
     @post("/", responses=problems(401, 403, 409, 422), summary="Create a staff account")
     async def create(
         self,
@@ -53,6 +92,19 @@ class StaffController(Controller):
     ) -> StaffRead:
         """Create an HQ, distributor or store account in the caller's tenant."""
         return await _service(state, db).create_staff(principal.tenant_id, data)
+
+
+class ConsumerAdminController(Controller):
+    """HQ looks up consumers."""
+
+    path = "/v1/hq/consumers"
+    tags = ["hq"]  # noqa: RUF012
+    dependencies = {"principal": Provide(require_staff("hq"))}  # noqa: RUF012
+
+    @get("/{consumer_id:int}", responses=problems(401, 403, 404), summary="Read a consumer")
+    async def read(self, consumer_id: FromPath[int], principal: Caller, db: DbSession, state: State) -> ConsumerRead:
+        """One consumer of this brand."""
+        return await _service(state, db).get_consumer(principal.tenant_id, consumer_id)
 
 
 class ConsumerAuthController(Controller):

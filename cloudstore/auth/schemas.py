@@ -7,7 +7,17 @@ from typing import Annotated, Literal
 
 import msgspec
 
-__all__ = ("ConsumerLogin", "ConsumerToken", "StaffCreate", "StaffRead", "TokenRequest", "TokenResponse")
+__all__ = (
+    "ConsumerLogin",
+    "ConsumerRead",
+    "ConsumerToken",
+    "StaffCreate",
+    "StaffPage",
+    "StaffRead",
+    "StaffUpdate",
+    "TokenRequest",
+    "TokenResponse",
+)
 
 Code = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
 
@@ -62,3 +72,25 @@ class ConsumerToken(msgspec.Struct):
     consumer_id: int
     token_type: Literal["bearer"] = "bearer"
     expires_at: datetime | None = None
+
+
+class StaffPage(msgspec.Struct):
+    """A page of staff accounts."""
+
+    items: list[StaffRead]
+    next_cursor: str | None
+
+
+class StaffUpdate(msgspec.Struct, forbid_unknown_fields=True):
+    """``PATCH /v1/hq/staff/{username}``."""
+
+    active: bool
+
+
+class ConsumerRead(msgspec.Struct):
+    """A consumer as HQ sees them."""
+
+    consumer_id: int
+    openid: str
+    created_at: datetime
+    last_login_at: datetime

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from cloudstore.auth.identity import IdentityError, IdentityUnavailable
-from cloudstore.auth.schemas import ConsumerToken, StaffCreate, StaffRead, TokenResponse
+from cloudstore.auth.schemas import ConsumerRead, ConsumerToken, StaffCreate, StaffRead, TokenResponse
 from cloudstore.auth.tokens import Principal
 from cloudstore.db import set_tenant
-from cloudstore.errors import Conflict, ServiceUnavailable, Unauthorized, ValidationFailed
+from cloudstore.errors import Conflict, NotFound, ServiceUnavailable, Unauthorized, ValidationFailed
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,6 +22,29 @@ if TYPE_CHECKING:
     from cloudstore.auth.tokens import TokenCodec
 
 __all__ = ("AuthService",)
+
+_STAFF_READ = text(
+    """
+    SELECT s.username, s.role, s.active, st.code AS store_code, d.code AS distributor_code
+    FROM staff s
+    LEFT JOIN stores st ON st.tenant_id = s.tenant_id AND st.id = s.store_id
+    LEFT JOIN distributors d ON d.tenant_id = s.tenant_id AND d.id = s.distributor_id
+    WHERE s.tenant_id = :t AND ((:all AND s.username > :after) OR (NOT :all AND s.username = :u))
+    ORDER BY s.username
+    LIMIT :n
+    """
+)
+
+
+def _staff(row: Any) -> StaffRead:
+    return StaffRead(
+        username=row.username,
+        role=row.role,
+        store_code=row.store_code,
+        distributor_code=row.distributor_code,
+        active=row.active,
+    )
+
 
 _STAFF_BY_USERNAME = text(
     """
@@ -100,6 +123,51 @@ class AuthService:
             store_code=data.store_code,
             distributor_code=data.distributor_code,
             active=True,
+        )
+
+    async def get_staff(self, tenant_id: int, username: str) -> StaffRead:
+        """One staff account by username."""
+        row = (
+            await self.session.execute(_STAFF_READ.bindparams(t=tenant_id, u=username, after="", n=1, all=False))
+        ).first()
+        if row is None:
+            raise NotFound("staff", username)
+        return _staff(row)
+
+    async def list_staff(self, tenant_id: int, *, after: str | None, limit: int) -> tuple[list[StaffRead], str | None]:
+        """Staff accounts by username, a page at a time; returns the page and the last username if more follow."""
+        rows = (
+            await self.session.execute(
+                _STAFF_READ.bindparams(t=tenant_id, u="", after=after or "", n=limit + 1, all=True)
+            )
+        ).all()
+        items = [_staff(r) for r in rows[:limit]]
+        return items, (items[-1].username if len(rows) > limit else None)
+
+    async def set_staff_active(self, tenant_id: int, username: str, *, active: bool) -> StaffRead:
+        """Enable or disable an account; a disabled account cannot sign in."""
+        updated = (
+            await self.session.execute(
+                text("UPDATE staff SET active = :a WHERE tenant_id = :t AND username = :u RETURNING id"),
+                {"a": active, "t": tenant_id, "u": username},
+            )
+        ).first()
+        if updated is None:
+            raise NotFound("staff", username)
+        return await self.get_staff(tenant_id, username)
+
+    async def get_consumer(self, tenant_id: int, consumer_id: int) -> ConsumerRead:
+        """One consumer of this tenant."""
+        row = (
+            await self.session.execute(
+                text("SELECT id, openid, created_at, last_login_at FROM consumers WHERE tenant_id = :t AND id = :i"),
+                {"t": tenant_id, "i": consumer_id},
+            )
+        ).first()
+        if row is None:
+            raise NotFound("consumer", str(consumer_id))
+        return ConsumerRead(
+            consumer_id=row.id, openid=row.openid, created_at=row.created_at, last_login_at=row.last_login_at
         )
 
     async def _id_of(self, table: str, code: str, tenant_id: int) -> int:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 import msgspec
 from litestar.di import NamedDependency
+from litestar.params import FromPath
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -89,7 +90,7 @@ def require_staff(*roles: Role) -> Callable[..., Coroutine[Any, Any, Principal]]
 _TENANT_BY_SLUG = text("SELECT id FROM tenants WHERE slug = :slug")
 
 
-async def provide_shop_tenant(tenant: str, state: State, db: DbSession) -> ShopTenant:
+async def provide_shop_tenant(tenant: FromPath[str], state: State, db: DbSession) -> ShopTenant:
     """Resolve the path's tenant slug (cached: a tenant's id never changes) and scope the session to it."""
     cache: dict[str, int] = state.tenant_ids
     tenant_id = cache.get(tenant)

@@ -11,7 +11,7 @@ if TYPE_CHECKING:
     from cloudstore.payments.provider import PaymentProvider
     from cloudstore.settings import Settings
 
-__all__ = ("build_providers",)
+__all__ = ("build_providers", "current_providers", "install_providers")
 
 
 def build_providers(settings: Settings) -> dict[str, PaymentProvider]:
@@ -37,3 +37,17 @@ def build_providers(settings: Settings) -> dict[str, PaymentProvider]:
             )
         )
     return providers
+
+
+_CURRENT: dict[str, PaymentProvider] = {}
+
+
+def install_providers(providers: dict[str, PaymentProvider]) -> None:
+    """Make ``providers`` the process's providers (background jobs look them up here)."""
+    _CURRENT.clear()
+    _CURRENT.update(providers)
+
+
+def current_providers() -> dict[str, PaymentProvider]:
+    """The providers installed at start-up."""
+    return _CURRENT

@@ -1,0 +1,49 @@
+"""Running a route handler under an ``Idempotency-Key`` (see :mod:`cloudstore.idempotency`)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+from litestar import MediaType, Response
+
+from cloudstore.idempotency import StoredResponse, begin_idempotent, finish_idempotent
+
+if TYPE_CHECKING:
+    from litestar import Request
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+__all__ = ("IDEMPOTENCY_HEADER", "idempotent")
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+
+
+async def idempotent(
+    request: Request[Any, Any, Any],
+    db: AsyncSession,
+    *,
+    tenant_id: int,
+    scope: str,
+    status_code: int,
+    run: Callable[[], Awaitable[msgspec.Struct]],
+) -> Response[bytes]:
+    """Run ``run`` at most once for this key; replay its stored response for repeats.
+
+    ``scope`` names the caller and the operation (e.g. ``consumer:7:orders``) so one caller's key never
+    matches another's.
+    """
+    body = await request.body()
+    claim = await begin_idempotent(
+        db, tenant_id=tenant_id, scope=scope, key=request.headers.get(IDEMPOTENCY_HEADER), body=body
+    )
+    if isinstance(claim, StoredResponse):
+        return Response(
+            content=claim.body,
+            status_code=claim.status_code,
+            media_type=MediaType.JSON,
+            headers={"Idempotent-Replayed": "true"},
+        )
+    encoded = msgspec.json.encode(await run())
+    await finish_idempotent(db, claim, status_code=status_code, body=encoded)
+    return Response(content=encoded, status_code=status_code, media_type=MediaType.JSON)

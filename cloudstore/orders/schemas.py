@@ -1,0 +1,226 @@
+"""Order, fulfilment, payment and refund API types."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+import msgspec
+
+__all__ = (
+    "AttributionView",
+    "CommissionView",
+    "DeliveryIn",
+    "FulfilmentLineRead",
+    "FulfilmentRead",
+    "HqOrderRead",
+    "LineIn",
+    "NotificationAck",
+    "OrderCreate",
+    "OrderCreated",
+    "OrderLineRead",
+    "OrderPage",
+    "OrderRead",
+    "OrderSummary",
+    "PayRequest",
+    "PaymentRead",
+    "RefundCreate",
+    "RefundRead",
+    "TraceRead",
+)
+
+Code = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
+Region = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{2}([0-9]{2}){0,2}$", description="GB/T 2260 code")]
+
+
+class LineIn(msgspec.Struct, forbid_unknown_fields=True):
+    """One SKU and how many."""
+
+    sku: Code
+    qty: Annotated[int, msgspec.Meta(ge=1, le=999)]
+
+
+class DeliveryIn(msgspec.Struct, forbid_unknown_fields=True):
+    """Where the goods go: delivered to an address (region and coordinates needed), or picked up at the store."""
+
+    mode: Literal["delivery", "pickup"]
+    region: Region | None = None
+    lat: Annotated[float, msgspec.Meta(ge=-90, le=90)] | None = None
+    lng: Annotated[float, msgspec.Meta(ge=-180, le=180)] | None = None
+    address: Annotated[str, msgspec.Meta(max_length=500)] | None = None
+    contact: Annotated[str, msgspec.Meta(max_length=64)] | None = None
+    phone: Annotated[str, msgspec.Meta(pattern=r"^\+?[0-9 -]{5,20}$")] | None = None
+
+
+class OrderCreate(msgspec.Struct, forbid_unknown_fields=True):
+    """``POST /v1/shop/{tenant}/orders``; without ``store`` the consumer's bound store is used."""
+
+    lines: Annotated[list[LineIn], msgspec.Meta(min_length=1, max_length=50)]
+    delivery: DeliveryIn
+    store: Code | None = None
+    koc: Code | None = None
+
+
+class FulfilmentLineRead(msgspec.Struct):
+    """Units of one SKU in a fulfilment."""
+
+    sku: str
+    qty: int
+
+
+class FulfilmentRead(msgspec.Struct):
+    """What one location sends or hands over."""
+
+    id: int
+    location: str
+    kind: str
+    status: str
+    lines: list[FulfilmentLineRead]
+
+
+class OrderCreated(msgspec.Struct):
+    """The order as placed: stock reserved, waiting for payment until ``expires_at``."""
+
+    order_no: str
+    status: str
+    goods_total: int
+    total: int
+    expires_at: datetime
+    fulfilments: list[FulfilmentRead]
+
+
+class OrderLineRead(msgspec.Struct):
+    """A line with the price that was charged."""
+
+    sku: str
+    product: str
+    title: str
+    spec: str
+    qty: int
+    unit_price: int
+    amount: int
+    refunded_qty: int
+
+
+class TraceRead(msgspec.Struct):
+    """One routing candidate and why it was chosen or passed over."""
+
+    location: str
+    decision: str
+    reason: str
+
+
+class OrderRead(msgspec.Struct):
+    """An order as its consumer (or a store) sees it."""
+
+    order_no: str
+    status: str
+    store: str
+    mode: str
+    goods_total: int
+    total: int
+    refunded_total: int
+    lines: list[OrderLineRead]
+    fulfilments: list[FulfilmentRead]
+    created_at: datetime
+    expires_at: datetime | None
+    paid_at: datetime | None
+    completed_at: datetime | None
+
+
+class AttributionView(msgspec.Struct):
+    """Who the sale is credited to (fixed at payment)."""
+
+    store: str | None
+    distributor: str | None
+    koc: str | None
+    source: str | None = None
+
+
+class CommissionView(msgspec.Struct):
+    """One ledger entry of this order."""
+
+    beneficiary_kind: str
+    beneficiary: str
+    amount: int
+    status: str
+    kind: str
+
+
+class HqOrderRead(msgspec.Struct):
+    """An order as HQ sees it: with the routing trace, attribution and commissions."""
+
+    order_no: str
+    status: str
+    store: str
+    koc: str | None
+    mode: str
+    delivery: dict[str, Any]
+    goods_total: int
+    total: int
+    refunded_total: int
+    lines: list[OrderLineRead]
+    fulfilments: list[FulfilmentRead]
+    routing_trace: list[TraceRead]
+    attribution: AttributionView
+    commissions: list[CommissionView]
+    created_at: datetime
+    expires_at: datetime | None
+    paid_at: datetime | None
+    completed_at: datetime | None
+
+
+class OrderSummary(msgspec.Struct):
+    """An order in a list."""
+
+    order_no: str
+    status: str
+    store: str
+    total: int
+    refunded_total: int
+    created_at: datetime
+
+
+class OrderPage(msgspec.Struct):
+    """A page of orders, newest first."""
+
+    items: list[OrderSummary]
+    next_cursor: str | None
+
+
+class PayRequest(msgspec.Struct, forbid_unknown_fields=True):
+    """``POST .../orders/{order_no}/pay``."""
+
+    provider: Literal["local", "wechat"]
+
+
+class PaymentRead(msgspec.Struct):
+    """What the mini-program needs to pay (``params`` go to ``wx.requestPayment``)."""
+
+    payment_id: str
+    provider: str
+    params: dict[str, str]
+
+
+class RefundCreate(msgspec.Struct, forbid_unknown_fields=True):
+    """``POST /v1/hq/orders/{order_no}/refunds``: some lines, or ``{"all": true}``."""
+
+    lines: Annotated[list[LineIn], msgspec.Meta(min_length=1, max_length=50)] | None = None
+    all: bool = False
+
+
+class RefundRead(msgspec.Struct):
+    """A refund as recorded."""
+
+    refund_no: str
+    order_no: str
+    amount: int
+    status: str
+    lines: list[FulfilmentLineRead]
+
+
+class NotificationAck(msgspec.Struct):
+    """The answer to a provider notification."""
+
+    code: str
+    message: str

@@ -1,0 +1,185 @@
+"""Placing, paying, fulfilling and cancelling orders through the API."""
+
+from __future__ import annotations
+
+from litestar import Litestar
+from sqlalchemy import text
+
+from cloudstore.db import set_tenant
+from cloudstore.jobs import Worker
+from tests.integration.orders.conftest import (
+    FAR_SHENZHEN_ADDRESS,
+    Network,
+    consumer,
+    pay,
+    place,
+    signed_notification,
+)
+from tests.support import Api, problem
+
+
+async def stock(app: Litestar, net: Network, location: str, sku: str) -> tuple[int, int]:
+    async with app.state.db.sessions() as s, s.begin():
+        await set_tenant(s, net.tenant_id)
+        row = (
+            await s.execute(
+                text(
+                    "SELECT sl.on_hand, sl.reserved FROM stock_levels sl JOIN locations l ON l.tenant_id = sl.tenant_id "
+                    "AND l.id = sl.location_id JOIN skus k ON k.tenant_id = sl.tenant_id AND k.id = sl.sku_id "
+                    "WHERE l.code = :l AND k.code = :k"
+                ),
+                {"l": location, "k": sku},
+            )
+        ).one()
+    return int(row.on_hand), int(row.reserved)
+
+
+async def test_store_covers_everything_in_one_shipment(api: Api, app: Litestar, network: Network) -> None:
+    r = await place(api, network, [{"sku": "TEA-1", "qty": 2}, {"sku": "TEA-2", "qty": 1}], key="k1")
+    assert r.status_code == 201, r.text
+    body = r.json()
+    assert body["status"] == "pending_payment"
+    assert body["total"] == 2 * 1290 + 2590
+    assert [(f["location"], f["kind"]) for f in body["fulfilments"]] == [("SZ-NS-01", "delivery")]
+    assert await stock(app, network, "SZ-NS-01", "TEA-1") == (5, 2)
+
+
+async def test_far_address_ships_from_regional_warehouse(api: Api, app: Litestar, network: Network) -> None:
+    r = await place(api, network, [{"sku": "POT-1", "qty": 1}], key="k2", delivery=FAR_SHENZHEN_ADDRESS)
+    assert r.status_code == 201, r.text
+    assert [f["location"] for f in r.json()["fulfilments"]] == ["WH-SZ"]
+    order_no = r.json()["order_no"]
+    hq = await api.get(f"/v1/hq/orders/{order_no}", token=network.tenant.hq_token)
+    trace = {t["location"]: t for t in hq.json()["routing_trace"]}
+    assert trace["SZ-NS-01"]["decision"] == "passed"
+    assert "radius" in trace["SZ-NS-01"]["reason"]
+    assert trace["WH-SZ"]["decision"] == "chosen"
+    assert trace["WH-GZ"]["decision"] == "passed"
+
+
+async def test_short_stock_is_409_and_reserves_nothing(api: Api, app: Litestar, network: Network) -> None:
+    r = await place(api, network, [{"sku": "TEA-1", "qty": 1}, {"sku": "GIFT-1", "qty": 4}], key="k3")
+    body = problem(r, 409, "insufficient_stock")
+    assert [s["sku"] for s in body["short"]] == ["GIFT-1"]
+    assert await stock(app, network, "SZ-NS-01", "TEA-1") == (5, 0)
+    assert await stock(app, network, "WH-CN", "GIFT-1") == (3, 0)
+
+
+async def test_same_sku_on_two_lines_is_checked_against_the_sum(api: Api, app: Litestar, network: Network) -> None:
+    # 3 + 1 = 4 GIFT-1 but the most any location has is 3 (central; Guangzhou does not serve Shenzhen).
+    r = await place(api, network, [{"sku": "GIFT-1", "qty": 3}, {"sku": "GIFT-1", "qty": 1}], key="k4")
+    problem(r, 409, "insufficient_stock")
+    r = await place(api, network, [{"sku": "GIFT-1", "qty": 2}, {"sku": "GIFT-1", "qty": 1}], key="k5")
+    assert r.status_code == 201, r.text
+    assert await stock(app, network, "WH-CN", "GIFT-1") == (3, 3)
+
+
+async def test_validation_errors(api: Api, network: Network) -> None:
+    problem(await place(api, network, [], key="v1"), 422, "validation_failed")
+    problem(await place(api, network, [{"sku": "TEA-1", "qty": 0}], key="v2"), 422, "validation_failed")
+    problem(await place(api, network, [{"sku": "NOPE", "qty": 1}], key="v3"), 422, "validation_failed")
+    problem(await place(api, network, [{"sku": "TEA-1", "qty": 1}], key="v4", store="NO-STORE"), 404, "not_found")
+    problem(await place(api, network, [{"sku": "TEA-1", "qty": 1}], key="v5", store=None), 422, "validation_failed")
+    r = await place(api, network, [{"sku": "TEA-1", "qty": 1}], key="v6", delivery={"mode": "delivery"})
+    problem(r, 422, "validation_failed")
+    r = await api.post(
+        f"/v1/shop/{network.tenant.slug}/orders",
+        token=network.consumer_token,
+        json={"lines": [{"sku": "TEA-1", "qty": 1}], "delivery": {"mode": "pickup"}, "store": "SZ-NS-01"},
+    )
+    problem(r, 400, "idempotency_key_required")
+
+
+async def test_idempotent_replay_and_conflict(api: Api, app: Litestar, network: Network) -> None:
+    lines = [{"sku": "TEA-1", "qty": 1}]
+    first = await place(api, network, lines, key="same")
+    again = await place(api, network, lines, key="same")
+    assert first.status_code == again.status_code == 201
+    assert first.content == again.content
+    assert again.headers.get("idempotent-replayed") == "true"
+    assert await stock(app, network, "SZ-NS-01", "TEA-1") == (5, 1)
+    problem(await place(api, network, [{"sku": "TEA-1", "qty": 2}], key="same"), 422, "idempotency_conflict")
+
+
+async def test_pay_fulfil_complete(api: Api, app: Litestar, network: Network) -> None:
+    r = await place(api, network, [{"sku": "TEA-1", "qty": 2}], key="p1")
+    order = r.json()
+    await pay(api, network, order["order_no"], order["total"])
+    got = (
+        await api.get(f"/v1/shop/{network.tenant.slug}/orders/{order['order_no']}", token=network.consumer_token)
+    ).json()
+    assert got["status"] == "paid"
+    fid = order["fulfilments"][0]["id"]
+    hq = network.tenant.hq_token
+    problem(await api.post(f"/v1/hq/fulfilments/{fid}/deliver", token=hq), 409, "invalid_state")
+    r = await api.post(f"/v1/hq/fulfilments/{fid}/ship", token=hq)
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "shipped"
+    assert await stock(app, network, "SZ-NS-01", "TEA-1") == (3, 0)
+    r = await api.post(f"/v1/hq/fulfilments/{fid}/deliver", token=hq)
+    assert r.json()["status"] == "delivered"
+    got = (await api.get(f"/v1/hq/orders/{order['order_no']}", token=hq)).json()
+    assert got["status"] == "completed"
+    problem(await api.post(f"/v1/hq/fulfilments/{fid}/explode", token=hq), 422, "validation_failed")
+
+
+async def test_notifications_repeat_mismatch_and_forgery(api: Api, network: Network) -> None:
+    order = (await place(api, network, [{"sku": "TEA-1", "qty": 1}], key="n1")).json()
+    r = await api.post(
+        f"/v1/shop/{network.tenant.slug}/orders/{order['order_no']}/pay",
+        token=network.consumer_token,
+        json={"provider": "local"},
+        headers={"Idempotency-Key": "pay-n1"},
+    )
+    payment_id = r.json()["payment_id"]
+    body, headers = signed_notification(payment_id, order["order_no"], order["total"] + 1)
+    problem(await api.post("/v1/payments/local/notify", content=body, headers=headers), 409, "amount_mismatch")
+    body, headers = signed_notification(payment_id, order["order_no"], order["total"])
+    forged = {**headers, "X-Local-Signature": "0" * 64}
+    problem(await api.post("/v1/payments/local/notify", content=body, headers=forged), 401, "invalid_signature")
+    st = (
+        await api.get(f"/v1/shop/{network.tenant.slug}/orders/{order['order_no']}", token=network.consumer_token)
+    ).json()
+    assert st["status"] == "pending_payment"
+    first = await api.post("/v1/payments/local/notify", content=body, headers=headers)
+    second = await api.post("/v1/payments/local/notify", content=body, headers=headers)
+    assert first.json()["message"] == "paid"
+    assert second.status_code == 200
+    assert second.json()["message"] == "duplicate"
+
+
+async def test_cancel_releases_stock_and_expiry(api: Api, app: Litestar, network: Network, worker: Worker) -> None:
+    order = (await place(api, network, [{"sku": "TEA-1", "qty": 2}], key="c1")).json()
+    assert await stock(app, network, "SZ-NS-01", "TEA-1") == (5, 2)
+    r = await api.post(
+        f"/v1/shop/{network.tenant.slug}/orders/{order['order_no']}/cancel", token=network.consumer_token
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "cancelled"
+    assert await stock(app, network, "SZ-NS-01", "TEA-1") == (5, 0)
+    problem(
+        await api.post(
+            f"/v1/shop/{network.tenant.slug}/orders/{order['order_no']}/cancel", token=network.consumer_token
+        ),
+        409,
+        "invalid_state",
+    )
+    order = (await place(api, network, [{"sku": "TEA-1", "qty": 1}], key="c2")).json()
+    async with app.state.db.sessions() as s, s.begin():
+        await set_tenant(s, network.tenant_id)
+        await s.execute(text("UPDATE jobs SET run_at = now() - interval '1 second' WHERE kind = 'orders.expire'"))
+    await worker.run_pending()
+    got = (
+        await api.get(f"/v1/shop/{network.tenant.slug}/orders/{order['order_no']}", token=network.consumer_token)
+    ).json()
+    assert got["status"] == "expired"
+    assert await stock(app, network, "SZ-NS-01", "TEA-1") == (5, 0)
+
+
+async def test_other_consumers_and_tenants_see_not_found(api: Api, network: Network, other_tenant) -> None:  # type: ignore[no-untyped-def]
+    order = (await place(api, network, [{"sku": "TEA-1", "qty": 1}], key="o1")).json()
+    token, _ = await consumer(api, network.tenant, "someone-else")
+    problem(await api.get(f"/v1/shop/{network.tenant.slug}/orders/{order['order_no']}", token=token), 404, "not_found")
+    problem(await api.get(f"/v1/hq/orders/{order['order_no']}", token=other_tenant.hq_token), 404, "not_found")
+    mine = (await api.get(f"/v1/shop/{network.tenant.slug}/orders", token=token)).json()
+    assert mine["items"] == []

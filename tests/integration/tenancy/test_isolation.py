@@ -1,0 +1,78 @@
+"""Isolation between tenants, in code and in the database itself."""
+
+from __future__ import annotations
+
+import pytest
+from litestar import Litestar
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+
+from cloudstore.db import set_tenant
+from cloudstore.models import PLATFORM_TABLES, metadata
+from tests.support import Api, TenantHandle, problem
+
+
+async def test_no_tenant_set_reads_as_empty(app: Litestar, tenant: TenantHandle) -> None:
+    """As the runtime role with no tenant in the transaction, every tenant table is empty."""
+    async with app.state.db.sessions() as session:
+        role = (await session.execute(text("SELECT current_user"))).scalar_one()
+        assert role == "cloudstore_app"
+        for table in sorted(set(metadata.tables) - PLATFORM_TABLES):
+            count = (await session.execute(text(f"SELECT count(*) FROM {table}"))).scalar_one()  # noqa: S608
+            assert count == 0, table
+        # ... while the owner sees the tenant's rows exist.
+        assert (
+            await session.execute(text("SELECT count(*) FROM tenants WHERE slug = :s"), {"s": tenant.slug})
+        ).scalar_one() == 1
+
+
+async def test_a_tenant_sees_only_its_rows(app: Litestar, tenant: TenantHandle, other_tenant: TenantHandle) -> None:
+    async with app.state.db.sessions() as session:
+        ids = dict(
+            (
+                await session.execute(
+                    text("SELECT slug, id FROM tenants WHERE slug IN (:a, :b)"),
+                    {"a": tenant.slug, "b": other_tenant.slug},
+                )
+            ).all()
+        )
+        await set_tenant(session, ids[tenant.slug])
+        seen = (await session.execute(text("SELECT DISTINCT tenant_id FROM staff"))).scalars().all()
+        assert seen == [ids[tenant.slug]]
+        # Writing a row for another tenant is refused by the policy, even when the code asks for it.
+        with pytest.raises(DBAPIError, match="row-level security"):
+            await session.execute(
+                text("INSERT INTO consumers (tenant_id, openid) VALUES (:t, 'intruder')"), {"t": ids[other_tenant.slug]}
+            )
+        await session.rollback()
+
+
+async def test_tenant_setting_does_not_leak_to_the_next_transaction(app: Litestar, tenant: TenantHandle) -> None:
+    async with app.state.db.sessions() as session:
+        tid = (await session.execute(text("SELECT id FROM tenants WHERE slug = :s"), {"s": tenant.slug})).scalar_one()
+        await set_tenant(session, tid)
+        assert (await session.execute(text("SELECT count(*) FROM staff"))).scalar_one() >= 1
+        await session.commit()
+        assert (await session.execute(text("SELECT count(*) FROM staff"))).scalar_one() == 0
+        await session.rollback()
+
+
+async def test_other_tenants_staff_and_consumers_are_not_found(
+    api: Api, tenant: TenantHandle, other_tenant: TenantHandle
+) -> None:
+    r = await api.post(f"/v1/shop/{tenant.slug}/auth/login", json={"code": "local:alice"})
+    assert r.status_code == 200, r.text
+    consumer_id = r.json()["consumer_id"]
+    r = await api.post(
+        "/v1/hq/staff", token=tenant.hq_token, json={"username": "clerk", "password": "clerk-pass-1", "role": "hq"}
+    )
+    assert r.status_code == 201
+    problem(await api.get("/v1/hq/staff/clerk", token=other_tenant.hq_token), 404, "not_found")
+    problem(await api.get(f"/v1/hq/consumers/{consumer_id}", token=other_tenant.hq_token), 404, "not_found")
+    problem(
+        await api.patch("/v1/hq/staff/clerk", token=other_tenant.hq_token, json={"active": False}), 404, "not_found"
+    )
+    assert (await api.get("/v1/hq/staff/clerk", token=tenant.hq_token)).json()["role"] == "hq"
+    assert (await api.get(f"/v1/hq/consumers/{consumer_id}", token=tenant.hq_token)).json()["openid"] == "alice"
+    listed = (await api.get("/v1/hq/staff", token=other_tenant.hq_token)).json()
+    assert [s["username"] for s in listed["items"]] == ["admin"]

@@ -1,0 +1,1 @@
+"""Unit tests of the auth providers, against local fakes; no database."""

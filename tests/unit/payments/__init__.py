@@ -1,0 +1,1 @@
+"""Unit tests of the payments providers, against local fakes; no database."""
