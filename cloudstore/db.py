@@ -116,9 +116,10 @@ def runtime_engine(url: str, *, pool_size: int = 20, max_overflow: int = 10, rol
 
     @event.listens_for(engine.sync_engine, "connect")
     def _assume_role(dbapi_connection: Any, _record: Any) -> None:
-        cursor = dbapi_connection.cursor()
-        cursor.execute(f"SET ROLE {role}")
-        cursor.close()
+        # Straight on the driver connection, outside any transaction: a SET ROLE issued inside the adapter's
+        # implicit transaction would be undone if that first transaction rolled back, leaving the pooled
+        # connection running as the (table-owning) login user.
+        dbapi_connection.run_async(lambda conn: conn.execute(f"SET ROLE {role}"))
 
     return engine
 

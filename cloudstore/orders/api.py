@@ -160,7 +160,7 @@ class HqOrderController(Controller):
             store=o.store_code,
             koc=o.koc_code,
             mode=o.mode,
-            delivery={k: v for k, v in o.delivery.items() if k != "via_link"},
+            delivery=o.delivery,
             goods_total=o.goods_total,
             total=o.total,
             refunded_total=o.refunded_total,

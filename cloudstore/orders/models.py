@@ -9,7 +9,7 @@ from sqlalchemy import BigInteger, CheckConstraint, Column, Index, Text, UniqueC
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field
 
-from cloudstore.tables import TenantTable, counter, id_column, now_column, tenant_fk, word
+from cloudstore.tables import TenantTable, counter, flag, id_column, now_column, tenant_fk, word
 
 __all__ = ("Fulfilment", "FulfilmentLine", "Order", "OrderLine")
 
@@ -42,6 +42,7 @@ class Order(TenantTable, table=True):
     consumer_id: int = Field(sa_type=BigInteger)
     store_id: int = Field(sa_type=BigInteger)  # the storefront the order was placed through
     koc_id: int | None = Field(default=None, sa_type=BigInteger)  # the KOC whose link the order came through
+    via_link: bool = flag(True)  # the order named its store; else the consumer's bound store was used
     status: str = word("pending_payment")
     mode: str = Field(sa_type=Text)
     delivery: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONB, nullable=False))

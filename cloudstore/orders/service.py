@@ -98,9 +98,9 @@ _RESERVE = text(
 
 _INSERT_ORDER = text(
     """
-    INSERT INTO orders (tenant_id, order_no, consumer_id, store_id, koc_id, mode, delivery, goods_total, total,
-                        routing_trace, expires_at)
-    VALUES (:t, :order_no, :c, :store_id, :koc_id, :mode, CAST(:delivery AS jsonb), :goods, :total,
+    INSERT INTO orders (tenant_id, order_no, consumer_id, store_id, koc_id, via_link, mode, delivery, goods_total,
+                        total, routing_trace, expires_at)
+    VALUES (:t, :order_no, :c, :store_id, :koc_id, :via_link, :mode, CAST(:delivery AS jsonb), :goods, :total,
             CAST(:trace AS jsonb), :expires_at)
     RETURNING id
     """
@@ -344,7 +344,8 @@ class OrderService:
                     "store_id": origin.id,
                     "koc_id": koc.id if koc else None,
                     "mode": data.delivery.mode,
-                    "delivery": msgspec.json.encode({**delivery, "via_link": data.store is not None}).decode(),
+                    "delivery": msgspec.json.encode(delivery).decode(),
+                    "via_link": data.store is not None,
                     "goods": goods,
                     "total": goods,
                     "trace": msgspec.json.encode(plan.trace).decode(),
@@ -422,7 +423,7 @@ class OrderService:
             "WHERE o.tenant_id = :t AND o.order_no = :n AND (CAST(:c AS bigint) IS NULL OR o.consumer_id = :c)"
         )
         if lock:
-            sql += " FOR UPDATE OF o"
+            sql += " FOR NO KEY UPDATE OF o"
         row = (await self.session.execute(text(sql), {"t": self.tenant_id, "n": order_no, "c": consumer_id})).first()
         if row is None:
             raise NotFound("order", order_no)
@@ -557,11 +558,8 @@ class OrderService:
 
     # --- cancelling and expiring ---------------------------------------------------------------------
 
-    async def cancel(self, order_no: str, *, consumer_id: int | None, reason: str = "cancelled") -> Any:
-        """Cancel an unpaid order, or a paid one before anything shipped; releases its stock.
-
-        Returns the locked order row; a paid order's refund is the payments service's job.
-        """
+    async def lock_for_cancel(self, order_no: str, *, consumer_id: int | None) -> Any:
+        """Lock the order and check it may be cancelled: unpaid, or paid with nothing shipped or handed over."""
         o = await self._order_row(order_no, consumer_id=consumer_id, lock=True)
         if o.status not in ("pending_payment", "paid"):
             raise InvalidState(f"order {order_no} is {o.status} and cannot be cancelled")
@@ -577,15 +575,21 @@ class OrderService:
             ).scalar_one()
             if moved:
                 raise InvalidState(f"order {order_no} has shipped and can no longer be cancelled")
+        return o
+
+    async def cancel(self, order_no: str, *, consumer_id: int | None) -> None:
+        """Cancel an unpaid order and release its stock."""
+        o = await self._order_row(order_no, consumer_id=consumer_id, lock=True)
+        if o.status != "pending_payment":
+            raise InvalidState(f"order {order_no} is {o.status}; only an unpaid order is simply cancelled")
         await release_reservations(self.session, self.tenant_id, o.id)
         await self.session.execute(
             text(
-                "UPDATE orders SET status = :s, cancelled_at = now(), updated_at = now() "
+                "UPDATE orders SET status = 'cancelled', cancelled_at = now(), updated_at = now() "
                 "WHERE tenant_id = :t AND id = :o"
             ),
-            {"s": reason, "t": self.tenant_id, "o": o.id},
+            {"t": self.tenant_id, "o": o.id},
         )
-        return o
 
     # --- fulfilment ----------------------------------------------------------------------------------
 
@@ -602,7 +606,7 @@ class OrderService:
                     JOIN orders o ON o.tenant_id = f.tenant_id AND o.id = f.order_id
                     JOIN locations l ON l.tenant_id = f.tenant_id AND l.id = f.location_id
                     WHERE f.tenant_id = :t AND f.id = :f
-                    FOR UPDATE OF f, o
+                    FOR NO KEY UPDATE OF f, o
                     """
                 ),
                 {"t": self.tenant_id, "f": fulfilment_id},
@@ -757,7 +761,7 @@ async def expire_order(ctx: JobContext) -> None:
     order_id = int(ctx.payload["order_id"])
     row = (
         await ctx.session.execute(
-            text("SELECT status FROM orders WHERE tenant_id = :t AND id = :o FOR UPDATE"),
+            text("SELECT status FROM orders WHERE tenant_id = :t AND id = :o FOR NO KEY UPDATE"),
             {"t": ctx.tenant_id, "o": order_id},
         )
     ).first()

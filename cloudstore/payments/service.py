@@ -87,7 +87,7 @@ class PaymentService:
                 text(
                     "SELECT o.id, o.order_no, o.status, o.total, o.expires_at, c.openid FROM orders o "
                     "JOIN consumers c ON c.tenant_id = o.tenant_id AND c.id = o.consumer_id "
-                    "WHERE o.tenant_id = :t AND o.order_no = :n AND o.consumer_id = :c FOR UPDATE OF o"
+                    "WHERE o.tenant_id = :t AND o.order_no = :n AND o.consumer_id = :c FOR NO KEY UPDATE OF o"
                 ),
                 {"t": self.tenant_id, "n": order_no, "c": consumer_id},
             )
@@ -130,15 +130,24 @@ class PaymentService:
         """Apply a verified notification; returns what happened ("paid", "duplicate", "refund_*", ...)."""
         if note.kind == "refund":
             return await self._refund_notification(note)
+        # Lock the order before the payment, as every other path does, so they queue instead of deadlocking.
+        params = {"t": self.tenant_id, "p": note.payment_id}
+        await self.session.execute(
+            text(
+                "SELECT 1 FROM orders WHERE tenant_id = :t AND id = "
+                "(SELECT order_id FROM payments WHERE tenant_id = :t AND payment_no = :p) FOR NO KEY UPDATE"
+            ),
+            params,
+        )
         pay = (
             await self.session.execute(
                 text(
                     "SELECT p.id, p.order_id, p.status, p.amount, p.provider, o.order_no, o.status AS order_status, "
-                    "o.consumer_id, o.store_id, o.koc_id, o.delivery "
+                    "o.consumer_id, o.store_id, o.koc_id, o.via_link "
                     "FROM payments p JOIN orders o ON o.tenant_id = p.tenant_id AND o.id = p.order_id "
-                    "WHERE p.tenant_id = :t AND p.payment_no = :p FOR UPDATE OF p, o"
+                    "WHERE p.tenant_id = :t AND p.payment_no = :p FOR NO KEY UPDATE OF p"
                 ),
-                {"t": self.tenant_id, "p": note.payment_id},
+                params,
             )
         ).first()
         if pay is None or pay.provider != provider_name:
@@ -177,7 +186,7 @@ class PaymentService:
                     consumer_id=pay.consumer_id,
                     store_id=pay.store_id,
                     koc_id=pay.koc_id,
-                    came_through_link=bool(_json(pay.delivery).get("via_link", True)),
+                    came_through_link=pay.via_link,
                     paid_at=paid_at,
                 ),
             )
@@ -240,7 +249,7 @@ class PaymentService:
                     "SELECT o.id, o.order_no, o.status, o.total, o.refunded_total, p.id AS payment_id, "
                     "p.payment_no, p.provider, p.amount AS paid FROM orders o "
                     "LEFT JOIN payments p ON p.tenant_id = o.tenant_id AND p.order_id = o.id AND p.status = 'succeeded' "
-                    "WHERE o.tenant_id = :t AND o.order_no = :n ORDER BY p.id LIMIT 1 FOR UPDATE OF o"
+                    "WHERE o.tenant_id = :t AND o.order_no = :n ORDER BY p.id LIMIT 1 FOR NO KEY UPDATE OF o"
                 ),
                 {"t": self.tenant_id, "n": order_no},
             )
@@ -320,10 +329,20 @@ class PaymentService:
         )
 
     async def cancel_paid(self, order_no: str, consumer_id: int | None) -> None:
-        """Cancel an order; when it was paid, refund it in full through its provider."""
-        o = await OrderService(self.session, self.tenant_id).cancel(order_no, consumer_id=consumer_id)
-        if o.status == "paid":
-            await self.refund(order_no, RefundCreate(all=True))
+        """Cancel an order: an unpaid one simply releases its stock; a paid, unshipped one is refunded in full."""
+        orders = OrderService(self.session, self.tenant_id)
+        o = await orders.lock_for_cancel(order_no, consumer_id=consumer_id)
+        if o.status == "pending_payment":
+            await orders.cancel(order_no, consumer_id=consumer_id)
+            return
+        await self.refund(order_no, RefundCreate(all=True))
+        await self.session.execute(
+            text(
+                "UPDATE orders SET status = 'cancelled', cancelled_at = now(), updated_at = now() "
+                "WHERE tenant_id = :t AND id = :o"
+            ),
+            {"t": self.tenant_id, "o": o.id},
+        )
 
 
 def _refund_take(lines: list[Any], data: RefundCreate) -> list[tuple[Any, int]]:
@@ -405,7 +424,7 @@ async def refund_orphan_payment(ctx: JobContext) -> None:
             text(
                 "SELECT r.id, r.refund_no, r.amount, r.status, p.payment_no, p.provider, p.amount AS paid "
                 "FROM refunds r JOIN payments p ON p.tenant_id = r.tenant_id AND p.id = r.payment_id "
-                "WHERE r.tenant_id = :t AND r.refund_no = :r FOR UPDATE OF r"
+                "WHERE r.tenant_id = :t AND r.refund_no = :r FOR NO KEY UPDATE OF r"
             ),
             {"t": ctx.tenant_id, "r": ctx.payload["refund_no"]},
         )

@@ -76,3 +76,17 @@ async def test_other_tenants_staff_and_consumers_are_not_found(
     assert (await api.get(f"/v1/hq/consumers/{consumer_id}", token=tenant.hq_token)).json()["openid"] == "alice"
     listed = (await api.get("/v1/hq/staff", token=other_tenant.hq_token)).json()
     assert [s["username"] for s in listed["items"]] == ["admin"]
+
+
+async def test_runtime_role_survives_a_rolled_back_first_transaction(app: Litestar, api: Api) -> None:
+    """A new pooled connection whose first transaction fails must still run as the runtime role."""
+    engine = app.state.db.engine
+    for _ in range(3):
+        async with engine.connect() as conn:
+            raw = await conn.get_raw_connection()
+            raw.invalidate()  # force a fresh DBAPI connection next time
+        async with engine.connect() as conn:
+            with pytest.raises(DBAPIError):
+                await conn.execute(text("SELECT 1/0"))
+            await conn.rollback()
+            assert (await conn.execute(text("SELECT current_user"))).scalar_one() == "cloudstore_app"

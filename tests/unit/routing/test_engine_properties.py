@@ -215,7 +215,7 @@ def run(case: Case) -> RoutingPlan:
 # --- properties ------------------------------------------------------------------------------------------------
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(cases(max_candidates=6))
 def test_plan_respects_stock_eligibility_and_limits(case: Case) -> None:
     plan = run(case)
@@ -263,7 +263,7 @@ def test_plan_matches_brute_force_optimum(case: Case) -> None:
         assert abs(got[2] - best[2]) <= 1e-12, "only a floating-point tie may pick other locations"
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(cases(max_candidates=6), st.randoms(use_true_random=False))
 def test_plan_does_not_depend_on_candidate_order(case: Case, random: Random) -> None:
     shuffled = list(case.candidates)
@@ -272,7 +272,7 @@ def test_plan_does_not_depend_on_candidate_order(case: Case, random: Random) -> 
     assert plan_route(lines, case.destination, shuffled, case.policy) == run(case)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=250, deadline=None)
 @given(cases(max_candidates=6))
 def test_short_lines_name_what_cannot_be_covered(case: Case) -> None:
     plan = run(case)
@@ -298,7 +298,7 @@ def test_short_lines_name_what_cannot_be_covered(case: Case) -> None:
         assert run(case._replace(lines=rest)).complete
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(cases(max_candidates=6))
 def test_trace_accounts_for_every_candidate(case: Case) -> None:
     plan = run(case)
