@@ -14,6 +14,7 @@ from litestar import Litestar, Request, Response, get
 from litestar.config.compression import CompressionConfig
 from litestar.datastructures import State
 from litestar.di import Provide
+from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
@@ -138,7 +139,12 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         url = database_url or await resolve_database_url(settings)
-        db = Database(url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow)
+        db = Database(
+            url,
+            pool_size=settings.db_pool_size,
+            max_overflow=settings.db_max_overflow,
+            pool_timeout=settings.db_pool_timeout_s,
+        )
         app.state.db = db
         from cloudstore.payments.registry import build_providers, install_providers
 
@@ -160,7 +166,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         dependencies={"db": Provide(provide_db)},
         signature_namespace=SIGNATURE_NAMESPACE,
         exception_handlers=exception_handlers,
-        middleware=[RequestIdMiddleware],
+        middleware=[DefineMiddleware(RequestIdMiddleware, access_log=settings.access_log)],
         lifespan=[lifespan],
         state=state,
         request_max_body_size=1024 * 1024,

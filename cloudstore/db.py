@@ -103,12 +103,15 @@ def admin_engine(url: str) -> AsyncEngine:
     return create_async_engine(url, pool_pre_ping=True, poolclass=None)
 
 
-def runtime_engine(url: str, *, pool_size: int = 20, max_overflow: int = 10, role: str = APP_ROLE) -> AsyncEngine:
+def runtime_engine(
+    url: str, *, pool_size: int = 20, max_overflow: int = 10, pool_timeout: float = 30.0, role: str = APP_ROLE
+) -> AsyncEngine:
     """An engine whose every connection runs as the runtime role (subject to row-level security)."""
     engine = create_async_engine(
         url,
         pool_size=pool_size,
         max_overflow=max_overflow,
+        pool_timeout=pool_timeout,
         pool_pre_ping=False,
         pool_recycle=1800,
         connect_args={"server_settings": {"application_name": "cloudstore"}},
@@ -132,9 +135,9 @@ async def set_tenant(session: AsyncSession, tenant_id: int) -> None:
 class Database:
     """The runtime engine and its session factory, created once per process."""
 
-    def __init__(self, url: str, *, pool_size: int = 20, max_overflow: int = 10) -> None:
+    def __init__(self, url: str, *, pool_size: int = 20, max_overflow: int = 10, pool_timeout: float = 30.0) -> None:
         self.url = url
-        self.engine = runtime_engine(url, pool_size=pool_size, max_overflow=max_overflow)
+        self.engine = runtime_engine(url, pool_size=pool_size, max_overflow=max_overflow, pool_timeout=pool_timeout)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
 
     async def ping(self) -> bool:

@@ -53,8 +53,9 @@ def configure_logging(level: str = "INFO") -> None:
 class RequestIdMiddleware:
     """Give each request an id (the caller's ``X-Request-ID`` if sane), log one access line per request."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, access_log: bool = True) -> None:
         self.app = app
+        self.access_log = access_log
         self.log = structlog.get_logger("cloudstore.access")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -78,6 +79,9 @@ class RequestIdMiddleware:
                 message["headers"] = headers  # type: ignore[typeddict-unknown-key]
             await send(message)
 
+        if not self.access_log:
+            await self.app(scope, receive, send_with_id)
+            return
         try:
             await self.app(scope, receive, send_with_id)
         finally:

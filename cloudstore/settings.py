@@ -63,16 +63,16 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     env: Environment = "dev"
     secret_key: str = ""
     operator_token: str | None = None
-    local_pay_secret: str = ""
+    local_pay_secret: str = "dev-local-pay-secret"
     public_base_url: str = "http://localhost:8000"
     miniprogram_path: str = "pages/store/index"
     token_ttl_s: int = 12 * 3600
     db_pool_size: int = 20
     db_max_overflow: int = 10
-    app_role: str = "cloudstore_app"
-    worker_role: str = "cloudstore_worker"
     run_worker: bool = True
     log_level: str = "INFO"
+    access_log: bool = True
+    db_pool_timeout_s: float = 30.0
     wechat: WeChatSettings = msgspec.field(default_factory=WeChatSettings)
 
     @property
@@ -130,5 +130,7 @@ def load_settings() -> Settings:
         db_max_overflow=int(_env("CLOUDSTORE_DB_MAX_OVERFLOW", "10") or 10),
         run_worker=(_env("CLOUDSTORE_RUN_WORKER", "1") or "1") not in ("0", "false", "no"),
         log_level=_env("CLOUDSTORE_LOG_LEVEL", "INFO") or "INFO",
+        access_log=(_env("CLOUDSTORE_ACCESS_LOG", "1") or "1") not in ("0", "false", "no"),
+        db_pool_timeout_s=float(_env("CLOUDSTORE_DB_POOL_TIMEOUT", "30") or 30),
         wechat=wechat,
     )
