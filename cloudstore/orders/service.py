@@ -39,7 +39,7 @@ from cloudstore.routing.engine import (
     plan_route,
     region_served,
 )
-from cloudstore.tenancy.service import load_policies
+from cloudstore.tenancy.service import policies_from_row
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -73,17 +73,40 @@ _SNAPSHOT = text(
                                          'regions', l.regions))
        FROM locations l WHERE l.tenant_id = :t AND l.status = 'active' AND l.kind IN ('regional', 'central')) AS warehouses,
       (SELECT json_build_object('id', k.id, 'store_id', k.store_id)
-       FROM kocs k WHERE k.tenant_id = :t AND k.code = :koc AND k.active) AS koc
+       FROM kocs k WHERE k.tenant_id = :t AND k.code = :koc AND k.active) AS koc,
+      (SELECT json_build_array(p.routing, p.attribution, p.commission, p.orders)
+       FROM tenant_policies p WHERE p.tenant_id = :t) AS policies
     """
 )
 
+_READ_STOCK = text(
+    """
+    SELECT location_id, sku_id, on_hand - reserved AS available
+    FROM stock_levels
+    WHERE tenant_id = :t AND location_id = ANY(CAST(:locs AS bigint[])) AND sku_id = ANY(CAST(:skus AS bigint[]))
+    """
+)
+
+# The same rows, locked in key order so concurrent orders queue instead of deadlocking.
 _LOCK_STOCK = text(
     """
     SELECT location_id, sku_id, on_hand - reserved AS available
     FROM stock_levels
     WHERE tenant_id = :t AND location_id = ANY(CAST(:locs AS bigint[])) AND sku_id = ANY(CAST(:skus AS bigint[]))
     ORDER BY location_id, sku_id
-    FOR UPDATE
+    FOR NO KEY UPDATE
+    """
+)
+
+_LOCK_PLANNED = text(
+    """
+    SELECT sl.location_id, sl.sku_id, sl.on_hand - sl.reserved - v.qty AS left_after
+    FROM stock_levels sl
+    JOIN unnest(CAST(:locs AS bigint[]), CAST(:skus AS bigint[]), CAST(:qtys AS bigint[])) AS v(location_id, sku_id, qty)
+      ON sl.location_id = v.location_id AND sl.sku_id = v.sku_id
+    WHERE sl.tenant_id = :t
+    ORDER BY sl.location_id, sl.sku_id
+    FOR NO KEY UPDATE OF sl
     """
 )
 
@@ -176,6 +199,18 @@ class _Koc(msgspec.Struct):
     store_id: int
 
 
+def _reservation(
+    plan: RoutingPlan, locations: dict[str, int], skus: dict[str, _Sku]
+) -> tuple[list[int], list[int], list[int]]:
+    """(location ids, sku ids, quantities) the plan takes, in key order."""
+    rows = sorted(
+        (locations[shipment.location], skus[line.sku].id, line.qty)
+        for shipment in plan.shipments
+        for line in shipment.lines
+    )
+    return [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]
+
+
 def _new_order_no(now: datetime) -> str:
     return f"{now:%Y%m%d}{secrets.randbelow(10**10):010d}"
 
@@ -207,17 +242,23 @@ class OrderService:
         self.tenant_id = tenant_id
 
     async def place(self, consumer_id: int, data: OrderCreate, now: datetime | None = None) -> OrderCreated:
-        """Route the order, reserve its stock atomically, and record it as waiting for payment."""
+        """Route the order, reserve its stock atomically, and record it as waiting for payment.
+
+        The plan is made on an unlocked read of the stock and the order rows are written first; the planned
+        stock rows are then locked (in key order) and reserved just before the transaction commits, so a hot
+        row is held for as short a time as possible. If another order took the stock in between, everything
+        since the plan is rolled back and the order is planned again on locked, fresh numbers.
+        """
         now = now or datetime.now(UTC)
         _check_delivery(data)
         t = self.tenant_id
-        policies = await load_policies(self.session, t)
         wanted = sorted({line.sku for line in data.lines})
         snap = (
             await self.session.execute(
                 _SNAPSHOT, {"t": t, "c": consumer_id, "store": data.store, "skus": wanted, "koc": data.koc}
             )
         ).one()
+        policies = policies_from_row(_json(snap.policies))
         origin = self._origin(snap.origin, data)
         skus = {s.code: s for s in msgspec.convert(_json(snap.skus) or [], list[_Sku])}
         unknown = [code for code in wanted if code not in skus or not skus[code].sellable]
@@ -225,9 +266,31 @@ class OrderService:
             raise ValidationFailed(f"not for sale: {', '.join(unknown)}", errors=[{"sku": c} for c in unknown])
         koc = self._koc(snap.koc, data, origin)
         warehouses = msgspec.convert(_json(snap.warehouses) or [], list[_Warehouse])
-        plan, locations = await self._plan(data, origin, warehouses, skus, _routing_policy(policies))
+        routing = _routing_policy(policies)
+        plan, locations = await self._plan(data, origin, warehouses, skus, routing, lock=False)
+        await self.session.execute(text("SAVEPOINT before_reservation"))
+        created = await self._record(consumer_id, data, now, policies, origin, koc, skus, plan, locations)
+        if await self._reserve_planned(plan, locations, skus):
+            return created
+        # Lost a race for the stock: start again from the plan, this time planning on locked rows.
+        await self.session.execute(text("ROLLBACK TO SAVEPOINT before_reservation"))
+        plan, locations = await self._plan(data, origin, warehouses, skus, routing, lock=True)
+        created = await self._record(consumer_id, data, now, policies, origin, koc, skus, plan, locations)
         await self._reserve(plan, locations, skus)
-        return await self._record(consumer_id, data, now, policies, origin, koc, skus, plan, locations)
+        return created
+
+    async def _reserve_planned(self, plan: RoutingPlan, locations: dict[str, int], skus: dict[str, _Sku]) -> bool:
+        """Lock the planned rows and reserve them if every one still has enough; False if one does not."""
+        locs, sku_ids, qtys = _reservation(plan, locations, skus)
+        rows = (
+            await self.session.execute(
+                _LOCK_PLANNED, {"t": self.tenant_id, "locs": locs, "skus": sku_ids, "qtys": qtys}
+            )
+        ).all()
+        if len(rows) != len(locs) or any(r.left_after < 0 for r in rows):
+            return False
+        await self._reserve(plan, locations, skus)
+        return True
 
     @staticmethod
     def _origin(raw: Any, data: OrderCreate) -> _Origin:
@@ -255,15 +318,18 @@ class OrderService:
         warehouses: list[_Warehouse],
         skus: dict[str, _Sku],
         routing: RoutingPolicy,
+        *,
+        lock: bool,
     ) -> tuple[RoutingPlan, dict[str, int]]:
         d = data.delivery
         region = d.region if d.mode == "delivery" else origin.region
-        # Lock the stock of every location that could serve this order, in key order, then plan on it.
+        # Read (or lock, in key order) the stock of every location that could serve this order, then plan on it.
         eligible = [w for w in warehouses if w.kind == "central" or region_served(w.regions, region)]
         loc_ids = sorted({origin.location_id, *(w.id for w in eligible)})
         rows = (
             await self.session.execute(
-                _LOCK_STOCK, {"t": self.tenant_id, "locs": loc_ids, "skus": sorted(s.id for s in skus.values())}
+                _LOCK_STOCK if lock else _READ_STOCK,
+                {"t": self.tenant_id, "locs": loc_ids, "skus": sorted(s.id for s in skus.values())},
             )
         ).all()
         by_id = {s.id: s.code for s in skus.values()}
@@ -304,12 +370,7 @@ class OrderService:
         return plan, locations
 
     async def _reserve(self, plan: RoutingPlan, locations: dict[str, int], skus: dict[str, _Sku]) -> None:
-        locs, sku_ids, qtys = [], [], []
-        for shipment in plan.shipments:
-            for line in shipment.lines:
-                locs.append(locations[shipment.location])
-                sku_ids.append(skus[line.sku].id)
-                qtys.append(line.qty)
+        locs, sku_ids, qtys = _reservation(plan, locations, skus)
         result = await self.session.execute(
             _RESERVE, {"t": self.tenant_id, "locs": locs, "skus": sku_ids, "qtys": qtys}
         )

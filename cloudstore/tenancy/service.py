@@ -21,7 +21,7 @@ from cloudstore.tenancy.schemas import (
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
-__all__ = ("PolicyKind", "TenantService", "load_policies")
+__all__ = ("PolicyKind", "TenantService", "load_policies", "policies_from_row")
 
 PolicyKind = str
 _DOCS: dict[str, type[msgspec.Struct]] = {
@@ -46,6 +46,10 @@ def _doc(kind: type[T], raw: dict[str, Any] | None) -> T:
     return msgspec.convert(raw or {}, kind)
 
 
+def _maybe_json(value: Any) -> Any:
+    return msgspec.json.decode(value) if isinstance(value, str | bytes) else value
+
+
 async def load_policies(session: AsyncSession, tenant_id: int) -> Policies:
     """The tenant's policies (one query)."""
     row = (
@@ -54,7 +58,14 @@ async def load_policies(session: AsyncSession, tenant_id: int) -> Policies:
             {"t": tenant_id},
         )
     ).first()
-    routing, attribution, commission, orders = row if row is not None else (None, None, None, None)
+    return policies_from_row(row)
+
+
+def policies_from_row(row: Any) -> Policies:
+    """Policies from a ``(routing, attribution, commission, orders)`` row (JSON documents or text), or defaults."""
+    routing, attribution, commission, orders = (
+        (_maybe_json(v) for v in row) if row is not None else (None, None, None, None)
+    )
     return Policies(
         routing=_doc(RoutingPolicyDoc, routing),
         attribution=_doc(AttributionPolicyDoc, attribution),
