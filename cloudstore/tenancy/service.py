@@ -13,6 +13,7 @@ from cloudstore.errors import Conflict, ValidationFailed
 from cloudstore.tenancy.schemas import (
     AttributionPolicyDoc,
     CommissionPolicyDoc,
+    CommissionRatesDoc,
     OrderPolicyDoc,
     RoutingPolicyDoc,
     TenantRead,
@@ -76,7 +77,12 @@ def policies_from_row(row: Any) -> Policies:
 
 def check_commission(doc: CommissionPolicyDoc) -> None:
     """Rates add up to at most 30% (the WeChat Pay profit-sharing ceiling), everywhere."""
-    for where, rates in [("default", doc), *doc.by_category.items(), *doc.by_product.items()]:
+    everywhere: list[tuple[str, CommissionPolicyDoc | CommissionRatesDoc]] = [
+        ("default", doc),
+        *doc.by_category.items(),
+        *doc.by_product.items(),
+    ]
+    for where, rates in everywhere:
         total = rates.store_bp + rates.distributor_bp + rates.koc_bp
         if total > 3000:
             raise ValidationFailed(f"commission rates for {where} add up to {total} bp; the most allowed is 3000")

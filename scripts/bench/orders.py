@@ -30,10 +30,10 @@ from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from harness import HEADER, Result, drop_database, new_database, serve  # noqa: E402
+from harness import HEADER, Result, drop_database, new_database, serve
 
-from cloudstore.auth.tokens import Principal, TokenCodec  # noqa: E402
-from cloudstore.db import _asyncpg_args  # noqa: E402
+from cloudstore.auth.tokens import Principal, TokenCodec
+from cloudstore.db import _asyncpg_args
 
 TENANT = "bench"
 SECRET = "bench-secret-key-" + "b" * 40
@@ -58,7 +58,8 @@ async def seed(url: str, consumers: int) -> tuple[list[str], list[str]]:
             "INSERT INTO tenant_policies (tenant_id, orders) VALUES ($1, '{\"payment_ttl_minutes\": 1440}')", tid
         )
         dist = await conn.fetchval(
-            "INSERT INTO distributors (tenant_id, code, name, regions) VALUES ($1, 'D1', '经销', '{4403}') RETURNING id",
+            "INSERT INTO distributors (tenant_id, code, name, regions) "
+            "VALUES ($1, 'D1', '经销', '{4403}') RETURNING id",
             tid,
         )
         wh = await conn.fetchval(
@@ -247,8 +248,8 @@ async def run(args: argparse.Namespace) -> None:
                 )
             ]  # fmt: skip
             hot = {"store": "S000", "lines": [{"sku": "HOT-1", "qty": 1}], "delivery": {"mode": "pickup"}}
-            for clients in (1, 32):
-                results.append(
+            for clients in (1, 32):  # one after the other, not at once
+                results.append(  # noqa: PERF401
                     await timed_orders(
                         f"hot row c={clients}", base, tokens, [hot], concurrency=clients, duration=args.duration
                     )

@@ -63,7 +63,8 @@ async def seed(app: Litestar, tenant_slug: str, stock: dict[str, dict[str, int]]
         dist = (
             await session.execute(
                 text(
-                    "INSERT INTO distributors (tenant_id, code, name, regions) VALUES (:t, 'D-SZ', '深圳经销', '{4403}') RETURNING id"
+                    "INSERT INTO distributors (tenant_id, code, name, regions) "
+                    "VALUES (:t, 'D-SZ', '深圳经销', '{4403}') RETURNING id"
                 ),
                 p,
             )

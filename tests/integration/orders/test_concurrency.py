@@ -93,7 +93,7 @@ async def test_concurrent_cancel_expire_and_pay_leave_one_outcome(
         assert all(getattr(o, "status_code", 200) < 500 for o in outcomes)
         await worker.run_pending()  # an orphan payment's refund job, if any
         got = (await api.get(f"/v1/hq/orders/{no}", token=network.tenant.hq_token)).json()
-        on_hand, reserved, _ = await _totals(app, network.tenant_id, "TEA-1")
+        _, reserved, _ = await _totals(app, network.tenant_id, "TEA-1")
         if got["status"] == "paid":
             assert reserved == 2  # still held for the paid order
         else:
@@ -191,4 +191,3 @@ async def test_placing_an_order_takes_few_distinct_statements(app: Litestar, api
     assert len(r.json()["fulfilments"]) == 2, r.json()
     assert len(statements) <= 15, statements
     assert len(set(statements)) == len(statements), "a statement was repeated"
-

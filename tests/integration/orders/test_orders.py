@@ -24,7 +24,8 @@ async def stock(app: Litestar, net: Network, location: str, sku: str) -> tuple[i
         row = (
             await s.execute(
                 text(
-                    "SELECT sl.on_hand, sl.reserved FROM stock_levels sl JOIN locations l ON l.tenant_id = sl.tenant_id "
+                    "SELECT sl.on_hand, sl.reserved FROM stock_levels sl "
+                    "JOIN locations l ON l.tenant_id = sl.tenant_id "
                     "AND l.id = sl.location_id JOIN skus k ON k.tenant_id = sl.tenant_id AND k.id = sl.sku_id "
                     "WHERE l.code = :l AND k.code = :k"
                 ),

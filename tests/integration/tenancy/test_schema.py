@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -40,11 +42,7 @@ _UNIQUE_INDEXES = text(
 )
 
 
-async def test_every_tenant_table_is_isolated_and_keyed_by_tenant(owner_engine: AsyncEngine) -> None:
-    async with owner_engine.connect() as conn:
-        tables = (await conn.execute(_TABLES)).mappings().all()
-        constraints = (await conn.execute(_CONSTRAINTS)).mappings().all()
-        unique_indexes = (await conn.execute(_UNIQUE_INDEXES)).mappings().all()
+def _table_problems(tables: list[Any]) -> tuple[set[str], list[str]]:
     problems: list[str] = []
     tenant_tables = set()
     for t in tables:
@@ -58,22 +56,35 @@ async def test_every_tenant_table_is_isolated_and_keyed_by_tenant(owner_engine: 
             problems.append(f"{name}: row-level security not enabled and forced")
         if t["owner"] == "cloudstore_app":
             problems.append(f"{name}: owned by the runtime role")
+    return tenant_tables, problems
+
+
+def _constraint_problem(c: Any) -> str | None:
+    cols = list(c["cols"])
+    if c["contype"] == "p" and cols[0] != "tenant_id":
+        return f"{c['tbl']}.{c['conname']}: primary key does not lead with tenant_id ({cols})"
+    if c["contype"] == "u" and "tenant_id" not in cols:
+        return f"{c['tbl']}.{c['conname']}: unique constraint without tenant_id ({cols})"
+    if c["contype"] == "f" and c["ref_tbl"] != "tenants":
+        ref = list(c["ref_cols"])
+        if "tenant_id" not in cols or cols.index("tenant_id") != ref.index("tenant_id"):
+            return f"{c['tbl']}.{c['conname']}: foreign key does not pair tenant_id ({cols} -> {ref})"
+    return None
+
+
+async def test_every_tenant_table_is_isolated_and_keyed_by_tenant(owner_engine: AsyncEngine) -> None:
+    async with owner_engine.connect() as conn:
+        tables = (await conn.execute(_TABLES)).mappings().all()
+        constraints = (await conn.execute(_CONSTRAINTS)).mappings().all()
+        unique_indexes = (await conn.execute(_UNIQUE_INDEXES)).mappings().all()
+    tenant_tables, problems = _table_problems(list(tables))
     assert len(tenant_tables) >= 25
-    for c in constraints:
-        if c["tbl"] not in tenant_tables:
-            continue
-        cols = list(c["cols"])
-        if c["contype"] == "p" and cols[0] != "tenant_id":
-            problems.append(f"{c['tbl']}.{c['conname']}: primary key does not lead with tenant_id ({cols})")
-        if c["contype"] == "u" and "tenant_id" not in cols:
-            problems.append(f"{c['tbl']}.{c['conname']}: unique constraint without tenant_id ({cols})")
-        if c["contype"] == "f" and c["ref_tbl"] != "tenants":
-            ref = list(c["ref_cols"])
-            if "tenant_id" not in cols or cols.index("tenant_id") != ref.index("tenant_id"):
-                problems.append(f"{c['tbl']}.{c['conname']}: foreign key does not pair tenant_id ({cols} -> {ref})")
-    for i in unique_indexes:
-        if i["tbl"] in tenant_tables and "tenant_id" not in list(i["cols"]):
-            problems.append(f"{i['tbl']}.{i['idx']}: unique index without tenant_id")
+    problems += [p for c in constraints if c["tbl"] in tenant_tables and (p := _constraint_problem(c))]
+    problems += [
+        f"{i['tbl']}.{i['idx']}: unique index without tenant_id"
+        for i in unique_indexes
+        if i["tbl"] in tenant_tables and "tenant_id" not in list(i["cols"])
+    ]
     assert problems == []
 
 
