@@ -1,0 +1,91 @@
+"""The PostgreSQL job queue: each due job runs once, failures retry with backoff, tenants stay apart."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+
+from litestar import Litestar
+from sqlalchemy import text
+
+from cloudstore.db import set_tenant
+from cloudstore.jobs import JobContext, Worker, enqueue, job_handler
+from tests.support import Api, TenantHandle
+
+RAN: Counter[tuple[int, int]] = Counter()
+SEEN_TENANT: dict[int, int] = {}
+
+
+@job_handler("test.record")
+async def record(ctx: JobContext) -> None:
+    RAN[(ctx.tenant_id, ctx.job_id)] += 1
+    # The job runs scoped to its own tenant: it sees that tenant's staff and nobody else's.
+    SEEN_TENANT[ctx.job_id] = (
+        await ctx.session.execute(text("SELECT count(DISTINCT tenant_id) FROM staff"))
+    ).scalar_one()
+    await asyncio.sleep(0.001)
+
+
+@job_handler("test.fail")
+async def fail(ctx: JobContext) -> None:
+    raise RuntimeError(f"boom on attempt {ctx.attempts}")
+
+
+async def _tenant_id(app: Litestar, slug: str) -> int:
+    async with app.state.db.sessions() as s:
+        return int((await s.execute(text("SELECT id FROM tenants WHERE slug = :s"), {"s": slug})).scalar_one())
+
+
+async def _enqueue(app: Litestar, tenant_id: int, kind: str, n: int) -> None:
+    async with app.state.db.sessions() as s, s.begin():
+        await set_tenant(s, tenant_id)
+        for i in range(n):
+            await enqueue(s, tenant_id=tenant_id, kind=kind, payload={"i": i})
+
+
+async def test_two_workers_run_each_job_exactly_once(
+    app: Litestar, api: Api, tenant: TenantHandle, other_tenant: TenantHandle
+) -> None:
+    a, b = await _tenant_id(app, tenant.slug), await _tenant_id(app, other_tenant.slug)
+    await _enqueue(app, a, "test.record", 15)
+    await _enqueue(app, b, "test.record", 15)
+    RAN.clear()
+    w1, w2 = Worker(app.state.db.sessions), Worker(app.state.db.sessions)
+    await asyncio.gather(w1.run_pending(), w2.run_pending())
+    mine = {k: v for k, v in RAN.items() if k[0] in (a, b)}
+    assert len(mine) == 30
+    assert set(mine.values()) == {1}
+    assert {SEEN_TENANT[job_id] for _, job_id in mine} == {1}
+    async with app.state.db.sessions() as s, s.begin():
+        await set_tenant(s, a)
+        assert (await s.execute(text("SELECT status, count(*) FROM jobs GROUP BY 1"))).all() == [("done", 15)]
+
+
+async def test_failures_retry_with_backoff_then_fail(app: Litestar, api: Api, tenant: TenantHandle) -> None:
+    tid = await _tenant_id(app, tenant.slug)
+    await _enqueue(app, tid, "test.fail", 1)
+    worker = Worker(app.state.db.sessions)
+    await worker.run_pending()
+    async with app.state.db.sessions() as s, s.begin():
+        await set_tenant(s, tid)
+        row = (await s.execute(text("SELECT status, attempts, last_error, run_at > now() AS later FROM jobs"))).one()
+        assert row.status == "queued"
+        assert row.attempts == 1
+        assert "boom on attempt 1" in row.last_error
+        assert row.later
+        await s.execute(text("UPDATE jobs SET run_at = now(), attempts = max_attempts - 1"))
+    await worker.run_pending()
+    async with app.state.db.sessions() as s, s.begin():
+        await set_tenant(s, tid)
+        assert (await s.execute(text("SELECT status FROM jobs"))).scalar_one() == "failed"
+
+
+async def test_unknown_kind_is_recorded_not_lost(app: Litestar, api: Api, tenant: TenantHandle) -> None:
+    tid = await _tenant_id(app, tenant.slug)
+    await _enqueue(app, tid, "test.nobody-handles-this", 1)
+    await Worker(app.state.db.sessions).run_pending()
+    async with app.state.db.sessions() as s, s.begin():
+        await set_tenant(s, tid)
+        row = (await s.execute(text("SELECT status, last_error FROM jobs"))).one()
+    assert row.status == "queued"
+    assert "no handler" in row.last_error
