@@ -14,7 +14,7 @@ from cloudstore.db import set_tenant
 from cloudstore.jobs import Worker
 from cloudstore.orders.schemas import OrderCreate
 from cloudstore.orders.service import OrderService
-from tests.integration.orders.conftest import (
+from tests.integration.network import (
     NANSHAN_ADDRESS,
     Network,
     consumer,

@@ -7,7 +7,7 @@ from sqlalchemy import text
 
 from cloudstore.db import set_tenant
 from cloudstore.jobs import Worker
-from tests.integration.orders.conftest import (
+from tests.integration.network import (
     FAR_SHENZHEN_ADDRESS,
     Network,
     consumer,

@@ -1,4 +1,4 @@
-"""A small store network seeded straight into the database, for order and payment tests."""
+"""A small store network seeded straight into the database, for order, payment and referral tests."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
-import pytest
 from litestar import Litestar
 from sqlalchemy import text
 
@@ -132,14 +131,6 @@ async def consumer(api: Api, tenant: TenantHandle, openid: str) -> tuple[str, in
     r = await api.post(f"/v1/shop/{tenant.slug}/auth/login", json={"code": f"local:{openid}"})
     assert r.status_code == 200, r.text
     return r.json()["access_token"], r.json()["consumer_id"]
-
-
-@pytest.fixture
-async def network(app: Litestar, api: Api, tenant: TenantHandle) -> Network:
-    """A seeded network and a signed-in consumer."""
-    tid = await seed(app, tenant.slug)
-    token, cid = await consumer(api, tenant, "shopper")
-    return Network(tenant=tenant, tenant_id=tid, consumer_token=token, consumer_id=cid)
 
 
 NANSHAN_ADDRESS = {
