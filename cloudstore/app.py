@@ -159,6 +159,10 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
             worker.stop()
             if task is not None:
                 await task
+            for closable in (*app.state.payment_providers.values(), wechat_identity):
+                aclose = getattr(closable, "aclose", None)
+                if aclose is not None:
+                    await aclose()
             await db.dispose()
 
     return Litestar(
