@@ -9,7 +9,7 @@ from cloudstore.inventory.models import StockLevel, StockMovement
 from cloudstore.jobs import Job
 from cloudstore.orders.models import Fulfilment, FulfilmentLine, Order, OrderLine
 from cloudstore.payments.models import Payment, PaymentEvent, Refund
-from cloudstore.referrals.models import Binding, Koc, LedgerEntry, Settlement, Touch
+from cloudstore.referrals.models import Binding, CommissionTerms, Koc, LedgerEntry, Settlement, Touch
 from cloudstore.stores.models import Distributor, Location, Store, StorefrontItem, StoreSkuPrice
 from cloudstore.tables import metadata
 from cloudstore.tenancy.models import Tenant, TenantPolicy
@@ -17,6 +17,7 @@ from cloudstore.tenancy.models import Tenant, TenantPolicy
 __all__ = (
     "PLATFORM_TABLES",
     "Binding",
+    "CommissionTerms",
     "Consumer",
     "Distributor",
     "Fulfilment",

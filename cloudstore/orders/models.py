@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, CheckConstraint, Column, Index, Text, UniqueConstraint
+from sqlalchemy import BigInteger, CheckConstraint, Column, Index, Text, UniqueConstraint, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field
 
@@ -35,6 +35,12 @@ class Order(TenantTable, table=True):
         Index("ix_orders_consumer", "tenant_id", "consumer_id", "id"),
         Index("ix_orders_status", "tenant_id", "status", "id"),
         Index("ix_orders_store", "tenant_id", "credited_store_id", "id"),
+        Index(
+            "ix_orders_credited_koc",
+            "tenant_id",
+            "credited_koc_id",
+            postgresql_where=text("credited_koc_id IS NOT NULL"),
+        ),
     )
 
     id: int | None = id_column()

@@ -401,11 +401,13 @@ async def _release_refunded(
             ),
             params,
         )
+        # All of the line refunded: the line goes; part of it: the line shrinks (qty stays > 0).
         await session.execute(
             text(
-                "WITH c AS (UPDATE fulfilment_lines SET qty = qty - :n WHERE tenant_id = :t AND fulfilment_id = :f "
-                "AND sku_id = :k RETURNING qty) DELETE FROM fulfilment_lines WHERE tenant_id = :t "
-                "AND fulfilment_id = :f AND sku_id = :k AND (SELECT qty FROM c) = 0"
+                "WITH gone AS (DELETE FROM fulfilment_lines WHERE tenant_id = :t AND fulfilment_id = :f "
+                "AND sku_id = :k AND qty = :n RETURNING 1) "
+                "UPDATE fulfilment_lines SET qty = qty - :n WHERE tenant_id = :t AND fulfilment_id = :f "
+                "AND sku_id = :k AND qty > :n"
             ),
             params,
         )

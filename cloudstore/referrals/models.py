@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import BigInteger, CheckConstraint, Index, Text, UniqueConstraint
+from sqlalchemy import BigInteger, CheckConstraint, Column, Index, Text, UniqueConstraint
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field
 
 from cloudstore.tables import TenantTable, flag, id_column, now_column, tenant_fk, word
 
-__all__ = ("Binding", "Koc", "LedgerEntry", "Settlement", "Touch")
+__all__ = ("Binding", "CommissionTerms", "Koc", "LedgerEntry", "Settlement", "Touch")
 
 
 class Koc(TenantTable, table=True):
@@ -119,4 +121,20 @@ class LedgerEntry(TenantTable, table=True):
     status: str = word("pending")
     available_at: datetime | None = now_column(nullable=True, default_now=False)
     settlement_id: int | None = Field(default=None, sa_type=BigInteger)
+    created_at: datetime | None = now_column()
+
+
+class CommissionTerms(TenantTable, table=True):
+    """The commission policy an order was paid under.
+
+    Fixed at payment, so a refund reverses at the rates the commission was booked at (even if HQ has
+    changed them since) and the entries are released after the after-sales window the order was sold with.
+    Its existence also marks the order as attributed: the payment subscriber runs once per order.
+    """
+
+    __tablename__ = "commission_terms"
+    __table_args__ = (tenant_fk(["order_id"], "orders"),)
+
+    order_id: int = Field(sa_type=BigInteger, primary_key=True)
+    policy: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONB, nullable=False))
     created_at: datetime | None = now_column()

@@ -128,6 +128,14 @@ class TenantService:
             check_commission(doc)
         if isinstance(doc, RoutingPolicyDoc):
             check_routing(doc)
+        if (
+            isinstance(doc, AttributionPolicyDoc)
+            and doc.binding_days is not None
+            and doc.protection_days > doc.binding_days
+        ):
+            raise ValidationFailed(
+                f"protection_days ({doc.protection_days}) cannot be longer than binding_days ({doc.binding_days})"
+            )
         await self.session.execute(
             text(
                 f"INSERT INTO tenant_policies (tenant_id, {kind}) VALUES (:t, CAST(:doc AS jsonb)) "  # noqa: S608

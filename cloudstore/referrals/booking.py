@@ -1,0 +1,466 @@
+"""Attributing paid orders and booking their commission in the append-only ledger.
+
+Called from the order event subscribers in :mod:`cloudstore.referrals.service`, inside the order's
+transaction (never commits, no network). The arithmetic is :mod:`cloudstore.referrals.rules`'.
+
+Ledger rules, as this module keeps them:
+
+- **Terms.** At payment the tenant's commission policy is copied to ``commission_terms`` for the order. A
+  refund recomputes with those terms, and the release uses their ``frozen_days``, so a later policy change
+  never re-prices an order already sold. The row also makes payment booking run once per order.
+- **Keys.** Beneficiaries are keyed by id inside the rules (codes are only labels), so ``reconcile`` matches
+  entries exactly.
+- **Pending → available.** Completion queues ``referrals.release`` for ``completed_at + frozen_days``; it
+  moves every pending entry of the order (commission and reversals alike) to available at once, so an
+  order's entries are either all pending or none.
+- **Reversal status.** A reversal takes the state of the order's money: ``pending`` while the order's
+  entries are pending (it is released with them and nets them out), else ``available`` at once — whether
+  the commission it reverses is available or already settled. A reversal of settled commission is thus a
+  debt that the beneficiary's next settlement nets against new earnings (see
+  :mod:`cloudstore.referrals.ledger`).
+
+What stays true (the state-machine test checks it): per order and beneficiary the entries sum to
+``compute_commission`` of the goods still paid, which is never negative; so each beneficiary's pending
+balance and its available + settled balance are never negative; settled entries never change.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+from sqlalchemy import text
+
+from cloudstore.errors import NotFound
+from cloudstore.jobs import enqueue
+from cloudstore.referrals.bindings import (
+    BindingSnapshot,
+    attribution_policy,
+    bound_koc_of,
+    consumer_koc,
+    load_binding,
+    lock_consumer,
+    write_binding,
+)
+from cloudstore.referrals.rules import (
+    AttributionPolicy,
+    Beneficiaries,
+    CommissionPolicy,
+    CommissionRates,
+    CommissionShare,
+    PaidLine,
+    Touch,
+    apply_touch,
+    attribute,
+    binding_is_active,
+    commission_release_at,
+    compute_commission,
+    reconcile,
+    renew_on_paid,
+)
+from cloudstore.tenancy.schemas import CommissionPolicyDoc
+from cloudstore.tenancy.service import load_policies
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from cloudstore.orders.events import OrderCompleted, OrderPaid, OrderRefunded
+    from cloudstore.referrals.rules import Attribution
+
+__all__ = ("RELEASE_JOB", "book_paid", "book_refund", "commission_policy", "release", "schedule_release")
+
+RELEASE_JOB = "referrals.release"
+
+
+def _aware(value: datetime) -> datetime:
+    """Event times are UTC; a naive one (a provider that dropped the offset) is read as UTC, not refused."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def _rates(doc: Any) -> CommissionRates:
+    return CommissionRates(store_bp=doc.store_bp, distributor_bp=doc.distributor_bp, koc_bp=doc.koc_bp)
+
+
+def commission_policy(doc: CommissionPolicyDoc) -> CommissionPolicy:
+    """The rules' view of a commission policy document."""
+    return CommissionPolicy(
+        default=_rates(doc),
+        by_category={k: _rates(v) for k, v in doc.by_category.items()},
+        by_product={k: _rates(v) for k, v in doc.by_product.items()},
+        frozen_days=doc.frozen_days,
+    )
+
+
+# --- payment ---------------------------------------------------------------------------------------------------------
+
+_PAID_ORDER = text(
+    """
+    SELECT o.consumer_id, s.code AS store_code,
+           k.id AS koc_id, k.code AS koc_code, k.store_id AS koc_store_id, k.active AS koc_active,
+           k.consumer_id AS koc_consumer_id
+    FROM orders o
+    JOIN stores s ON s.tenant_id = o.tenant_id AND s.id = :store_id
+    LEFT JOIN kocs k ON k.tenant_id = o.tenant_id AND k.id = :koc_id
+    WHERE o.tenant_id = :t AND o.id = :o
+    FOR UPDATE OF o
+    """
+)
+
+_LINES = text(
+    "SELECT product_code, category, unit_price, qty, refunded_qty FROM order_lines "
+    "WHERE tenant_id = :t AND order_id = :o ORDER BY line_no"
+)
+
+
+async def _paid_lines(session: AsyncSession, tenant_id: int, order_id: int) -> list[PaidLine]:
+    """Goods still paid per line: unit price × (quantity − refunded quantity)."""
+    rows = (await session.execute(_LINES, {"t": tenant_id, "o": order_id})).all()
+    return [
+        PaidLine(product=r.product_code, category=r.category, paid=r.unit_price * (r.qty - r.refunded_qty))
+        for r in rows
+    ]
+
+
+class _Credit(msgspec.Struct, frozen=True, kw_only=True):
+    """Who an order is credited to, by id and code."""
+
+    store_id: int | None = None
+    store: str | None = None
+    distributor_id: int | None = None
+    distributor: str | None = None
+    koc_id: int | None = None
+    koc: str | None = None
+
+    def beneficiaries(self) -> Beneficiaries:
+        """Ids as the rules' beneficiary keys."""
+        return _who(self.store_id, self.distributor_id, self.koc_id)
+
+    def codes(self) -> dict[tuple[str, str], str]:
+        """Beneficiary key → code."""
+        pairs = [("store", self.store_id, self.store), ("distributor", self.distributor_id, self.distributor)]
+        pairs.append(("koc", self.koc_id, self.koc))
+        return {(kind, str(i)): code for kind, i, code in pairs if i is not None and code is not None}
+
+
+def _who(store_id: int | None, distributor_id: int | None, koc_id: int | None) -> Beneficiaries:
+    return Beneficiaries(
+        store=str(store_id) if store_id is not None else None,
+        distributor=str(distributor_id) if distributor_id is not None else None,
+        koc=str(koc_id) if koc_id is not None else None,
+    )
+
+
+async def _start_terms(session: AsyncSession, tenant_id: int, order_id: int, doc: CommissionPolicyDoc) -> bool:
+    """Fix the order's commission terms; False when they already were (the order is already booked)."""
+    inserted = (
+        await session.execute(
+            text(
+                "INSERT INTO commission_terms (tenant_id, order_id, policy) VALUES (:t, :o, CAST(:p AS jsonb)) "
+                "ON CONFLICT (tenant_id, order_id) DO NOTHING RETURNING order_id"
+            ),
+            {"t": tenant_id, "o": order_id, "p": msgspec.json.encode(doc).decode()},
+        )
+    ).first()
+    if inserted is None:
+        return False
+    booked = (
+        await session.execute(
+            text("SELECT 1 FROM ledger_entries WHERE tenant_id = :t AND order_id = :o LIMIT 1"),
+            {"t": tenant_id, "o": order_id},
+        )
+    ).first()
+    return booked is None
+
+
+async def book_paid(session: AsyncSession, event: OrderPaid) -> None:
+    """Attribute a paid order, renew or create the consumer's binding, and book pending commission.
+
+    Runs once per order: a second call finds the order's terms already fixed and does nothing.
+    """
+    event = msgspec.structs.replace(event, paid_at=_aware(event.paid_at))
+    t, paid_at = event.tenant_id, event.paid_at
+    policies = await load_policies(session, t)
+    if not await _start_terms(session, t, event.order_id, policies.commission):
+        return
+    order = (
+        await session.execute(
+            _PAID_ORDER, {"t": t, "o": event.order_id, "store_id": event.store_id, "koc_id": event.koc_id}
+        )
+    ).first()
+    if order is None:
+        raise NotFound("order", event.order_no)
+    policy = attribution_policy(policies.attribution)
+    await lock_consumer(session, t, order.consumer_id)
+    snapshot = await load_binding(session, t, order.consumer_id)
+    own_koc = await consumer_koc(session, t, order.consumer_id)
+    link_koc = (
+        order.koc_code
+        if event.came_through_link
+        and order.koc_id is not None
+        and order.koc_active
+        and order.koc_store_id == event.store_id
+        else None
+    )
+    result = _attribute(event, order.store_code, link_koc, snapshot, own_koc, policy)
+    credit = _credit(event, order, snapshot, result)
+    credit = await _with_distributor(session, t, credit)
+    await session.execute(
+        text(
+            "UPDATE orders SET credited_store_id = :s, credited_distributor_id = :d, credited_koc_id = :k, "
+            "attribution_source = :src WHERE tenant_id = :t AND id = :o"
+        ),
+        {
+            "t": t,
+            "o": event.order_id,
+            "s": credit.store_id,
+            "d": credit.distributor_id,
+            "k": credit.koc_id,
+            "src": result.source,
+        },
+    )
+    await _bind_after_payment(session, event, order, snapshot, credit, link_koc, own_koc, policy)
+    shares = compute_commission(
+        await _paid_lines(session, t, event.order_id), credit.beneficiaries(), commission_policy(policies.commission)
+    )
+    await _insert_entries(session, t, event.order_id, shares, credit.codes(), status="pending", at=paid_at)
+
+
+def _attribute(
+    event: OrderPaid,
+    store_code: str,
+    link_koc: str | None,
+    snapshot: BindingSnapshot | None,
+    own_koc: str | None,
+    policy: AttributionPolicy,
+) -> Attribution:
+    """``rules.attribute``, with an inactive bound KOC treated as none.
+
+    An order placed through the consumer's bound store whose binding lapsed before payment is still credited
+    to that store (as its storefront): every paid order is credited to one store.
+    """
+    binding = None
+    if snapshot is not None:
+        binding = snapshot.binding
+        if not snapshot.koc_active:
+            binding = msgspec.structs.replace(binding, koc=None)
+    result = attribute(
+        order_store=store_code if event.came_through_link else None,
+        order_koc=link_koc,
+        binding=binding,
+        consumer_koc=own_koc,
+        policy=policy,
+        now=event.paid_at,
+    )
+    if result.store is None:
+        result = attribute(
+            order_store=store_code, order_koc=None, binding=None, consumer_koc=own_koc, policy=policy, now=event.paid_at
+        )
+    return result
+
+
+def _credit(event: OrderPaid, order: Any, snapshot: BindingSnapshot | None, result: Attribution) -> _Credit:
+    """Resolve the attribution's codes to ids: each is either the order's link or the binding's."""
+    store_id: int | None = None
+    if result.store == order.store_code:
+        store_id = event.store_id
+    elif snapshot is not None and result.store == snapshot.binding.store:
+        store_id = snapshot.store_id
+    koc_id: int | None = None
+    if result.koc is not None and result.koc == order.koc_code:
+        koc_id = order.koc_id
+    elif snapshot is not None and result.koc is not None and result.koc == snapshot.binding.koc:
+        koc_id = snapshot.koc_id
+    return _Credit(store_id=store_id, store=result.store, koc_id=koc_id, koc=result.koc if koc_id else None)
+
+
+async def _with_distributor(session: AsyncSession, tenant_id: int, credit: _Credit) -> _Credit:
+    """Add the credited store's distributor."""
+    if credit.store_id is None:
+        return credit
+    row = (
+        await session.execute(
+            text(
+                "SELECT d.id, d.code FROM stores s "
+                "JOIN distributors d ON d.tenant_id = s.tenant_id AND d.id = s.distributor_id "
+                "WHERE s.tenant_id = :t AND s.id = :s"
+            ),
+            {"t": tenant_id, "s": credit.store_id},
+        )
+    ).first()
+    if row is None:
+        return credit
+    return msgspec.structs.replace(credit, distributor_id=row.id, distributor=row.code)
+
+
+async def _bind_after_payment(
+    session: AsyncSession,
+    event: OrderPaid,
+    order: Any,
+    snapshot: BindingSnapshot | None,
+    credit: _Credit,
+    link_koc: str | None,
+    own_koc: str | None,
+    policy: AttributionPolicy,
+) -> None:
+    """A paid order renews the binding it was credited through; a linked order of an unbound consumer binds them.
+
+    An order credited to a store other than the bound one (through that store's own link) leaves the
+    binding alone: rebinding is decided when a link is opened (touches), not at payment.
+    """
+    t, at = event.tenant_id, event.paid_at
+    current = snapshot.binding if snapshot is not None else None
+    if current is not None and snapshot is not None and binding_is_active(current, at):
+        if credit.store_id == snapshot.store_id:
+            renewed = renew_on_paid(current, policy, at)
+            if renewed.expires_at != current.expires_at:
+                await session.execute(
+                    text(
+                        "UPDATE bindings SET expires_at = :e, updated_at = now() "
+                        "WHERE tenant_id = :t AND consumer_id = :c"
+                    ),
+                    {"e": renewed.expires_at, "t": t, "c": order.consumer_id},
+                )
+        return
+    if not event.came_through_link:
+        return
+    koc_bound_koc = (
+        await bound_koc_of(session, t, order.koc_consumer_id, at)
+        if link_koc is not None and order.koc_consumer_id is not None
+        else None
+    )
+    decision = apply_touch(
+        current,
+        Touch(store=order.store_code, koc=link_koc, at=at),
+        policy,
+        consumer_koc=own_koc,
+        koc_bound_koc=koc_bound_koc,
+    )
+    if decision.changed and decision.binding is not None:
+        koc_id = order.koc_id if decision.binding.koc is not None else None
+        await write_binding(session, t, order.consumer_id, decision.binding, store_id=event.store_id, koc_id=koc_id)
+
+
+async def _insert_entries(
+    session: AsyncSession,
+    tenant_id: int,
+    order_id: int,
+    shares: tuple[CommissionShare, ...],
+    codes: dict[tuple[str, str], str],
+    *,
+    status: str,
+    at: datetime | None,
+) -> None:
+    """Append ledger entries (a negative amount is a reversal); ``at`` is ``available_at`` for available ones."""
+    if not shares:
+        return
+    await session.execute(
+        text(
+            "INSERT INTO ledger_entries (tenant_id, order_id, beneficiary_kind, beneficiary_id, beneficiary_code, "
+            "amount, kind, status, available_at) VALUES (:t, :o, :bk, :bid, :code, :amount, :kind, :status, :at)"
+        ),
+        [
+            {
+                "t": tenant_id,
+                "o": order_id,
+                "bk": s.beneficiary_kind,
+                "bid": int(s.beneficiary),
+                "code": codes[(s.beneficiary_kind, s.beneficiary)],
+                "amount": s.amount,
+                "kind": "commission" if s.amount > 0 else "reversal",
+                "status": status,
+                "at": at if status == "available" else None,
+            }
+            for s in shares
+        ],
+    )
+
+
+# --- completion, release, refunds ----------------------------------------------------------------------------------
+
+
+async def _terms(session: AsyncSession, tenant_id: int, order_id: int) -> CommissionPolicyDoc | None:
+    raw = (
+        await session.execute(
+            text("SELECT policy FROM commission_terms WHERE tenant_id = :t AND order_id = :o"),
+            {"t": tenant_id, "o": order_id},
+        )
+    ).scalar_one_or_none()
+    return msgspec.convert(raw, CommissionPolicyDoc) if raw is not None else None
+
+
+async def schedule_release(session: AsyncSession, event: OrderCompleted) -> None:
+    """Queue the release of the order's entries at ``completed_at + frozen_days`` (of the order's terms)."""
+    terms = await _terms(session, event.tenant_id, event.order_id)
+    if terms is None:
+        return  # never attributed: nothing booked, nothing to release
+    await enqueue(
+        session,
+        tenant_id=event.tenant_id,
+        kind=RELEASE_JOB,
+        payload={"order_id": event.order_id},
+        run_at=commission_release_at(_aware(event.completed_at), commission_policy(terms)),
+        dedupe_key=f"{RELEASE_JOB}:{event.order_id}",
+    )
+
+
+async def _lock_order(session: AsyncSession, tenant_id: int, order_id: int) -> Any:
+    """The order's credit, with the order row locked: release and refunds of one order run one at a time."""
+    return (
+        await session.execute(
+            text(
+                "SELECT credited_store_id, credited_distributor_id, credited_koc_id FROM orders "
+                "WHERE tenant_id = :t AND id = :o FOR UPDATE"
+            ),
+            {"t": tenant_id, "o": order_id},
+        )
+    ).first()
+
+
+async def release(session: AsyncSession, tenant_id: int, order_id: int) -> int:
+    """Move the order's pending entries to available; returns how many moved."""
+    if await _lock_order(session, tenant_id, order_id) is None:
+        return 0
+    moved = await session.execute(
+        text(
+            "UPDATE ledger_entries SET status = 'available', available_at = now() "
+            "WHERE tenant_id = :t AND order_id = :o AND status = 'pending'"
+        ),
+        {"t": tenant_id, "o": order_id},
+    )
+    return int(moved.rowcount)  # type: ignore[attr-defined]
+
+
+async def book_refund(session: AsyncSession, event: OrderRefunded) -> None:
+    """Append the entries that bring the order's ledger to the commission on the goods still paid.
+
+    The reversal is pending while the order's entries are, else available at once (see the module notes).
+    """
+    t, o = event.tenant_id, event.order_id
+    order = await _lock_order(session, t, o)
+    terms = await _terms(session, t, o)
+    if order is None or terms is None:
+        return
+    rows = (
+        await session.execute(
+            text(
+                "SELECT beneficiary_kind, beneficiary_id, beneficiary_code, amount, status FROM ledger_entries "
+                "WHERE tenant_id = :t AND order_id = :o"
+            ),
+            {"t": t, "o": o},
+        )
+    ).all()
+    if not rows:
+        return
+    booked = [
+        CommissionShare(beneficiary_kind=r.beneficiary_kind, beneficiary=str(r.beneficiary_id), amount=r.amount)
+        for r in rows
+    ]
+    who = _who(order.credited_store_id, order.credited_distributor_id, order.credited_koc_id)
+    target = compute_commission(await _paid_lines(session, t, o), who, commission_policy(terms))
+    entries = reconcile(target, booked)
+    codes = {(r.beneficiary_kind, str(r.beneficiary_id)): r.beneficiary_code for r in rows}
+    pending = any(r.status == "pending" for r in rows)
+    await _insert_entries(
+        session, t, o, entries, codes, status="pending" if pending else "available", at=_aware(event.refunded_at)
+    )

@@ -1,0 +1,49 @@
+"""The ``kocs`` section of tenant files: KOCs with fixed codes, applied idempotently."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from litestar import Litestar
+
+from cloudstore.db import set_tenant
+from cloudstore.errors import ValidationFailed
+from cloudstore.referrals.service import apply_kocs
+from cloudstore.settings import Settings
+from cloudstore.tenancy.tenantfile import ApplyReport, StaffEntry, TenantFile
+from tests.integration.referrals.helpers import Net, seed_net, session_for
+from tests.support import Api, TenantHandle
+
+
+@pytest.fixture
+async def net(api: Api, app: Litestar, tenant: TenantHandle) -> Net:
+    return await seed_net(api, app, tenant)
+
+
+async def apply(app: Litestar, net: Net, settings: Settings, kocs: list[dict[str, Any]]) -> dict[str, int]:
+    doc = TenantFile(
+        slug=net.tenant.slug, name="Brand", admin=StaffEntry(username="admin", password="x", role="hq"), kocs=kocs
+    )
+    report = ApplyReport(tenant=net.tenant.slug)
+    async with session_for(app) as s, s.begin():
+        await set_tenant(s, net.tenant_id)
+        await apply_kocs(s, net.tenant_id, doc, report, settings)
+    return report.counts.get("kocs", {})
+
+
+async def test_kocs_from_a_tenant_file(api: Api, app: Litestar, net: Net, settings: Settings) -> None:
+    kocs: list[dict[str, Any]] = [
+        {"code": "KFILE01", "store": "SA", "name": "文件"},
+        {"code": "KFILE02", "store": "SB", "name": "b"},
+    ]
+    assert await apply(app, net, settings, kocs) == {"created": 2, "updated": 0, "unchanged": 0}
+    assert await apply(app, net, settings, kocs) == {"created": 0, "updated": 0, "unchanged": 2}
+    kocs[0] |= {"name": "renamed", "active": False}
+    assert await apply(app, net, settings, kocs) == {"created": 0, "updated": 1, "unchanged": 1}
+    r = await api.get("/v1/store/kocs/KFILE01", token=net.store_a_token)
+    assert (r.json()["name"], r.json()["active"]) == ("renamed", False)
+    with pytest.raises(ValidationFailed, match="store 'NOPE'"):
+        await apply(app, net, settings, [{"code": "KX", "store": "NOPE", "name": "x"}])
+    with pytest.raises(ValidationFailed, match=r"kocs\[0\]"):
+        await apply(app, net, settings, [{"code": "KX", "name": "x"}])
