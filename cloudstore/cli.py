@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
@@ -18,8 +19,16 @@ db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
 tenants_app = typer.Typer(no_args_is_help=True, help="Tenant definition files.")
 app.add_typer(db_app, name="db")
 app.add_typer(tenants_app, name="tenants")
+stock_app = typer.Typer(no_args_is_help=True, help="Stock levels.")
+catalog_app = typer.Typer(no_args_is_help=True, help="Products and SKUs.")
+app.add_typer(stock_app, name="stock")
+app.add_typer(catalog_app, name="catalog")
 
 _log = logging.getLogger("cloudstore.cli")
+T = TypeVar("T")
+
+if TYPE_CHECKING:
+    from cloudstore.imports import Progress
 
 
 async def _database_url() -> str:
@@ -120,6 +129,72 @@ def worker() -> None:
             await db.dispose()
 
     asyncio.run(run())
+
+
+CsvFile = Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="a UTF-8 CSV file")]
+TenantSlug = Annotated[str, typer.Option("--tenant", help="the tenant's slug")]
+
+
+def _import(
+    path: Path, parse: Callable[[str, Progress], T], run: Callable[[T, Progress], Coroutine[Any, Any, object]]
+) -> None:
+    """Read, check and import one CSV file with a progress bar; any bad line means nothing is written (exit 1)."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
+    from rich.progress import Progress as Bar
+
+    from cloudstore.errors import DomainError
+    from cloudstore.imports import ImportFailed
+
+    console = Console(stderr=True)
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    try:
+        with Bar(*columns, console=console, transient=False) as bar:
+            checking = bar.add_task("checking", total=None)
+            rows = parse(
+                path.read_text(encoding="utf-8-sig"),
+                lambda done, total: bar.update(checking, completed=done, total=total),
+            )
+            writing = bar.add_task("importing", total=None)
+            summary = asyncio.run(run(rows, lambda done, total: bar.update(writing, completed=done, total=total)))
+    except ImportFailed as exc:
+        for error in exc.errors:
+            typer.echo(f"{path}:{error.line}: {error.error}", err=True)
+        typer.echo(f"{len(exc.errors)} bad line(s); nothing was imported", err=True)
+        raise typer.Exit(1) from None
+    except (DomainError, UnicodeDecodeError) as exc:
+        typer.echo(f"{path}: {getattr(exc, 'detail', exc)}; nothing was imported", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"{path}: {summary}")
+
+
+@stock_app.command("import")
+def stock_import(path: CsvFile, tenant: TenantSlug) -> None:
+    """Set on-hand stock from a CSV file with columns location,sku,on_hand (all lines or none)."""
+    from cloudstore.inventory.imports import StockLine, import_stock_file, parse_stock_csv
+
+    async def run(lines: list[StockLine], progress: Progress) -> object:
+        return await import_stock_file(await _database_url(), tenant, lines, reference=path.name, progress=progress)
+
+    _import(path, parse_stock_csv, run)
+
+
+@catalog_app.command("import")
+def catalog_import(
+    path: CsvFile,
+    tenant: TenantSlug,
+    publish: Annotated[bool, typer.Option(help="publish the imported products")] = False,
+) -> None:
+    """Create or update products from a CSV file with columns
+    product_code,title,category,sku_code,spec,price,min_price,max_price[,description] (all lines or none)."""
+    from cloudstore.catalog.imports import CatalogRow, import_catalog_file, parse_catalog_csv
+
+    async def run(rows: list[CatalogRow], progress: Progress) -> object:
+        summary = await import_catalog_file(await _database_url(), tenant, rows, publish=publish)
+        progress(1, 1)
+        return summary
+
+    _import(path, parse_catalog_csv, run)
 
 
 def main() -> None:

@@ -38,6 +38,7 @@ class Location(TenantTable, table=True):
         CheckConstraint("lat BETWEEN -90 AND 90 AND lng BETWEEN -180 AND 180", name="coords"),
         tenant_fk(["distributor_id"], "distributors"),
         Index("ix_locations_kind", "tenant_id", "kind"),
+        Index("ix_locations_distributor", "tenant_id", "distributor_id"),
     )
 
     id: int | None = id_column()
@@ -63,6 +64,7 @@ class Store(TenantTable, table=True):
         tenant_fk(["location_id"], "locations"),
         tenant_fk(["distributor_id"], "distributors"),
         CheckConstraint("delivery_radius_km IS NULL OR delivery_radius_km >= 0", name="radius"),
+        Index("ix_stores_distributor", "tenant_id", "distributor_id"),
     )
 
     id: int | None = id_column()

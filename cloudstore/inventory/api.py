@@ -1,0 +1,89 @@
+"""Inventory routes: HQ sets and reads stock; a distributor reads the stock at its own locations."""
+
+from __future__ import annotations
+
+from litestar import Controller, get, put
+from litestar.di import Provide
+from litestar.params import FromQuery, JSONBody
+
+from cloudstore.http.deps import Caller, DbSession, require_staff
+from cloudstore.http.paging import check_limit
+from cloudstore.http.problems import problems
+from cloudstore.inventory.schemas import MovementPage, StockPage, StockSet, StockSetResult
+from cloudstore.inventory.service import StockService
+
+__all__ = ("DistributorStockController", "HqStockController")
+
+
+class HqStockController(Controller):
+    """HQ sets on-hand stock and reads levels and the movement ledger."""
+
+    path = "/v1/hq/stock"
+    tags = ["hq"]  # noqa: RUF012
+    dependencies = {"principal": Provide(require_staff("hq"))}  # noqa: RUF012
+
+    @put("/", responses=problems(401, 403, 409, 422), summary="Set on-hand stock")
+    async def set_stock(self, data: JSONBody[StockSet], principal: Caller, db: DbSession) -> StockSetResult:
+        """Set on-hand quantities (reservations are kept); below the reserved quantity is a 409."""
+        items = await StockService(db).set_levels(principal.tenant_id, data.items, actor=principal.actor)
+        return StockSetResult(items=items)
+
+    @get("/", responses=problems(401, 403, 404, 422), summary="Read stock levels")
+    async def list_stock(
+        self,
+        principal: Caller,
+        db: DbSession,
+        location: FromQuery[str | None] = None,
+        sku: FromQuery[str | None] = None,
+        cursor: FromQuery[str | None] = None,
+        limit: FromQuery[int | None] = None,
+    ) -> StockPage:
+        """On hand, reserved and available per location and SKU."""
+        return await StockService(db).list_levels(
+            principal.tenant_id, location=location, sku=sku, cursor=cursor, limit=check_limit(limit)
+        )
+
+    @get("/movements", responses=problems(401, 403, 404, 422), summary="Read the stock movement ledger")
+    async def movements(
+        self,
+        principal: Caller,
+        db: DbSession,
+        location: FromQuery[str | None] = None,
+        sku: FromQuery[str | None] = None,
+        cursor: FromQuery[str | None] = None,
+        limit: FromQuery[int | None] = None,
+    ) -> MovementPage:
+        """Every on-hand change, newest first: delta, result, reason, reference and who made it."""
+        return await StockService(db).movements(
+            principal.tenant_id, location=location, sku=sku, cursor=cursor, limit=check_limit(limit)
+        )
+
+
+class DistributorStockController(Controller):
+    """A distributor reads the stock at its own locations (its warehouses and its stores)."""
+
+    path = "/v1/distributor/stock"
+    tags = ["distributor"]  # noqa: RUF012
+    dependencies = {"principal": Provide(require_staff("distributor"))}  # noqa: RUF012
+
+    @get("/", responses=problems(401, 403, 404, 422), summary="The distributor's stock")
+    async def list_stock(
+        self,
+        principal: Caller,
+        db: DbSession,
+        location: FromQuery[str | None] = None,
+        sku: FromQuery[str | None] = None,
+        cursor: FromQuery[str | None] = None,
+        limit: FromQuery[int | None] = None,
+    ) -> StockPage:
+        """Stock levels at this distributor's locations; another distributor's location is not found."""
+        service = StockService(db)
+        await service.check_distributor_location(principal.tenant_id, principal.distributor_id, location)
+        return await service.list_levels(
+            principal.tenant_id,
+            location=location,
+            sku=sku,
+            cursor=cursor,
+            limit=check_limit(limit),
+            distributor_id=principal.distributor_id if principal.distributor_id is not None else -1,
+        )

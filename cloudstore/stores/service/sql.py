@@ -1,0 +1,59 @@
+"""SQL helpers shared by the store network services."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+from sqlalchemy import text
+
+from cloudstore.errors import ValidationFailed
+from cloudstore.http.paging import decode_cursor, encode_cursor
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Row
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+__all__ = ("after_id", "code_id", "given", "page_cursor", "update_row")
+
+
+def page_cursor(rows: list[Row[Any]], limit: int) -> tuple[list[Row[Any]], str | None]:
+    """Rows fetched with ``LIMIT limit + 1``: the page and the cursor of the next one (keyed by ``id``)."""
+    if len(rows) > limit:
+        return rows[:limit], encode_cursor(rows[limit - 1].id)
+    return rows, None
+
+
+def after_id(cursor: str | None) -> int:
+    """The id a page starts after (0 for the first page); a bad cursor is a 422."""
+    key = decode_cursor(cursor, int)
+    return int(key[0]) if key else 0
+
+
+async def code_id(session: AsyncSession, table: str, tenant_id: int, code: str, what: str) -> int:
+    """The id of ``code`` in ``table`` (a fixed table name), named in a request body: unknown is a 422."""
+    found = (
+        await session.execute(
+            text(f"SELECT id FROM {table} WHERE tenant_id = :t AND code = :c"),  # noqa: S608 - fixed names
+            {"t": tenant_id, "c": code},
+        )
+    ).scalar_one_or_none()
+    if found is None:
+        raise ValidationFailed(f"{what} {code!r} does not exist")
+    return int(found)
+
+
+async def update_row(session: AsyncSession, table: str, tenant_id: int, row_id: int, values: dict[str, Any]) -> None:
+    """``UPDATE table SET <values>`` on one row; keys are column names chosen by the caller, never by a client."""
+    if not values:
+        return
+    sets = ", ".join(f"{column} = :{column}" for column in values)
+    await session.execute(
+        text(f"UPDATE {table} SET {sets}, updated_at = now() WHERE tenant_id = :t AND id = :id"),  # noqa: S608
+        {**values, "t": tenant_id, "id": row_id},
+    )
+
+
+def given(data: msgspec.Struct) -> dict[str, Any]:
+    """The fields of an ``XUpdate`` that the client sent."""
+    return {f: v for f in data.__struct_fields__ if (v := getattr(data, f)) is not msgspec.UNSET}

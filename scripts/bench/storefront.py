@@ -1,0 +1,373 @@
+"""Benchmark the public storefront page: cloudstore against a minimal Litestar + raw asyncpg baseline.
+
+Run from the repository root: ``scripts/bench/storefront`` (options: ``--help``; ``--quick`` for a short run).
+
+1. Creates a throw-away database (on ``DATABASE_URL``'s server, else an embedded PostgreSQL in a temporary
+   folder), migrates it and seeds one tenant with SQL ``COPY``: 1,000 stores across Guangdong, 6 regional
+   warehouses and a central one, 2,500 products with 5,000 SKUs, stock at the warehouses and 150 SKUs in each
+   store, a few pinned/hidden products and store prices per store.
+2. Starts cloudstore (``uvicorn --factory cloudstore.app:app_from_env``, production settings, background worker
+   off, 20 database connections like the baseline, JSON access line off unless ``--access-log``) and the
+   baseline (``storefront_baseline.py``, the same SQL), each under uvicorn with uvloop and httptools on its own
+   127.0.0.1 port, and checks they answer the same JSON.
+3. Drives each in turn at a fixed concurrency for a fixed time, after a warm-up, requesting
+   ``/v1/shop/bench/stores/{random store}/products?limit=50`` over keep-alive connections
+   (``Accept-Encoding: identity``, so neither side compresses), and prints requests/s, p50, p99 and errors for
+   both and their ratio. The client is a minimal asyncio HTTP/1.1 client (``--client httpx`` uses
+   ``httpx.AsyncClient``, which costs as much CPU per page as the server and so caps both sides).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import secrets
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+from sqlalchemy.engine import make_url
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from harness import HEADER, Result, drop_database, new_database, serve
+
+from cloudstore.db import _asyncpg_args
+
+HERE = Path(__file__).resolve().parent
+TENANT = "bench"
+
+# GB/T 2260 county codes by city prefix, and the regional warehouse serving each city.
+COUNTIES = {
+    "4403": ["440303", "440304", "440305", "440306", "440307", "440308", "440309", "440310", "440311"],
+    "4401": ["440103", "440104", "440105", "440106", "440111", "440112", "440113", "440114", "440115", "440117"],
+    "4406": ["440604", "440605", "440606", "440607", "440608"],
+    "4404": ["440402", "440403", "440404"],
+    "4419": ["441900"],
+    "4413": ["441302", "441303", "441322", "441323"],
+}
+CATEGORIES = ["绿茶", "红茶", "乌龙茶", "普洱", "白茶", "花茶", "茶具", "礼盒"]
+TEAS = ["龙井", "碧螺春", "祁门红茶", "正山小种", "铁观音", "大红袍", "单丛", "熟普", "生普", "白毫银针", "茉莉花茶"]
+
+
+# --- seeding ----------------------------------------------------------------------------------------------------
+
+
+async def seed(url: str, *, stores: int, skus: int, store_skus: int, rng: random.Random) -> list[str]:
+    """Seed the bench tenant with COPY; returns the store codes."""
+    conn = await asyncpg.connect(**_asyncpg_args(make_url(url)))
+    try:
+        tid = await conn.fetchval("INSERT INTO tenants (slug, name) VALUES ($1, '基准茶业') RETURNING id", TENANT)
+        await conn.execute("SELECT set_config('app.tenant_id', $1, false)", str(tid))
+        await conn.execute("INSERT INTO tenant_policies (tenant_id) VALUES ($1)", tid)
+        cities = list(COUNTIES)
+        await conn.copy_records_to_table(
+            "distributors",
+            records=[(tid, i + 1, f"D-{c}", f"经销商{c}", [c]) for i, c in enumerate(cities)],
+            columns=["tenant_id", "id", "code", "name", "regions"],
+        )
+        # Locations: one regional warehouse per city, a central warehouse, then one per store.
+        locations: list[tuple[Any, ...]] = [
+            (tid, i + 1, f"WH-{c}", f"{c}仓", "regional", 23.0, 113.5, [c], i + 1) for i, c in enumerate(cities)
+        ]
+        locations.append((tid, len(cities) + 1, "WH-C", "总仓", "central", 23.02, 113.75, [], None))
+        store_rows = []
+        codes = []
+        for n in range(stores):
+            city = cities[n % len(cities)]
+            region = COUNTIES[city][n % len(COUNTIES[city])]
+            loc_id = len(locations) + 1
+            code = f"S{n:04d}"
+            codes.append(code)
+            lat, lng = 22.5 + rng.random(), 113.2 + rng.random()
+            locations.append((tid, loc_id, code, f"门店{n}", "store", lat, lng, [], cities.index(city) + 1))
+            store_rows.append((tid, n + 1, code, f"门店{n}", loc_id, cities.index(city) + 1, region, "广东省", 5.0))
+        await conn.copy_records_to_table(
+            "locations",
+            records=locations,
+            columns=["tenant_id", "id", "code", "name", "kind", "lat", "lng", "regions", "distributor_id"],
+        )
+        await conn.copy_records_to_table(
+            "stores",
+            records=store_rows,
+            columns=["tenant_id", "id", "code", "name", "location_id", "distributor_id", "region", "address",
+                     "delivery_radius_km"],
+        )  # fmt: skip
+        products = skus // 2
+        await conn.copy_records_to_table(
+            "products",
+            records=[
+                (tid, p + 1, f"P{p:05d}", f"{TEAS[p % len(TEAS)]} {p:04d}号", CATEGORIES[p % len(CATEGORIES)],
+                 "published", [f"https://img.example.com/p/{p}.jpg"])
+                for p in range(products)
+            ],
+            columns=["tenant_id", "id", "code", "title", "category", "status", "images"],
+        )  # fmt: skip
+        sku_rows = []
+        for k in range(skus):
+            price = rng.randrange(20, 2000) * 100
+            sku_rows.append((tid, k + 1, k // 2 + 1, f"K{k:05d}", ["100g", "250g"][k % 2], price, price * 9 // 10,
+                             price * 11 // 10, k % 2))  # fmt: skip
+        await conn.copy_records_to_table(
+            "skus",
+            records=sku_rows,
+            columns=["tenant_id", "id", "product_id", "code", "spec", "price", "min_price", "max_price", "sort"],
+        )
+        levels = []
+        warehouse_ids = list(range(1, len(cities) + 2))
+        for loc in warehouse_ids:
+            share = 0.4 if loc == len(cities) + 1 else 0.7
+            for k in rng.sample(range(1, skus + 1), int(skus * share)):
+                on_hand = rng.randrange(0, 200)
+                levels.append((tid, loc, k, on_hand, min(on_hand, rng.randrange(0, 3))))
+        for n in range(stores):
+            loc = len(cities) + 2 + n
+            for k in rng.sample(range(1, skus + 1), store_skus):
+                on_hand = rng.randrange(0, 10)
+                levels.append((tid, loc, k, on_hand, min(on_hand, rng.randrange(0, 2))))
+        await conn.copy_records_to_table(
+            "stock_levels", records=levels, columns=["tenant_id", "location_id", "sku_id", "on_hand", "reserved"]
+        )
+        items, prices = [], []
+        for n in range(stores):
+            picks = rng.sample(range(1, products + 1), 5)
+            items += [(tid, n + 1, p, i >= 3, i < 3) for i, p in enumerate(picks)]  # 3 pinned, 2 hidden
+            for k in rng.sample(range(1, skus + 1), 10):
+                price = sku_rows[k - 1][5]
+                prices.append((tid, n + 1, k, rng.randrange(price * 9 // 10, price * 11 // 10 + 1)))
+        await conn.copy_records_to_table(
+            "storefront_items", records=items, columns=["tenant_id", "store_id", "product_id", "hidden", "pinned"]
+        )
+        await conn.copy_records_to_table(
+            "store_sku_prices", records=prices, columns=["tenant_id", "store_id", "sku_id", "price"]
+        )
+        for table in ("distributors", "locations", "stores", "products", "skus"):  # fixed names
+            await conn.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")  # noqa: S608
+        await conn.execute("ANALYZE")
+    finally:
+        await conn.close()
+    return codes
+
+
+# --- servers ----------------------------------------------------------------------------------------------------
+
+
+# --- load -------------------------------------------------------------------------------------------------------
+
+
+class RawClient:
+    """A minimal HTTP/1.1 keep-alive GET client on asyncio streams: one connection per worker.
+
+    httpx spends about a millisecond of CPU on each 15 KB page, as much as the server under test, and on a
+    small machine the client would then set the pace; this one only splits the status line and headers.
+    """
+
+    def __init__(self, base: str) -> None:
+        url = httpx.URL(base)
+        self.host, self.port = url.host, url.port or 80
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def get(self, path: str) -> int:
+        """GET ``path``; returns the status (the body is read and dropped)."""
+        if self.writer is None or self.reader is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        reader = self.reader
+        self.writer.write(
+            f"GET {path} HTTP/1.1\r\nHost: {self.host}\r\nAccept-Encoding: identity\r\n\r\n".encode("latin-1")
+        )
+        status = int((await reader.readline()).split()[1])
+        length, chunked, close = 0, False, False
+        while (line := await reader.readline()) not in (b"\r\n", b""):
+            name, _, value = line.partition(b":")
+            name = name.strip().lower()
+            if name == b"content-length":
+                length = int(value)
+            elif name == b"transfer-encoding":
+                chunked = b"chunked" in value.lower()
+            elif name == b"connection":
+                close = b"close" in value.lower()
+        if chunked:
+            while size := int((await reader.readline()).split(b";")[0], 16):
+                await reader.readexactly(size + 2)
+            await reader.readline()
+        else:
+            await reader.readexactly(length)
+        if close:
+            await self.close()
+        return status
+
+    async def close(self) -> None:
+        """Close the connection."""
+        if self.writer is not None:
+            self.writer.close()
+            self.writer, self.reader = None, None
+
+
+async def load(
+    name: str, base: str, paths: list[str], *, concurrency: int, duration: float, warmup: float, client: str
+) -> Result:
+    """Keep ``concurrency`` requests in flight for ``warmup`` then ``duration`` seconds; time the second part."""
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    latencies: list[float] = []
+    counts = {"requests": 0, "errors": 0}
+    async with httpx.AsyncClient(
+        base_url=base, limits=limits, timeout=30, headers={"Accept-Encoding": "identity"}
+    ) as shared:
+        raw = [RawClient(base) for _ in range(concurrency)]
+
+        async def get(worker: int, path: str) -> int:
+            if client == "raw":
+                return await raw[worker].get(path)
+            return (await shared.get(path)).status_code
+
+        async def worker(w: int, until: float, record: bool) -> None:
+            i = w
+            while time.perf_counter() < until:
+                path = paths[i % len(paths)]
+                i += concurrency
+                started = time.perf_counter()
+                try:
+                    ok = await get(w, path) == 200
+                except (httpx.HTTPError, OSError, ValueError, IndexError, asyncio.IncompleteReadError):
+                    ok = False
+                    await raw[w].close()
+                if record:
+                    latencies.append((time.perf_counter() - started) * 1000)
+                    counts["requests"] += 1
+                    counts["errors"] += not ok
+
+        until = time.perf_counter() + warmup
+        await asyncio.gather(*(worker(w, until, False) for w in range(concurrency)))
+        started = time.perf_counter()
+        until = started + duration
+        await asyncio.gather(*(worker(w, until, True) for w in range(concurrency)))
+        elapsed = time.perf_counter() - started
+        for c in raw:
+            await c.close()
+    return Result(name, counts["requests"], counts["errors"], elapsed, latencies)
+
+
+def same_answers(app: str, baseline: str, paths: list[str]) -> None:
+    """Both servers answer the sample paths with the same JSON."""
+    for path in paths:
+        a, b = httpx.get(app + path, timeout=10), httpx.get(baseline + path, timeout=10)
+        if a.status_code != 200 or a.json() != b.json():
+            raise SystemExit(f"answers differ for {path}: {a.status_code} {a.text[:300]} / {b.text[:300]}")
+
+
+def report(results: list[Result], args: argparse.Namespace) -> None:
+    """Print the table and the ratio."""
+    print(
+        f"\nstorefront page (limit={args.limit}), {args.stores} stores, {args.skus} SKUs; "
+        f"concurrency {args.concurrency}, {args.duration:g} s per run after {args.warmup:g} s warm-up, "
+        f"{args.workers} server process(es) each, {args.client} client, "
+        f"cloudstore access log {'on' if args.access_log else 'off'}"
+    )
+    print(HEADER)
+    for r in results:
+        print(r.row())
+    by_name: dict[str, list[float]] = {}
+    for r in results:
+        by_name.setdefault(r.name, []).append(r.rps)
+    ratio = statistics.mean(by_name["cloudstore"]) / statistics.mean(by_name["baseline"])
+    print(f"cloudstore / baseline throughput: {ratio:.1%} (goal >= 75%, 0 errors)")
+
+
+async def prepare(args: argparse.Namespace) -> tuple[str, str, list[str]]:
+    """Server URL, migrated and seeded database URL, store codes."""
+    server_url, url = await new_database("cloudstore-bench-storefront")
+    started = time.perf_counter()
+    codes = await seed(url, stores=args.stores, skus=args.skus, store_skus=args.store_skus, rng=random.Random(7))
+    print(f"seeded {args.stores} stores and {args.skus} SKUs in {time.perf_counter() - started:.1f} s", flush=True)
+    return server_url, url, codes
+
+
+def _run(coro: Any) -> Any:
+    """Run a coroutine on uvloop when it is installed."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(coro)
+    return uvloop.run(coro)
+
+
+def main() -> None:
+    """Parse options, run both servers, print the figures."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--stores", type=int, default=1000)
+    parser.add_argument("--skus", type=int, default=5000)
+    parser.add_argument("--store-skus", type=int, default=150, help="SKUs each store holds")
+    parser.add_argument("--limit", type=int, default=50, help="page size")
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--duration", type=float, default=20.0, help="seconds measured per run")
+    parser.add_argument("--warmup", type=float, default=3.0, help="seconds before measuring")
+    parser.add_argument("--rounds", type=int, default=2, help="runs per server, alternating")
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn processes per server")
+    parser.add_argument("--client", choices=["raw", "httpx"], default="raw", help="load generator HTTP client")
+    parser.add_argument(
+        "--access-log",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="cloudstore writes its JSON access line per request (off by default, as in scripts/bench/orders)",
+    )
+    parser.add_argument("--quick", action="store_true", help="5 s runs, 1 round")
+    args = parser.parse_args()
+    if args.quick:
+        args.duration, args.warmup, args.rounds = 5.0, 1.0, 1
+
+    server_url, url, codes = asyncio.run(prepare(args))
+    rng = random.Random(11)
+    paths = [f"/v1/shop/{TENANT}/stores/{rng.choice(codes)}/products?limit={args.limit}" for _ in range(5000)]
+    logs = Path(tempfile.mkdtemp(prefix="cloudstore-bench-logs-"))
+    app_env = {
+        "DATABASE_URL": url,
+        "CLOUDSTORE_ENV": "prod",
+        "CLOUDSTORE_SECRET_KEY": secrets.token_urlsafe(48),
+        "CLOUDSTORE_OPERATOR_TOKEN": secrets.token_urlsafe(24),
+        "CLOUDSTORE_LOCAL_PAY_SECRET": secrets.token_urlsafe(24),
+        "CLOUDSTORE_RUN_WORKER": "0",
+        # 20 connections like the baseline's pool; an overflow connection would be closed on check-in and
+        # re-opened (and its statements re-prepared and re-planned) under sustained load.
+        "CLOUDSTORE_DB_POOL_SIZE": "20",
+        "CLOUDSTORE_DB_MAX_OVERFLOW": "0",
+        "CLOUDSTORE_ACCESS_LOG": "1" if args.access_log else "0",
+    }
+    base_env = {"BENCH_DATABASE_URL": url.replace("postgresql+asyncpg://", "postgresql://"), "PYTHONPATH": str(HERE)}
+    results: list[Result] = []
+    try:
+        ready = f"/v1/shop/{TENANT}/stores/{codes[0]}/products?limit=1"
+        with (
+            serve("cloudstore.app:app_from_env", app_env, logs / "cloudstore.log", workers=args.workers) as app,
+            serve("storefront_baseline:create_app", base_env, logs / "baseline.log", ready_path=ready,
+                  workers=args.workers) as baseline,
+        ):  # fmt: skip
+            same_answers(app, baseline, paths[:20])
+            for _ in range(args.rounds):
+                for name, base in (("cloudstore", app), ("baseline", baseline)):
+                    run = load(
+                        name,
+                        base,
+                        paths,
+                        concurrency=args.concurrency,
+                        duration=args.duration,
+                        warmup=args.warmup,
+                        client=args.client,
+                    )
+                    result = _run(run)
+                    print(f"  {name}: {result.rps:.1f} req/s, {result.errors} errors", flush=True)
+                    results.append(result)
+    finally:
+        asyncio.run(drop_database(server_url, url))
+    report(results, args)
+    print(f"server logs: {logs}")
+
+
+if __name__ == "__main__":
+    main()
