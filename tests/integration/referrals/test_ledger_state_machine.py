@@ -97,6 +97,8 @@ NANSHAN = {
 }
 ORDER_LINES = st.dictionaries(st.sampled_from(sorted(SKUS)), st.integers(1, 3), min_size=1, max_size=3)
 STATUS_RANK = {"pending": 0, "available": 1, "settled": 2}
+
+
 class Loop:
     """An event loop on a background thread, for the app and its HTTP client."""
 
