@@ -135,7 +135,7 @@ class StockService:
                     text("SELECT code, id FROM locations WHERE tenant_id = :t AND code = ANY(:c)"),
                     {"t": tenant_id, "c": sorted(locations)},
                 )
-            ).tuples()
+            ).all()
         }
         sku_ids: dict[str, int] = {
             code: int(row_id)
@@ -144,7 +144,7 @@ class StockService:
                     text("SELECT code, id FROM skus WHERE tenant_id = :t AND code = ANY(:c)"),
                     {"t": tenant_id, "c": sorted(skus)},
                 )
-            ).tuples()
+            ).all()
         }
         return loc_ids, sku_ids
 

@@ -274,7 +274,7 @@ class ProductService:
                     text("SELECT code, id FROM products WHERE tenant_id = :t AND code = ANY(:codes)"),
                     {"t": tenant_id, "codes": [p.code for p, _ in products]},
                 )
-            ).tuples()
+            ).all()
         }
         rows = []
         for p, _ in products:
