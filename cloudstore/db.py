@@ -8,13 +8,23 @@ one request's tenant into the next.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import event, text
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+from cloudstore.errors import NotFound
 
 if TYPE_CHECKING:
     from cloudstore.settings import Settings
@@ -104,41 +114,60 @@ def admin_engine(url: str) -> AsyncEngine:
 
 
 def runtime_engine(
-    url: str, *, pool_size: int = 20, max_overflow: int = 10, pool_timeout: float = 30.0, role: str = APP_ROLE
+    url: str, *, pool_size: int = 20, max_overflow: int = 0, pool_timeout: float = 30.0, role: str = APP_ROLE
 ) -> AsyncEngine:
     """An engine whose every connection runs as the runtime role (subject to row-level security)."""
-    engine = create_async_engine(
+    return create_async_engine(
         url,
         pool_size=pool_size,
         max_overflow=max_overflow,
         pool_timeout=pool_timeout,
         pool_pre_ping=False,
         pool_recycle=1800,
-        connect_args={"server_settings": {"application_name": "cloudstore"}},
+        # The role is a start-up parameter of each connection: it is the session's default from the first
+        # byte, so no transaction can undo it and a RESET ALL returns to it. JIT is off because the short,
+        # frequent statements here never gain from it and a mis-estimated plan would pay its compile time on
+        # every execution.
+        connect_args={"server_settings": {"application_name": "cloudstore", "role": role, "jit": "off"}},
     )
 
-    @event.listens_for(engine.sync_engine, "connect")
-    def _assume_role(dbapi_connection: Any, _record: Any) -> None:
-        # Straight on the driver connection, outside any transaction: a SET ROLE issued inside the adapter's
-        # implicit transaction would be undone if that first transaction rolled back, leaving the pooled
-        # connection running as the (table-owning) login user.
-        dbapi_connection.run_async(lambda conn: conn.execute(f"SET ROLE {role}"))
 
-    return engine
+_SET_TENANT = text("SELECT set_config('app.tenant_id', :t, true)")
+_TENANT_BY_SLUG = text("SELECT id FROM tenants WHERE slug = :slug")
 
 
-async def set_tenant(session: AsyncSession, tenant_id: int) -> None:
+async def set_tenant(session: AsyncSession | AsyncConnection, tenant_id: int) -> None:
     """Scope the session's current transaction to one tenant (row-level security reads this)."""
-    await session.execute(text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(tenant_id)})
+    await session.execute(_SET_TENANT, {"t": str(tenant_id)})
 
 
 class Database:
     """The runtime engine and its session factory, created once per process."""
 
-    def __init__(self, url: str, *, pool_size: int = 20, max_overflow: int = 10, pool_timeout: float = 30.0) -> None:
+    def __init__(self, url: str, *, pool_size: int = 20, max_overflow: int = 0, pool_timeout: float = 30.0) -> None:
         self.url = url
         self.engine = runtime_engine(url, pool_size=pool_size, max_overflow=max_overflow, pool_timeout=pool_timeout)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
+
+    @contextlib.asynccontextmanager
+    async def read(self, tenant: str, cache: dict[str, int]) -> AsyncIterator[tuple[AsyncConnection, int]]:
+        """A read-only transaction scoped to the tenant named by ``tenant`` (a slug), on a Core connection.
+
+        Public read routes use this instead of a per-request ORM session: one connection, the tenant set, the
+        caller's statements, and a rollback (nothing was written).
+        """
+        async with self.engine.connect() as conn:
+            tenant_id = cache.get(tenant)
+            if tenant_id is None:
+                tenant_id = (await conn.execute(_TENANT_BY_SLUG, {"slug": tenant})).scalar_one_or_none()
+                if tenant_id is None:
+                    raise NotFound("tenant", tenant)
+                cache[tenant] = tenant_id
+            await conn.execute(_SET_TENANT, {"t": str(tenant_id)})
+            try:
+                yield conn, tenant_id
+            finally:
+                await conn.rollback()
 
     async def ping(self) -> bool:
         """Whether the database answers."""

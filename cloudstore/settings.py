@@ -68,7 +68,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     miniprogram_path: str = "pages/store/index"
     token_ttl_s: int = 12 * 3600
     db_pool_size: int = 20
-    db_max_overflow: int = 10
+    db_max_overflow: int = 0
     run_worker: bool = True
     log_level: str = "INFO"
     access_log: bool = True
@@ -127,7 +127,7 @@ def load_settings() -> Settings:
         miniprogram_path=_env("CLOUDSTORE_MINIPROGRAM_PATH", "pages/store/index") or "",
         token_ttl_s=int(_env("CLOUDSTORE_TOKEN_TTL", str(12 * 3600)) or 0),
         db_pool_size=int(_env("CLOUDSTORE_DB_POOL_SIZE", "20") or 20),
-        db_max_overflow=int(_env("CLOUDSTORE_DB_MAX_OVERFLOW", "10") or 10),
+        db_max_overflow=int(_env("CLOUDSTORE_DB_MAX_OVERFLOW", "0") or 0),
         run_worker=(_env("CLOUDSTORE_RUN_WORKER", "1") or "1") not in ("0", "false", "no"),
         log_level=_env("CLOUDSTORE_LOG_LEVEL", "INFO") or "INFO",
         access_log=(_env("CLOUDSTORE_ACCESS_LOG", "1") or "1") not in ("0", "false", "no"),

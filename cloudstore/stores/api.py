@@ -8,7 +8,7 @@ from litestar import Controller, Response, get, patch, post, put
 from litestar.di import Provide
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
-from cloudstore.http.deps import Caller, DbSession, Shop, provide_shop_tenant, require_staff
+from cloudstore.http.deps import Caller, DbSession, require_staff
 from cloudstore.http.paging import check_limit
 from cloudstore.http.problems import problems
 from cloudstore.stores.links import share_links
@@ -253,41 +253,46 @@ class StorefrontController(Controller):
 
 
 class ShopStorefrontController(Controller):
-    """Consumers browse a store's cloud storefront without signing in."""
+    """Consumers browse a store's cloud storefront without signing in.
+
+    These are the busiest routes, and they only read: each runs on one Core connection in a read-only
+    transaction (``Database.read``) rather than the per-request ORM session the other routes use.
+    """
 
     path = "/v1/shop/{tenant:str}/stores"
     tags = ["shop"]  # noqa: RUF012
     security = [{}]  # noqa: RUF012
-    dependencies = {"shop": Provide(provide_shop_tenant)}  # noqa: RUF012
 
     @get("/{store:str}", responses=problems(404), summary="A store and its storefront's categories")
-    async def store(self, store: FromPath[str], shop: Shop, state: State, db: DbSession) -> ShopStore:
+    async def store(self, tenant: FromPath[str], store: FromPath[str], state: State) -> ShopStore:
         """The store's name, address and the categories its storefront shows."""
-        return await StorefrontService(db, state.settings).shop_store(shop.id, store)
+        async with state.db.read(tenant, state.tenant_ids) as (conn, tenant_id):
+            return await StorefrontService(conn, state.settings).shop_store(tenant_id, store)
 
     @get("/{store:str}/products", responses=problems(404, 422), summary="Browse a storefront")
     async def products(
         self,
+        tenant: FromPath[str],
         store: FromPath[str],
-        shop: Shop,
         state: State,
-        db: DbSession,
         category: FromQuery[str | None] = None,
         q: FromQuery[str | None] = None,
         cursor: FromQuery[str | None] = None,
         limit: FromQuery[int | None] = None,
     ) -> ShopProductPage:
         """The published catalog on this store's shelves: pinned first; ``q`` searches titles."""
-        return await StorefrontService(db, state.settings).browse(
-            shop.id, store, category=category, q=q, cursor=cursor, limit=check_limit(limit)
-        )
+        async with state.db.read(tenant, state.tenant_ids) as (conn, tenant_id):
+            return await StorefrontService(conn, state.settings).browse(
+                tenant_id, store, category=category, q=q, cursor=cursor, limit=check_limit(limit)
+            )
 
     @get("/{store:str}/products/{code:str}", responses=problems(404), summary="A product on a storefront")
     async def product(
-        self, store: FromPath[str], code: FromPath[str], shop: Shop, state: State, db: DbSession
+        self, tenant: FromPath[str], store: FromPath[str], code: FromPath[str], state: State
     ) -> ShopProductDetail:
         """One product with its SKUs' prices and shelves in this store."""
-        return await StorefrontService(db, state.settings).product(shop.id, store, code)
+        async with state.db.read(tenant, state.tenant_ids) as (conn, tenant_id):
+            return await StorefrontService(conn, state.settings).product(tenant_id, store, code)
 
 
 class DistributorStoreController(Controller):

@@ -39,7 +39,7 @@ from cloudstore.stores.schemas import (
 )
 
 if TYPE_CHECKING:
-    from sqlalchemy.ext.asyncio import AsyncSession
+    from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
     from cloudstore.settings import Settings
 
@@ -224,7 +224,7 @@ _CURATED = text(
 class StorefrontService:
     """A store's storefront: curation by its staff, browsing by consumers."""
 
-    def __init__(self, session: AsyncSession, settings: Settings) -> None:
+    def __init__(self, session: AsyncSession | AsyncConnection, settings: Settings) -> None:
         self.session = session
         self.settings = settings
 
