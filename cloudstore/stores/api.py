@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal, cast
 
-from litestar import Controller, Response, get, patch, post, put
+from litestar import Controller, MediaType, Response, get, patch, post, put
 from litestar.di import Provide
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
@@ -279,12 +279,14 @@ class ShopStorefrontController(Controller):
         q: FromQuery[str | None] = None,
         cursor: FromQuery[str | None] = None,
         limit: FromQuery[int | None] = None,
-    ) -> ShopProductPage:
+    ) -> Response[ShopProductPage]:
         """The published catalog on this store's shelves: pinned first; ``q`` searches titles."""
         async with state.db.read(tenant, state.tenant_ids) as (conn, tenant_id):
-            return await StorefrontService(conn, state.settings).browse(
+            page = await StorefrontService(conn, state.settings).browse_json(
                 tenant_id, store, category=category, q=q, cursor=cursor, limit=check_limit(limit)
             )
+        # The body is already JSON of the declared type (built by the service); the annotation documents it.
+        return cast("Response[ShopProductPage]", Response(page, media_type=MediaType.JSON))
 
     @get("/{store:str}/products/{code:str}", responses=problems(404), summary="A product on a storefront")
     async def product(
