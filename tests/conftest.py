@@ -27,6 +27,8 @@ from cloudstore.migrate import upgrade
 from cloudstore.settings import Settings
 from tests.support import Api, TenantHandle, new_tenant, running
 
+pytest_plugins = ["tests.fakes.fixtures"]
+
 OPERATOR_TOKEN = "test-operator-token-0123456789"
 LOCAL_PAY_SECRET = "test-local-pay-secret"
 

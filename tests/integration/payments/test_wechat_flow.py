@@ -7,7 +7,7 @@ is the fake.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -16,17 +16,9 @@ from litestar import Litestar
 from cloudstore.auth.identity import WeChatIdentityProvider
 from cloudstore.payments.registry import install_providers
 from cloudstore.payments.wechat import WeChatPayProvider
-from tests.fakes.wechat import FakeWeChat, serve_asgi
+from tests.fakes.wechat import FakeWeChat
 from tests.integration.network import Network, place
 from tests.support import Api, problem
-
-
-@pytest.fixture(scope="module")
-async def fake() -> AsyncIterator[FakeWeChat]:
-    fake = FakeWeChat()
-    async with serve_asgi(fake) as base_url:
-        fake.base_url = base_url
-        yield fake
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import socket
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -19,29 +18,15 @@ from cloudstore.auth.identity import (
     LocalIdentityProvider,
     WeChatIdentityProvider,
 )
-from tests.fakes.wechat import FakeWeChat, serve_asgi, silent_server
+from tests.fakes.wechat import FakeWeChat, silent_server
 
 OPENID = "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"
 UNIONID = "o6_bmasdasdsad6_2sgVt7hMZOPfL"
 
 
-@pytest.fixture(scope="module")
-async def fake() -> AsyncIterator[FakeWeChat]:
-    fake = FakeWeChat()
-    async with serve_asgi(fake) as base_url:
-        fake.base_url = base_url
-        yield fake
-
-
 @pytest.fixture(autouse=True)
 def _fresh_fake(fake: FakeWeChat) -> None:
     fake.reset()
-
-
-@pytest.fixture(scope="module")
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient() as client:
-        yield client
 
 
 @pytest.fixture(scope="module")

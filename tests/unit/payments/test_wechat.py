@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import socket
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -42,7 +41,7 @@ from cloudstore.payments.wechat import (
     rsa_verify,
     verify_wechatpay_signature,
 )
-from tests.fakes.wechat import FakeWeChat, Signing, generate_rsa_key, private_key_pem, serve_asgi, silent_server
+from tests.fakes.wechat import FakeWeChat, Signing, generate_rsa_key, private_key_pem, silent_server
 
 APIV3_KEY = b"0123456789abcdef0123456789abcdef"
 NOW = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
@@ -51,23 +50,9 @@ OPENID = "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"
 TRANSACTION_ID = "4200000000202405011234567890"
 
 
-@pytest.fixture(scope="module")
-async def fake() -> AsyncIterator[FakeWeChat]:
-    fake = FakeWeChat()
-    async with serve_asgi(fake) as base_url:
-        fake.base_url = base_url
-        yield fake
-
-
 @pytest.fixture(autouse=True)
 def _fresh_fake(fake: FakeWeChat) -> None:
     fake.reset()
-
-
-@pytest.fixture(scope="module")
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient() as client:
-        yield client
 
 
 @pytest.fixture(scope="module")
