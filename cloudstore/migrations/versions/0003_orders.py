@@ -8,19 +8,12 @@ Create Date: 2026-11-22 11:00:00.000000
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 
 import sqlalchemy as sa
 from alembic import op
 
-
-def _previous() -> str:
-    here = Path(__file__).parent
-    return max(rev for rev in ("0001", "0002") if any(here.glob(f"{rev}_*.py")))
-
-
 revision: str = "0003"
-down_revision: str | None = _previous()
+down_revision: str | None = "0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
