@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
+import asyncpg
 import msgspec
 from litestar import Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DataError, DBAPIError
 
 from cloudstore.errors import DomainError
 
@@ -127,6 +128,9 @@ def _database(request: Request[Any, Any, Any], exc: DBAPIError) -> Response[Any]
         return _response(
             request, _problem(503, "the request conflicted with another; retry it", "retry"), {"Retry-After": "1"}
         )
+    if isinstance(exc, DataError) or isinstance(getattr(exc.orig, "__cause__", None), asyncpg.DataError):
+        # A value the database cannot hold (a number out of range, a NUL character): the client's input.
+        return _response(request, _problem(422, "a value in the request is out of range or not allowed"))
     return _unexpected(request, exc)
 
 

@@ -87,3 +87,12 @@ async def test_openapi_lists_routes_and_errors(api: Api) -> None:
     assert {"201", "401", "409", "422", "500"} <= set(op["responses"])
     r = await api.get("/schema/swagger")
     assert r.status_code == 200
+
+
+async def test_values_the_database_cannot_hold_are_422(api: Api, tenant: TenantHandle) -> None:
+    huge = 82129126162206360379821391872
+    problem(await api.get(f"/v1/hq/consumers/{huge}", token=tenant.hq_token), 422, "validation_failed")
+    r = await api.get(
+        "/v1/hq/ledger", token=tenant.hq_token, params={"beneficiary_kind": "koc", "beneficiary": "a\x00b"}
+    )
+    problem(r, 422, "validation_failed")
