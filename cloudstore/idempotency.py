@@ -8,7 +8,7 @@ A request that carries ``Idempotency-Key`` runs at most once per (tenant, caller
 - afterwards the same key with the same body replays the stored response byte for byte, and with another
   body is refused with 422 ``idempotency_conflict``.
 
-Responses are kept for ``RETENTION`` (at least 24 hours); a job prunes older ones. Failed requests (4xx
+Responses are kept for ``RETENTION`` (at least 24 hours); the worker prunes older ones hourly. Failed requests (4xx
 from the domain, 5xx) roll back and store nothing, so the client may retry them with the same key.
 """
 
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 __all__ = ("RETENTION", "IdempotencyRecord", "StoredResponse", "begin_idempotent", "finish_idempotent")
 
-RETENTION = timedelta(hours=48)
+RETENTION = timedelta(hours=48)  # the worker_prune policy (migration 0005) matches this
 MAX_KEY_LENGTH = 255
 
 

@@ -24,6 +24,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field
 
 from cloudstore.db import APP_ROLE, WORKER_ROLE, set_tenant
+from cloudstore.idempotency import RETENTION as IDEMPOTENCY_RETENTION
 from cloudstore.tables import TenantTable, counter, id_column, now_column, word
 
 if TYPE_CHECKING:
@@ -32,6 +33,8 @@ if TYPE_CHECKING:
 __all__ = ("Job", "JobContext", "Worker", "enqueue", "job_handler")
 
 _log = logging.getLogger(__name__)
+
+FINISHED_JOBS_KEPT = timedelta(days=7)
 
 JobHandler = Callable[["JobContext"], Awaitable[None]]
 _HANDLERS: dict[str, JobHandler] = {}
@@ -191,10 +194,29 @@ class Worker:
             ran += 1
         return ran
 
+    async def prune(self) -> int:
+        """Delete idempotency records past their retention and jobs finished over a week ago; returns how many."""
+        async with self.sessions() as session, session.begin():
+            await session.execute(text(f"SET LOCAL ROLE {WORKER_ROLE}"))
+            keys = await session.execute(
+                text("DELETE FROM idempotency_keys WHERE created_at < now() - CAST(:keep AS interval)"),
+                {"keep": IDEMPOTENCY_RETENTION},
+            )
+            jobs = await session.execute(
+                text("DELETE FROM jobs WHERE status = 'done' AND finished_at < now() - CAST(:keep AS interval)"),
+                {"keep": FINISHED_JOBS_KEPT},
+            )
+        return int(keys.rowcount) + int(jobs.rowcount)  # type: ignore[attr-defined]
+
     async def run_forever(self) -> None:
-        """Poll until :meth:`stop` is called."""
+        """Poll until :meth:`stop` is called; prune old rows once an hour."""
+        next_prune = 0.0
+        loop = asyncio.get_running_loop()
         while not self._stopping.is_set():
             try:
+                if loop.time() >= next_prune:
+                    await self.prune()
+                    next_prune = loop.time() + 3600
                 ran = await self.run_pending(limit=100)
             except Exception:  # a database hiccup must not kill the loop
                 _log.exception("worker poll failed")
