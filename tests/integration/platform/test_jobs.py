@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from datetime import timedelta
 
 from litestar import Litestar
 from sqlalchemy import text
@@ -89,3 +90,26 @@ async def test_unknown_kind_is_recorded_not_lost(app: Litestar, api: Api, tenant
         row = (await s.execute(text("SELECT status, last_error FROM jobs"))).one()
     assert row.status == "queued"
     assert "no handler" in row.last_error
+
+
+async def test_prune_removes_only_what_is_past_retention(app: Litestar, api: Api, tenant: TenantHandle) -> None:
+    tid = await _tenant_id(app, tenant.slug)
+    async with app.state.db.sessions() as s, s.begin():
+        await set_tenant(s, tid)
+        for key, age in (("old", timedelta(hours=49)), ("fresh", timedelta(hours=1))):
+            await s.execute(
+                text(
+                    "INSERT INTO idempotency_keys (tenant_id, scope, key, request_hash, status_code, body, created_at) "
+                    "VALUES (:t, 'test', :k, 'h', 201, '\\x7b7d', now() - CAST(:age AS interval))"
+                ),
+                {"t": tid, "k": key, "age": age},
+            )
+        await enqueue(s, tenant_id=tid, kind="test.record", payload={})
+        await s.execute(text("UPDATE jobs SET status = 'done', finished_at = now() - interval '8 days'"))
+        await enqueue(s, tenant_id=tid, kind="test.record", payload={}, dedupe_key="recent")
+    removed = await Worker(app.state.db.sessions).prune()
+    assert removed >= 2
+    async with app.state.db.sessions() as s, s.begin():
+        await set_tenant(s, tid)
+        assert (await s.execute(text("SELECT key FROM idempotency_keys"))).scalars().all() == ["fresh"]
+        assert (await s.execute(text("SELECT dedupe_key FROM jobs"))).scalars().all() == ["recent"]
