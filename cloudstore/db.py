@@ -37,6 +37,7 @@ __all__ = (
     "ensure_database",
     "resolve_database_url",
     "runtime_engine",
+    "scope_to_slug",
     "set_tenant",
     "start_embedded",
 )
@@ -136,6 +137,21 @@ _SET_TENANT = text("SELECT set_config('app.tenant_id', :t, true)")
 _TENANT_BY_SLUG = text("SELECT id FROM tenants WHERE slug = :slug")
 
 
+async def scope_to_slug(session: AsyncSession | AsyncConnection, slug: str, cache: dict[str, int]) -> int:
+    """Scope the transaction to the tenant named by ``slug`` and return its id.
+
+    The id is cached (a tenant's id never changes); an unknown slug is :class:`NotFound`.
+    """
+    tenant_id = cache.get(slug)
+    if tenant_id is None:
+        tenant_id = (await session.execute(_TENANT_BY_SLUG, {"slug": slug})).scalar_one_or_none()
+        if tenant_id is None:
+            raise NotFound("tenant", slug)
+        cache[slug] = tenant_id
+    await set_tenant(session, tenant_id)
+    return tenant_id
+
+
 async def set_tenant(session: AsyncSession | AsyncConnection, tenant_id: int) -> None:
     """Scope the session's current transaction to one tenant (row-level security reads this)."""
     await session.execute(_SET_TENANT, {"t": str(tenant_id)})
@@ -157,13 +173,7 @@ class Database:
         caller's statements, and a rollback (nothing was written).
         """
         async with self.engine.connect() as conn:
-            tenant_id = cache.get(tenant)
-            if tenant_id is None:
-                tenant_id = (await conn.execute(_TENANT_BY_SLUG, {"slug": tenant})).scalar_one_or_none()
-                if tenant_id is None:
-                    raise NotFound("tenant", tenant)
-                cache[tenant] = tenant_id
-            await conn.execute(_SET_TENANT, {"t": str(tenant_id)})
+            tenant_id = await scope_to_slug(conn, tenant, cache)
             try:
                 yield conn, tenant_id
             finally:

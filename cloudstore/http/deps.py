@@ -8,12 +8,11 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 import msgspec
 from litestar.di import NamedDependency
 from litestar.params import FromPath
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloudstore.auth.tokens import Principal
-from cloudstore.db import set_tenant
-from cloudstore.errors import Forbidden, NotFound, Unauthorized
+from cloudstore.db import scope_to_slug, set_tenant
+from cloudstore.errors import Forbidden, Unauthorized
 
 if TYPE_CHECKING:
     from litestar import Request
@@ -87,20 +86,9 @@ def require_staff(*roles: Role) -> Callable[..., Coroutine[Any, Any, Principal]]
     return staff
 
 
-_TENANT_BY_SLUG = text("SELECT id FROM tenants WHERE slug = :slug")
-
-
 async def provide_shop_tenant(tenant: FromPath[str], state: State, db: DbSession) -> ShopTenant:
-    """Resolve the path's tenant slug (cached: a tenant's id never changes) and scope the session to it."""
-    cache: dict[str, int] = state.tenant_ids
-    tenant_id = cache.get(tenant)
-    if tenant_id is None:
-        tenant_id = (await db.execute(_TENANT_BY_SLUG, {"slug": tenant})).scalar_one_or_none()
-        if tenant_id is None:
-            raise NotFound("tenant", tenant)
-        cache[tenant] = tenant_id
-    await set_tenant(db, tenant_id)
-    return ShopTenant(id=tenant_id, slug=tenant)
+    """Resolve the path's tenant slug and scope the session to it."""
+    return ShopTenant(id=await scope_to_slug(db, tenant, state.tenant_ids), slug=tenant)
 
 
 async def require_consumer(request: Request[Any, Any, Any], state: State, shop: Shop) -> Principal:

@@ -47,7 +47,7 @@ if TYPE_CHECKING:
     from cloudstore.auth.tokens import Principal
     from cloudstore.tenancy.service import Policies
 
-__all__ = ("OrderService", "release_reservations")
+__all__ = ("OrderService", "close_order", "release_reservations")
 
 _SNAPSHOT = text(
     """
@@ -642,20 +642,6 @@ class OrderService:
                 raise InvalidState(f"order {order_no} has shipped and can no longer be cancelled")
         return o
 
-    async def cancel(self, order_no: str, *, consumer_id: int | None) -> None:
-        """Cancel an unpaid order and release its stock."""
-        o = await self._order_row(order_no, consumer_id=consumer_id, lock=True)
-        if o.status != "pending_payment":
-            raise InvalidState(f"order {order_no} is {o.status}; only an unpaid order is simply cancelled")
-        await release_reservations(self.session, self.tenant_id, o.id)
-        await self.session.execute(
-            text(
-                "UPDATE orders SET status = 'cancelled', cancelled_at = now(), updated_at = now() "
-                "WHERE tenant_id = :t AND id = :o"
-            ),
-            {"t": self.tenant_id, "o": o.id},
-        )
-
     # --- fulfilment ----------------------------------------------------------------------------------
 
     async def fulfil(self, fulfilment_id: int, action: str, principal: Principal) -> FulfilmentRead:
@@ -822,6 +808,18 @@ async def release_reservations(session: AsyncSession, tenant_id: int, order_id: 
     )
 
 
+async def close_order(session: AsyncSession, tenant_id: int, order_id: int, status: str, *, release: bool) -> None:
+    """Mark an order (already locked by the caller) ``cancelled`` or ``expired``."""
+    if release:
+        await release_reservations(session, tenant_id, order_id)
+    await session.execute(
+        text(
+            "UPDATE orders SET status = :s, cancelled_at = now(), updated_at = now() WHERE tenant_id = :t AND id = :o"
+        ),
+        {"s": status, "t": tenant_id, "o": order_id},
+    )
+
+
 @job_handler("orders.expire")
 async def expire_order(ctx: JobContext) -> None:
     """An unpaid order past its time gives its stock back."""
@@ -834,11 +832,4 @@ async def expire_order(ctx: JobContext) -> None:
     ).first()
     if row is None or row.status != "pending_payment":
         return
-    await release_reservations(ctx.session, ctx.tenant_id, order_id)
-    await ctx.session.execute(
-        text(
-            "UPDATE orders SET status = 'expired', cancelled_at = now(), updated_at = now() "
-            "WHERE tenant_id = :t AND id = :o"
-        ),
-        {"t": ctx.tenant_id, "o": order_id},
-    )
+    await close_order(ctx.session, ctx.tenant_id, order_id, "expired", release=True)

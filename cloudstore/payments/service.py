@@ -23,7 +23,7 @@ from cloudstore.errors import DomainError, InvalidState, NotFound, ServiceUnavai
 from cloudstore.jobs import JobContext, enqueue, job_handler
 from cloudstore.orders.events import OrderPaid, OrderRefunded, publish
 from cloudstore.orders.schemas import FulfilmentLineRead, PaymentRead, RefundCreate, RefundRead
-from cloudstore.orders.service import OrderService, release_reservations
+from cloudstore.orders.service import OrderService, close_order, release_reservations
 from cloudstore.payments.provider import (
     InvalidNotification,
     PaymentNotification,
@@ -331,19 +331,10 @@ class PaymentService:
 
     async def cancel_paid(self, order_no: str, consumer_id: int | None) -> None:
         """Cancel an order: an unpaid one simply releases its stock; a paid, unshipped one is refunded in full."""
-        orders = OrderService(self.session, self.tenant_id)
-        o = await orders.lock_for_cancel(order_no, consumer_id=consumer_id)
-        if o.status == "pending_payment":
-            await orders.cancel(order_no, consumer_id=consumer_id)
-            return
-        await self.refund(order_no, RefundCreate(all=True))
-        await self.session.execute(
-            text(
-                "UPDATE orders SET status = 'cancelled', cancelled_at = now(), updated_at = now() "
-                "WHERE tenant_id = :t AND id = :o"
-            ),
-            {"t": self.tenant_id, "o": o.id},
-        )
+        o = await OrderService(self.session, self.tenant_id).lock_for_cancel(order_no, consumer_id=consumer_id)
+        if o.status == "paid":
+            await self.refund(order_no, RefundCreate(all=True))  # gives back the unshipped stock itself
+        await close_order(self.session, self.tenant_id, o.id, "cancelled", release=o.status == "pending_payment")
 
 
 def _refund_take(lines: list[Any], data: RefundCreate) -> list[tuple[Any, int]]:
@@ -411,10 +402,6 @@ async def _release_refunded(
             ),
             params,
         )
-
-
-def _json(value: Any) -> Any:
-    return msgspec.json.decode(value) if isinstance(value, str | bytes) else (value or {})
 
 
 @job_handler("payments.refund")

@@ -118,3 +118,18 @@ async def test_refunding_all_of_one_unshipped_sku_keeps_the_others(api: Api, net
     got = (await api.get(f"/v1/hq/orders/{order['order_no']}", token=hq)).json()
     assert got["fulfilments"][0]["lines"] == [{"sku": "TEA-2", "qty": 1}]
     assert got["status"] == "paid"
+
+
+async def test_cancelling_a_paid_unshipped_order_refunds_it_and_frees_the_stock(api: Api, network: Network) -> None:
+    order = (await place(api, network, [{"sku": "TEA-1", "qty": 2}], key="cp")).json()
+    await pay(api, network, order["order_no"], order["total"])
+    r = await api.post(
+        f"/v1/shop/{network.tenant.slug}/orders/{order['order_no']}/cancel", token=network.consumer_token
+    )
+    assert r.status_code == 200, r.text
+    assert (r.json()["status"], r.json()["refunded_total"]) == ("cancelled", order["total"])
+    got = (await api.get(f"/v1/hq/orders/{order['order_no']}", token=network.tenant.hq_token)).json()
+    assert [f["status"] for f in got["fulfilments"]] == ["cancelled"]
+    # The two units are back: a new order can take all five the store holds.
+    again = await place(api, network, [{"sku": "TEA-1", "qty": 5}], key="cp2", delivery={"mode": "pickup"})
+    assert again.status_code == 201, again.text
