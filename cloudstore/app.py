@@ -24,12 +24,12 @@ from cloudstore import __version__
 from cloudstore.auth.identity import IdentityProvider, InvalidLoginCode, LocalIdentityProvider, WeChatIdentityProvider
 from cloudstore.auth.passwords import PasswordHashing
 from cloudstore.auth.tokens import Principal, TokenCodec
-from cloudstore.db import Database, resolve_database_url
 from cloudstore.http.deps import ShopTenant, provide_db
 from cloudstore.http.problems import PROBLEM_MEDIA_TYPE, Problem, exception_handlers, problems
-from cloudstore.jobs import Worker
-from cloudstore.logs import RequestIdMiddleware, configure_logging
-from cloudstore.settings import Settings, load_settings
+from cloudstore.lib.db import Database, resolve_database_url
+from cloudstore.lib.jobs import Worker
+from cloudstore.lib.logs import RequestIdMiddleware, configure_logging
+from cloudstore.lib.settings import Settings, load_settings
 
 if TYPE_CHECKING:
     from litestar.types import ControllerRouterHandler

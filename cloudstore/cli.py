@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
-from cloudstore.settings import load_settings
+from cloudstore.lib.settings import load_settings
 
 __all__ = ("app", "main")
 
@@ -28,11 +28,11 @@ _log = logging.getLogger("cloudstore.cli")
 T = TypeVar("T")
 
 if TYPE_CHECKING:
-    from cloudstore.imports import Progress
+    from cloudstore.lib.imports import Progress
 
 
 async def _database_url() -> str:
-    from cloudstore.db import resolve_database_url
+    from cloudstore.lib.db import resolve_database_url
 
     return await resolve_database_url(load_settings())
 
@@ -40,7 +40,7 @@ async def _database_url() -> str:
 @db_app.command("upgrade")
 def db_upgrade(revision: Annotated[str, typer.Argument(help="target revision")] = "head") -> None:
     """Apply migrations (with no DATABASE_URL, to the embedded PostgreSQL)."""
-    from cloudstore.migrate import upgrade
+    from cloudstore.lib.migrate import upgrade
 
     async def run() -> None:
         await upgrade(await _database_url(), revision)
@@ -81,7 +81,7 @@ def serve(
     import uvicorn
 
     from cloudstore.app import create_app
-    from cloudstore.migrate import upgrade
+    from cloudstore.lib.migrate import upgrade
     from cloudstore.tenancy.tenantfile import apply_file
 
     settings = load_settings()
@@ -106,9 +106,9 @@ def serve(
 def worker() -> None:
     """Run only the background job worker."""
     from cloudstore.app import ROUTE_MODULES
-    from cloudstore.db import Database
-    from cloudstore.jobs import Worker
-    from cloudstore.logs import configure_logging
+    from cloudstore.lib.db import Database
+    from cloudstore.lib.jobs import Worker
+    from cloudstore.lib.logs import configure_logging
 
     settings = load_settings()
     configure_logging(settings.log_level)
@@ -143,8 +143,8 @@ def _import(
     from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
     from rich.progress import Progress as Bar
 
-    from cloudstore.errors import DomainError
-    from cloudstore.imports import ImportFailed
+    from cloudstore.lib.errors import DomainError
+    from cloudstore.lib.imports import ImportFailed
 
     console = Console(stderr=True)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())

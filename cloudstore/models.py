@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from cloudstore.auth.models import Consumer, Staff
 from cloudstore.catalog.models import Product, Sku
-from cloudstore.idempotency import IdempotencyRecord
 from cloudstore.inventory.models import StockLevel, StockMovement
-from cloudstore.jobs import Job
+from cloudstore.lib.idempotency import IdempotencyRecord
+from cloudstore.lib.jobs import Job
+from cloudstore.lib.tables import metadata
 from cloudstore.orders.models import Fulfilment, FulfilmentLine, Order, OrderLine
 from cloudstore.payments.models import Payment, PaymentEvent, Refund
 from cloudstore.referrals.models import Binding, CommissionTerms, Koc, LedgerEntry, Settlement, Touch
 from cloudstore.stores.models import Distributor, Location, Store, StorefrontItem, StoreSkuPrice
-from cloudstore.tables import metadata
 from cloudstore.tenancy.models import Tenant, TenantPolicy
 
 __all__ = (

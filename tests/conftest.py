@@ -21,10 +21,10 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cloudstore.app import create_app
-from cloudstore.db import admin_engine, ensure_database, start_embedded, to_async_url
-from cloudstore.jobs import Worker
-from cloudstore.migrate import upgrade
-from cloudstore.settings import Settings
+from cloudstore.lib.db import admin_engine, ensure_database, start_embedded, to_async_url
+from cloudstore.lib.jobs import Worker
+from cloudstore.lib.migrate import upgrade
+from cloudstore.lib.settings import Settings
 from tests.support import Api, TenantHandle, new_tenant, running
 
 pytest_plugins = ["tests.fakes.fixtures"]
@@ -52,7 +52,7 @@ async def database_url(server_url: str) -> AsyncIterator[str]:
     yield url
     import asyncpg
 
-    from cloudstore.db import _asyncpg_args
+    from cloudstore.lib.db import _asyncpg_args
 
     conn = await asyncpg.connect(**_asyncpg_args(make_url(url).set(database="postgres")))
     try:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import text
 
 from cloudstore.analytics.schemas import StoreSales, StoreSalesReport
-from cloudstore.errors import ValidationFailed
+from cloudstore.lib.errors import ValidationFailed
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession

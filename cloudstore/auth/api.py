@@ -21,8 +21,8 @@ from cloudstore.auth.schemas import (
 )
 from cloudstore.auth.service import AuthService
 from cloudstore.http.deps import Caller, DbSession, Shop, provide_shop_tenant, require_staff
-from cloudstore.http.paging import check_limit, decode_cursor, encode_cursor
 from cloudstore.http.problems import problems
+from cloudstore.lib.paging import check_limit, decode_cursor, encode_cursor
 
 if TYPE_CHECKING:
     from litestar.datastructures import State

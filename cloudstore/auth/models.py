@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, CheckConstraint, Text, UniqueConstraint
 from sqlmodel import Field
 
-from cloudstore.tables import TenantTable, flag, id_column, now_column, tenant_fk
+from cloudstore.lib.tables import TenantTable, flag, id_column, now_column, tenant_fk
 
 __all__ = ("Consumer", "Staff")
 

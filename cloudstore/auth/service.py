@@ -11,8 +11,8 @@ from sqlalchemy.exc import IntegrityError
 from cloudstore.auth.identity import IdentityError, IdentityUnavailable
 from cloudstore.auth.schemas import ConsumerRead, ConsumerToken, StaffCreate, StaffRead, TokenResponse
 from cloudstore.auth.tokens import Principal
-from cloudstore.db import set_tenant
-from cloudstore.errors import Conflict, NotFound, ServiceUnavailable, Unauthorized, ValidationFailed
+from cloudstore.lib.db import set_tenant
+from cloudstore.lib.errors import Conflict, NotFound, ServiceUnavailable, Unauthorized, ValidationFailed
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession

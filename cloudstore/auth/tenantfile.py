@@ -14,7 +14,7 @@ from cloudstore.tenancy.tenantfile import ApplyReport, TenantFile, register_sect
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from cloudstore.settings import Settings
+    from cloudstore.lib.settings import Settings
 
 __all__ = ("apply_staff",)
 

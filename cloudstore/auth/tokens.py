@@ -8,7 +8,7 @@ from typing import Literal
 import jwt
 import msgspec
 
-from cloudstore.errors import Unauthorized
+from cloudstore.lib.errors import Unauthorized
 
 __all__ = ("Principal", "TokenCodec")
 

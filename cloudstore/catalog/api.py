@@ -19,8 +19,8 @@ from cloudstore.catalog.schemas import (
 )
 from cloudstore.catalog.service import ProductService
 from cloudstore.http.deps import Caller, DbSession, require_staff
-from cloudstore.http.paging import check_limit
 from cloudstore.http.problems import problems
+from cloudstore.lib.paging import check_limit
 
 __all__ = ("HqCategoryController", "HqProductController")
 

@@ -15,13 +15,21 @@ import msgspec
 from cloudstore.auth.schemas import Code
 from cloudstore.catalog.schemas import ProductCreate, SkuCreate
 from cloudstore.catalog.service import SkuTaken, band, upsert_products
-from cloudstore.errors import ValidationFailed
-from cloudstore.imports import ImportFailed, ImportSummary, LineError, check_cell, parse_int, read_csv, run_in_tenant
+from cloudstore.lib.errors import ValidationFailed
+from cloudstore.lib.imports import (
+    ImportFailed,
+    ImportSummary,
+    LineError,
+    check_cell,
+    parse_int,
+    read_csv,
+    run_in_tenant,
+)
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from cloudstore.imports import Progress
+    from cloudstore.lib.imports import Progress
 
 __all__ = ("COLUMNS", "CatalogRow", "import_catalog", "import_catalog_file", "parse_catalog_csv")
 

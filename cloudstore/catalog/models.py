@@ -8,7 +8,7 @@ from sqlalchemy import BigInteger, CheckConstraint, Column, Index, Text, UniqueC
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import Field
 
-from cloudstore.tables import TenantTable, counter, flag, id_column, now_column, tenant_fk, word
+from cloudstore.lib.tables import TenantTable, counter, flag, id_column, now_column, tenant_fk, word
 
 __all__ = ("Product", "Sku")
 

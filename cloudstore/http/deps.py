@@ -11,8 +11,8 @@ from litestar.params import FromPath
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloudstore.auth.tokens import Principal
-from cloudstore.db import scope_to_slug, set_tenant
-from cloudstore.errors import Forbidden, Unauthorized
+from cloudstore.lib.db import scope_to_slug, set_tenant
+from cloudstore.lib.errors import Forbidden, Unauthorized
 
 if TYPE_CHECKING:
     from litestar import Request

@@ -1,4 +1,4 @@
-"""Running a route handler under an ``Idempotency-Key`` (see :mod:`cloudstore.idempotency`)."""
+"""Running a route handler under an ``Idempotency-Key`` (see :mod:`cloudstore.lib.idempotency`)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 from litestar import MediaType, Response
 
-from cloudstore.idempotency import StoredResponse, begin_idempotent, finish_idempotent
+from cloudstore.lib.idempotency import StoredResponse, begin_idempotent, finish_idempotent
 
 if TYPE_CHECKING:
     from litestar import Request

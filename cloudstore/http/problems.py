@@ -12,7 +12,7 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
 from sqlalchemy.exc import DataError, DBAPIError
 
-from cloudstore.errors import DomainError
+from cloudstore.lib.errors import DomainError
 
 if TYPE_CHECKING:
     from litestar import Request
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 __all__ = ("PROBLEM_MEDIA_TYPE", "Problem", "exception_handlers", "problems")
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
-_log = logging.getLogger("cloudstore.errors")
+_log = logging.getLogger("cloudstore.lib.errors")
 
 _TITLES = {
     400: ("bad_request", "Bad request"),

@@ -7,10 +7,10 @@ from litestar.di import Provide
 from litestar.params import FromQuery, JSONBody
 
 from cloudstore.http.deps import Caller, DbSession, require_staff
-from cloudstore.http.paging import check_limit
 from cloudstore.http.problems import problems
 from cloudstore.inventory.schemas import MovementPage, StockPage, StockSet, StockSetResult
 from cloudstore.inventory.service import StockService
+from cloudstore.lib.paging import check_limit
 
 __all__ = ("DistributorStockController", "HqStockController")
 

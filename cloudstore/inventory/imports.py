@@ -11,13 +11,21 @@ from typing import TYPE_CHECKING
 import msgspec
 
 from cloudstore.auth.schemas import Code
-from cloudstore.imports import ImportFailed, ImportSummary, LineError, check_cell, parse_int, read_csv, run_in_tenant
 from cloudstore.inventory.service import BelowReserved, Level, StockService
+from cloudstore.lib.imports import (
+    ImportFailed,
+    ImportSummary,
+    LineError,
+    check_cell,
+    parse_int,
+    read_csv,
+    run_in_tenant,
+)
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from cloudstore.imports import Progress
+    from cloudstore.lib.imports import Progress
 
 __all__ = ("COLUMNS", "StockLine", "import_stock", "import_stock_file", "parse_stock_csv")
 

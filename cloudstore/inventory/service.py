@@ -12,9 +12,6 @@ from typing import TYPE_CHECKING, Any, Literal
 import msgspec
 from sqlalchemy import text
 
-from cloudstore.errors import InvalidState, NotFound, ValidationFailed
-from cloudstore.http.paging import decode_cursor, encode_cursor
-from cloudstore.imports import file_entry
 from cloudstore.inventory.schemas import (
     MovementPage,
     MovementRead,
@@ -22,6 +19,9 @@ from cloudstore.inventory.schemas import (
     StockRead,
     StockSetItem,
 )
+from cloudstore.lib.errors import InvalidState, NotFound, ValidationFailed
+from cloudstore.lib.imports import file_entry
+from cloudstore.lib.paging import decode_cursor, encode_cursor
 from cloudstore.tenancy.tenantfile import ApplyReport, TenantFile, register_section
 
 if TYPE_CHECKING:
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from cloudstore.settings import Settings
+    from cloudstore.lib.settings import Settings
 
 __all__ = ("BelowReserved", "Level", "Outcome", "StockService", "apply_stock")
 

@@ -8,11 +8,11 @@ from litestar import Controller, Request, Response, get, post
 from litestar.di import Provide
 from litestar.params import FromPath, FromQuery, JSONBody
 
-from cloudstore.errors import ValidationFailed
 from cloudstore.http.deps import Caller, DbSession, Shop, provide_shop_tenant, require_consumer, require_staff
 from cloudstore.http.idempotent import idempotent
-from cloudstore.http.paging import check_limit, decode_cursor, encode_cursor
 from cloudstore.http.problems import problems
+from cloudstore.lib.errors import ValidationFailed
+from cloudstore.lib.paging import check_limit, decode_cursor, encode_cursor
 from cloudstore.orders.schemas import (
     AttributionView,
     CommissionView,

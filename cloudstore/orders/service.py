@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 from sqlalchemy import text
 
-from cloudstore.errors import InsufficientStock, InvalidState, NotFound, ValidationFailed
-from cloudstore.jobs import JobContext, enqueue, job_handler
+from cloudstore.lib.errors import InsufficientStock, InvalidState, NotFound, ValidationFailed
+from cloudstore.lib.jobs import JobContext, enqueue, job_handler
 from cloudstore.orders.events import OrderCompleted, publish
 from cloudstore.orders.schemas import (
     FulfilmentLineRead,

@@ -9,9 +9,9 @@ from typing import Any
 import msgspec
 from litestar import Controller, Request, Response, post
 
-from cloudstore.errors import InvalidSignature, NotFound, ValidationFailed
 from cloudstore.http.deps import DbSession
 from cloudstore.http.problems import problems
+from cloudstore.lib.errors import InvalidSignature, NotFound, ValidationFailed
 from cloudstore.orders.schemas import NotificationAck
 from cloudstore.payments import provider as p
 from cloudstore.payments.service import PaymentService, scoped_notification

@@ -9,7 +9,7 @@ from sqlalchemy import BigInteger, CheckConstraint, Column, Index, Text, UniqueC
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field
 
-from cloudstore.tables import TenantTable, id_column, now_column, tenant_fk, word
+from cloudstore.lib.tables import TenantTable, id_column, now_column, tenant_fk, word
 
 __all__ = ("Payment", "PaymentEvent", "Refund")
 

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 from cloudstore.payments.local import LocalPaymentProvider
 
 if TYPE_CHECKING:
+    from cloudstore.lib.settings import Settings
     from cloudstore.payments.provider import PaymentProvider
-    from cloudstore.settings import Settings
 
 __all__ = ("build_providers", "current_providers", "install_providers")
 

@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 from sqlalchemy import text
 
-from cloudstore.db import set_tenant
-from cloudstore.errors import DomainError, InvalidState, NotFound, ServiceUnavailable, ValidationFailed
-from cloudstore.jobs import JobContext, enqueue, job_handler
+from cloudstore.lib.db import set_tenant
+from cloudstore.lib.errors import DomainError, InvalidState, NotFound, ServiceUnavailable, ValidationFailed
+from cloudstore.lib.jobs import JobContext, enqueue, job_handler
 from cloudstore.orders.events import OrderPaid, OrderRefunded, publish
 from cloudstore.orders.schemas import FulfilmentLineRead, PaymentRead, RefundCreate, RefundRead
 from cloudstore.orders.service import OrderService, close_order, release_reservations

@@ -8,10 +8,10 @@ from litestar import Controller, get, patch, post
 from litestar.di import Provide
 from litestar.params import FromPath, FromQuery, JSONBody
 
-from cloudstore.errors import Forbidden
 from cloudstore.http.deps import Caller, DbSession, Shop, provide_shop_tenant, require_consumer, require_staff
-from cloudstore.http.paging import check_limit
 from cloudstore.http.problems import problems
+from cloudstore.lib.errors import Forbidden
+from cloudstore.lib.paging import check_limit
 from cloudstore.referrals.ledger import LedgerService
 from cloudstore.referrals.schemas import (
     BeneficiaryKind,

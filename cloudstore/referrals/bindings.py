@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import msgspec
 from sqlalchemy import text
 
-from cloudstore.errors import NotFound
+from cloudstore.lib.errors import NotFound
 from cloudstore.referrals.rules import AttributionModel, AttributionPolicy, Binding
 
 if TYPE_CHECKING:

@@ -32,8 +32,8 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 from sqlalchemy import text
 
-from cloudstore.errors import NotFound
-from cloudstore.jobs import enqueue
+from cloudstore.lib.errors import NotFound
+from cloudstore.lib.jobs import enqueue
 from cloudstore.referrals.bindings import (
     BindingSnapshot,
     attribution_policy,

@@ -22,8 +22,9 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
-from cloudstore.errors import InvalidState, NotFound, ValidationFailed
-from cloudstore.http.paging import decode_cursor, encode_cursor
+from cloudstore.lib.errors import InvalidState, NotFound, ValidationFailed
+from cloudstore.lib.paging import decode_cursor, encode_cursor
+from cloudstore.lib.tables import utcnow
 from cloudstore.referrals.schemas import (
     Balances,
     Earnings,
@@ -34,7 +35,6 @@ from cloudstore.referrals.schemas import (
     SettlementPage,
     SettlementRead,
 )
-from cloudstore.tables import utcnow
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Row

@@ -26,9 +26,10 @@ import msgspec
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
-from cloudstore.errors import Conflict, NotFound, ValidationFailed
-from cloudstore.http.paging import decode_cursor, encode_cursor
-from cloudstore.jobs import JobContext, job_handler
+from cloudstore.lib.errors import Conflict, NotFound, ValidationFailed
+from cloudstore.lib.jobs import JobContext, job_handler
+from cloudstore.lib.paging import decode_cursor, encode_cursor
+from cloudstore.lib.tables import utcnow
 from cloudstore.orders.events import OrderCompleted, OrderPaid, OrderRefunded, subscribe
 from cloudstore.referrals import booking
 from cloudstore.referrals.bindings import (
@@ -54,7 +55,6 @@ from cloudstore.referrals.schemas import (
     TouchResult,
 )
 from cloudstore.stores.links import share_links
-from cloudstore.tables import utcnow
 from cloudstore.tenancy.service import load_policies
 from cloudstore.tenancy.tenantfile import ApplyReport, TenantFile, register_section
 
@@ -62,7 +62,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Row
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from cloudstore.settings import Settings
+    from cloudstore.lib.settings import Settings
 
 __all__ = (
     "KocService",

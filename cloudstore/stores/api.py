@@ -9,8 +9,8 @@ from litestar.di import Provide
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from cloudstore.http.deps import Caller, DbSession, require_staff
-from cloudstore.http.paging import check_limit
 from cloudstore.http.problems import problems
+from cloudstore.lib.paging import check_limit
 from cloudstore.stores.links import share_links
 from cloudstore.stores.qr import qr_png, qr_svg
 from cloudstore.stores.schemas import (

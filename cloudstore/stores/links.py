@@ -8,7 +8,7 @@ from urllib.parse import quote, urlencode
 import msgspec
 
 if TYPE_CHECKING:
-    from cloudstore.settings import Settings
+    from cloudstore.lib.settings import Settings
 
 __all__ = ("ShareLinks", "share_links")
 

@@ -8,7 +8,7 @@ from sqlalchemy import BigInteger, CheckConstraint, Column, Double, Index, Text,
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import Field
 
-from cloudstore.tables import TenantTable, flag, id_column, now_column, tenant_fk, word
+from cloudstore.lib.tables import TenantTable, flag, id_column, now_column, tenant_fk, word
 
 __all__ = ("Distributor", "Location", "Store", "StoreSkuPrice", "StorefrontItem")
 

@@ -25,8 +25,8 @@ from sqlalchemy import text
 from sqlalchemy.sql.elements import TextClause
 
 from cloudstore.catalog.service import like_pattern
-from cloudstore.errors import NotFound, ValidationFailed
-from cloudstore.http.paging import MAX_LIMIT, decode_cursor, encode_cursor
+from cloudstore.lib.errors import NotFound, ValidationFailed
+from cloudstore.lib.paging import MAX_LIMIT, decode_cursor, encode_cursor
 from cloudstore.stores.links import share_links
 from cloudstore.stores.schemas import (
     ShopProductDetail,
@@ -40,7 +40,7 @@ from cloudstore.stores.schemas import (
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-    from cloudstore.settings import Settings
+    from cloudstore.lib.settings import Settings
 
 __all__ = ("StorefrontService", "storefront_sql")
 

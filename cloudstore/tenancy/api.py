@@ -9,9 +9,9 @@ from litestar import Controller, Request, get, post, put
 from litestar.di import NamedDependency, Provide
 from litestar.params import JSONBody
 
-from cloudstore.errors import Unauthorized
 from cloudstore.http.deps import Caller, DbSession, bearer_token, require_staff
 from cloudstore.http.problems import problems
+from cloudstore.lib.errors import Unauthorized
 from cloudstore.tenancy.schemas import (
     AttributionPolicyDoc,
     CommissionPolicyDoc,

@@ -9,7 +9,7 @@ from sqlalchemy import BigInteger, Column, Identity, Text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
-from cloudstore.tables import TenantTable, now_column
+from cloudstore.lib.tables import TenantTable, now_column
 
 __all__ = ("Tenant", "TenantPolicy")
 

@@ -8,8 +8,8 @@ import msgspec
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
-from cloudstore.db import set_tenant
-from cloudstore.errors import Conflict, ValidationFailed
+from cloudstore.lib.db import set_tenant
+from cloudstore.lib.errors import Conflict, ValidationFailed
 from cloudstore.tenancy.schemas import (
     AttributionPolicyDoc,
     CommissionPolicyDoc,

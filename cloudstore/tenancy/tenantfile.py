@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 from sqlalchemy import text
 
-from cloudstore.db import Database, set_tenant
+from cloudstore.lib.db import Database, set_tenant
 from cloudstore.tenancy.schemas import (
     AttributionPolicyDoc,
     CommissionPolicyDoc,
@@ -26,7 +26,7 @@ from cloudstore.tenancy.schemas import (
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from cloudstore.settings import Settings
+    from cloudstore.lib.settings import Settings
 
 __all__ = ("ApplyReport", "TenantFile", "apply_file", "apply_tenant_file", "register_section")
 

@@ -18,8 +18,8 @@ import httpx
 import msgspec
 from sqlalchemy.engine import make_url
 
-from cloudstore.db import _asyncpg_args, ensure_database, start_embedded, to_async_url
-from cloudstore.migrate import upgrade
+from cloudstore.lib.db import _asyncpg_args, ensure_database, start_embedded, to_async_url
+from cloudstore.lib.migrate import upgrade
 
 __all__ = ("ROOT", "Result", "drop_database", "free_port", "new_database", "serve")
 

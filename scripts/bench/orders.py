@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from harness import HEADER, Result, drop_database, new_database, serve
 
 from cloudstore.auth.tokens import Principal, TokenCodec
-from cloudstore.db import _asyncpg_args
+from cloudstore.lib.db import _asyncpg_args
 
 TENANT = "bench"
 SECRET = "bench-secret-key-" + "b" * 40

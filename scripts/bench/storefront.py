@@ -38,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from harness import HEADER, Result, drop_database, new_database, serve
 
-from cloudstore.db import _asyncpg_args
+from cloudstore.lib.db import _asyncpg_args
 
 HERE = Path(__file__).resolve().parent
 TENANT = "bench"

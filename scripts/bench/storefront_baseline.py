@@ -21,7 +21,7 @@ from litestar import Litestar, Response, get
 from litestar.datastructures import State
 from litestar.params import FromPath, FromQuery
 
-from cloudstore.http.paging import encode_cursor
+from cloudstore.lib.paging import encode_cursor
 from cloudstore.stores.storefront import storefront_sql
 
 __all__ = ("create_app", "positional")

@@ -12,8 +12,8 @@ from typing import Any
 from litestar import Litestar
 from sqlalchemy import text
 
-from cloudstore.db import set_tenant
-from cloudstore.jobs import Worker
+from cloudstore.lib.db import set_tenant
+from cloudstore.lib.jobs import Worker
 from cloudstore.payments.local import encode_local_notification
 from tests.conftest import LOCAL_PAY_SECRET
 from tests.support import Api, TenantHandle, seed_catalog, staff_token

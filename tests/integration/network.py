@@ -11,7 +11,7 @@ import msgspec
 from litestar import Litestar
 from sqlalchemy import text
 
-from cloudstore.db import set_tenant
+from cloudstore.lib.db import set_tenant
 from tests.conftest import LOCAL_PAY_SECRET
 from tests.support import Api, TenantHandle
 

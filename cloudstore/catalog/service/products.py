@@ -25,8 +25,8 @@ from cloudstore.catalog.schemas import (
     SkuRead,
     SkuUpdate,
 )
-from cloudstore.errors import Conflict, InvalidState, NotFound, ValidationFailed
-from cloudstore.http.paging import decode_cursor, encode_cursor
+from cloudstore.lib.errors import Conflict, InvalidState, NotFound, ValidationFailed
+from cloudstore.lib.paging import decode_cursor, encode_cursor
 
 if TYPE_CHECKING:
     from collections.abc import Sequence

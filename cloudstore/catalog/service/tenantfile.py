@@ -6,13 +6,13 @@ from typing import TYPE_CHECKING
 
 from cloudstore.catalog.schemas import ProductFileEntry
 from cloudstore.catalog.service.upsert import upsert_products
-from cloudstore.imports import file_entry
+from cloudstore.lib.imports import file_entry
 from cloudstore.tenancy.tenantfile import ApplyReport, TenantFile, register_section
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from cloudstore.settings import Settings
+    from cloudstore.lib.settings import Settings
 
 __all__ = ("apply_products",)
 

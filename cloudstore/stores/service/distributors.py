@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
-from cloudstore.errors import Conflict, NotFound
+from cloudstore.lib.errors import Conflict, NotFound
 from cloudstore.stores.schemas import DistributorCreate, DistributorPage, DistributorRead, DistributorUpdate
 from cloudstore.stores.service.sql import after_id, given, page_cursor, update_row
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
-from cloudstore.errors import Conflict, InvalidState, NotFound, ValidationFailed
+from cloudstore.lib.errors import Conflict, InvalidState, NotFound, ValidationFailed
 from cloudstore.stores.schemas import LocationCreate, LocationPage, LocationRead, LocationUpdate
 from cloudstore.stores.service.sql import after_id, code_id, given, page_cursor, update_row
 

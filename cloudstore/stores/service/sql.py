@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 from sqlalchemy import text
 
-from cloudstore.errors import ValidationFailed
-from cloudstore.http.paging import decode_cursor, encode_cursor
+from cloudstore.lib.errors import ValidationFailed
+from cloudstore.lib.paging import decode_cursor, encode_cursor
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Row

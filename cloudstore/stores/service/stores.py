@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
-from cloudstore.errors import Conflict, NotFound
+from cloudstore.lib.errors import Conflict, NotFound
 from cloudstore.stores.links import share_links
 from cloudstore.stores.schemas import StoreCreate, StorePage, StoreRead, StoreUpdate
 from cloudstore.stores.service.sql import after_id, code_id, given, page_cursor, update_row
@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Row
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from cloudstore.settings import Settings
+    from cloudstore.lib.settings import Settings
 
 __all__ = ("StoreService",)
 

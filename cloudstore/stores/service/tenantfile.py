@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING
 
 import msgspec
 
-from cloudstore.errors import ValidationFailed
-from cloudstore.imports import file_entry
+from cloudstore.lib.errors import ValidationFailed
+from cloudstore.lib.imports import file_entry
 from cloudstore.stores.schemas import (
     DistributorCreate,
     DistributorUpdate,
@@ -24,7 +24,7 @@ from cloudstore.tenancy.tenantfile import ApplyReport, TenantFile, register_sect
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from cloudstore.settings import Settings
+    from cloudstore.lib.settings import Settings
 
 __all__ = ("apply_distributors", "apply_locations", "apply_stores")
 

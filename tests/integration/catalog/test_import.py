@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from cloudstore.catalog.imports import import_catalog_file, parse_catalog_csv
 from cloudstore.cli import app as cli
-from cloudstore.imports import ImportFailed, ImportSummary
+from cloudstore.lib.imports import ImportFailed, ImportSummary
 from tests.support import Api, TenantHandle
 
 HEADER = "product_code,title,category,sku_code,spec,price,min_price,max_price,description\n"

@@ -11,9 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from typer.testing import CliRunner
 
 from cloudstore.cli import app as cli
-from cloudstore.imports import ImportFailed, ImportSummary
 from cloudstore.inventory import imports
 from cloudstore.inventory.imports import import_stock_file, parse_stock_csv
+from cloudstore.lib.imports import ImportFailed, ImportSummary
 from tests.support import Api, TenantHandle, seed_catalog
 
 

@@ -10,8 +10,8 @@ from litestar import Litestar
 from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from cloudstore.db import set_tenant
-from cloudstore.jobs import Worker
+from cloudstore.lib.db import set_tenant
+from cloudstore.lib.jobs import Worker
 from cloudstore.orders.schemas import OrderCreate
 from cloudstore.orders.service import OrderService
 from tests.integration.network import (

@@ -5,8 +5,8 @@ from __future__ import annotations
 from litestar import Litestar
 from sqlalchemy import text
 
-from cloudstore.db import set_tenant
-from cloudstore.jobs import Worker
+from cloudstore.lib.db import set_tenant
+from cloudstore.lib.jobs import Worker
 from tests.integration.network import (
     FAR_SHENZHEN_ADDRESS,
     Network,

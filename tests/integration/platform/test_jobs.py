@@ -9,8 +9,8 @@ from datetime import timedelta
 from litestar import Litestar
 from sqlalchemy import text
 
-from cloudstore.db import set_tenant
-from cloudstore.jobs import JobContext, Worker, enqueue, job_handler
+from cloudstore.lib.db import set_tenant
+from cloudstore.lib.jobs import JobContext, Worker, enqueue, job_handler
 from tests.support import Api, TenantHandle
 
 RAN: Counter[tuple[int, int]] = Counter()

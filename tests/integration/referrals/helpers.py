@@ -16,7 +16,7 @@ from litestar import Litestar
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cloudstore.db import set_tenant
+from cloudstore.lib.db import set_tenant
 from cloudstore.orders.events import OrderCompleted, OrderPaid, OrderRefunded, publish
 from tests.support import Api, TenantHandle
 

@@ -8,7 +8,7 @@ import pytest
 from litestar import Litestar
 from sqlalchemy import text
 
-from cloudstore.db import set_tenant
+from cloudstore.lib.db import set_tenant
 from cloudstore.referrals.service import order_attribution
 from tests.integration.referrals.helpers import (
     Net,

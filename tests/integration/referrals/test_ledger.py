@@ -11,8 +11,8 @@ from litestar import Litestar
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from cloudstore.db import set_tenant
-from cloudstore.jobs import Worker
+from cloudstore.lib.db import set_tenant
+from cloudstore.lib.jobs import Worker
 from tests.integration.referrals.helpers import (
     Net,
     complete_order,

@@ -45,7 +45,8 @@ from litestar import Litestar
 from sqlalchemy import text
 
 from cloudstore.app import create_app
-from cloudstore.db import set_tenant
+from cloudstore.lib.db import set_tenant
+from cloudstore.lib.settings import Settings
 from cloudstore.payments.local import encode_local_notification
 from cloudstore.referrals.rules import (
     AttributionModel,
@@ -62,7 +63,6 @@ from cloudstore.referrals.rules import (
     compute_commission,
     renew_on_paid,
 )
-from cloudstore.settings import Settings
 from tests.conftest import LOCAL_PAY_SECRET, OPERATOR_TOKEN
 from tests.support import Api, new_tenant, running, seed_catalog, staff_token
 

@@ -7,10 +7,10 @@ from typing import Any
 import pytest
 from litestar import Litestar
 
-from cloudstore.db import set_tenant
-from cloudstore.errors import ValidationFailed
+from cloudstore.lib.db import set_tenant
+from cloudstore.lib.errors import ValidationFailed
+from cloudstore.lib.settings import Settings
 from cloudstore.referrals.service import apply_kocs
-from cloudstore.settings import Settings
 from cloudstore.tenancy.tenantfile import ApplyReport, StaffEntry, TenantFile
 from tests.integration.referrals.helpers import Net, seed_net, session_for
 from tests.support import Api, TenantHandle

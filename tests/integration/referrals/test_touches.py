@@ -10,7 +10,7 @@ import pytest
 from litestar import Litestar
 from sqlalchemy import text
 
-from cloudstore.db import set_tenant
+from cloudstore.lib.db import set_tenant
 from tests.integration.referrals.helpers import Net, consumer, seed_net, session_for, set_policy
 from tests.support import Api, TenantHandle, problem
 

@@ -10,7 +10,7 @@ from litestar import Litestar
 from sqlalchemy import event, text
 
 from cloudstore.catalog.imports import import_catalog, parse_catalog_csv
-from cloudstore.db import set_tenant
+from cloudstore.lib.db import set_tenant
 from tests.support import Api, TenantHandle, seed_catalog
 
 

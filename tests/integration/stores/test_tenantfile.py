@@ -11,8 +11,8 @@ from litestar import Litestar
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from cloudstore.errors import ValidationFailed
-from cloudstore.settings import Settings
+from cloudstore.lib.errors import ValidationFailed
+from cloudstore.lib.settings import Settings
 from cloudstore.tenancy.tenantfile import ApplyReport, TenantFile, apply_tenant_file, parse_file
 from tests.support import Api
 

@@ -7,7 +7,7 @@ from litestar import Litestar
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from cloudstore.db import set_tenant
+from cloudstore.lib.db import set_tenant
 from cloudstore.models import PLATFORM_TABLES, metadata
 from tests.support import Api, TenantHandle, problem
 

@@ -6,7 +6,7 @@ import pytest
 
 from cloudstore.catalog.imports import parse_catalog_csv
 from cloudstore.catalog.schemas import ProductCreate, SkuCreate
-from cloudstore.imports import ImportFailed, LineError
+from cloudstore.lib.imports import ImportFailed, LineError
 
 HEADER = "product_code,title,category,sku_code,spec,price,min_price,max_price,description\n"
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from cloudstore.imports import ImportFailed
 from cloudstore.inventory.imports import StockLine, parse_stock_csv
+from cloudstore.lib.imports import ImportFailed
 
 
 def test_good_file() -> None:

@@ -9,9 +9,9 @@ from litestar.middleware import DefineMiddleware
 from litestar.testing import TestClient
 from sqlalchemy.exc import OperationalError
 
-from cloudstore.errors import InsufficientStock
 from cloudstore.http.problems import exception_handlers
-from cloudstore.logs import RequestIdMiddleware
+from cloudstore.lib.errors import InsufficientStock
+from cloudstore.lib.logs import RequestIdMiddleware
 
 
 @get("/boom")

@@ -8,7 +8,7 @@ import xml.etree.ElementTree as ET
 import pytest
 import segno
 
-from cloudstore.settings import Settings
+from cloudstore.lib.settings import Settings
 from cloudstore.stores.links import ShareLinks, share_links
 from cloudstore.stores.qr import qr_png, qr_svg
 

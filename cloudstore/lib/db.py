@@ -24,10 +24,10 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from cloudstore.errors import NotFound
+from cloudstore.lib.errors import NotFound
 
 if TYPE_CHECKING:
-    from cloudstore.settings import Settings
+    from cloudstore.lib.settings import Settings
 
 __all__ = (
     "APP_ROLE",

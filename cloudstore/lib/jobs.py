@@ -23,9 +23,9 @@ from sqlalchemy import CheckConstraint, Column, DateTime, Index, Text, UniqueCon
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field
 
-from cloudstore.db import APP_ROLE, WORKER_ROLE, set_tenant
-from cloudstore.idempotency import RETENTION as IDEMPOTENCY_RETENTION
-from cloudstore.tables import TenantTable, counter, id_column, now_column, word
+from cloudstore.lib.db import APP_ROLE, WORKER_ROLE, set_tenant
+from cloudstore.lib.idempotency import RETENTION as IDEMPOTENCY_RETENTION
+from cloudstore.lib.tables import TenantTable, counter, id_column, now_column, word
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker

@@ -8,11 +8,11 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy.engine import Connection
 
-from cloudstore.db import admin_engine
+from cloudstore.lib.db import admin_engine
 
 __all__ = ("alembic_config", "upgrade")
 
-_HERE = Path(__file__).parent
+_HERE = Path(__file__).parent.parent
 
 
 def alembic_config(url: str | None = None) -> Config:

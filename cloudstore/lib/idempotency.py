@@ -22,8 +22,8 @@ import msgspec
 from sqlalchemy import Column, DateTime, Index, LargeBinary, SmallInteger, Text, text
 from sqlmodel import Field
 
-from cloudstore.errors import IdempotencyConflict, IdempotencyKeyMissing, ValidationFailed
-from cloudstore.tables import TenantTable, now_column
+from cloudstore.lib.errors import IdempotencyConflict, IdempotencyKeyMissing, ValidationFailed
+from cloudstore.lib.tables import TenantTable, now_column
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession

@@ -8,7 +8,7 @@ from typing import Any
 
 import msgspec
 
-from cloudstore.errors import ValidationFailed
+from cloudstore.lib.errors import ValidationFailed
 
 __all__ = ("DEFAULT_LIMIT", "MAX_LIMIT", "check_limit", "decode_cursor", "encode_cursor")
 

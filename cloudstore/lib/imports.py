@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import msgspec
 from sqlalchemy import text
 
-from cloudstore.errors import NotFound, ValidationFailed
+from cloudstore.lib.errors import NotFound, ValidationFailed
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -151,7 +151,7 @@ async def run_in_tenant(database_url: str, tenant: str, work: Callable[[AsyncSes
 
     The transaction commits only if ``work`` returns: an import that fails writes nothing.
     """
-    from cloudstore.db import Database, set_tenant
+    from cloudstore.lib.db import Database, set_tenant
 
     db = Database(database_url, pool_size=1, max_overflow=0)
     try:

@@ -1,0 +1,1 @@
+"""Shared plumbing that imports no domain: database, settings, errors, logs, jobs, paging, bulk input."""
