@@ -17,12 +17,11 @@ from cloudstore.orders.service import OrderService
 from tests.integration.network import (
     NANSHAN_ADDRESS,
     Network,
-    consumer,
     place,
     seed,
     signed_notification,
 )
-from tests.support import Api, TenantHandle
+from tests.support import Api, TenantHandle, consumer
 
 pytestmark = pytest.mark.slow
 

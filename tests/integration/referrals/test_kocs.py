@@ -7,8 +7,8 @@ import re
 import pytest
 from litestar import Litestar
 
-from tests.integration.referrals.helpers import Net, consumer, insert_order, pay_order, seed_net, set_policy
-from tests.support import Api, TenantHandle, problem
+from tests.integration.referrals.helpers import Net, insert_order, pay_order, seed_net, set_policy
+from tests.support import Api, TenantHandle, consumer, problem
 
 
 @pytest.fixture
