@@ -11,11 +11,6 @@ from tests.integration.referrals.helpers import Net, insert_order, pay_order, se
 from tests.support import Api, TenantHandle, consumer, problem
 
 
-@pytest.fixture
-async def net(api: Api, app: Litestar, tenant: TenantHandle) -> Net:
-    return await seed_net(api, app, tenant)
-
-
 async def test_register_a_koc_with_code_link_and_qr(api: Api, net: Net) -> None:
     r = await api.post("/v1/store/kocs", token=net.store_a_token, json={"name": "小王", "phone": "13800138000"})
     assert r.status_code == 201, r.text

@@ -6,18 +6,12 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest
 from litestar import Litestar
 from sqlalchemy import text
 
 from cloudstore.lib.db import set_tenant
 from tests.integration.referrals.helpers import Net, seed_net, session_for, set_policy
 from tests.support import Api, TenantHandle, consumer, new_koc, problem
-
-
-@pytest.fixture
-async def net(api: Api, app: Litestar, tenant: TenantHandle) -> Net:
-    return await seed_net(api, app, tenant)
 
 
 async def touch(api: Api, net: Net, token: str, store: str, koc_code: str | None = None) -> dict[str, Any]:
