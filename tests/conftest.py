@@ -85,7 +85,8 @@ async def app(settings: Settings, database_url: str) -> Litestar:
 async def client(app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client calling the app in this event loop (lifespan started once for the run)."""
     async with running(app):
-        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        # Litestar types its ASGI callable with precise scope/event unions; httpx expects plain mappings.
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)  # type: ignore[arg-type]
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
             yield c
 

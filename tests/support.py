@@ -18,6 +18,8 @@ __all__ = (
     "Api",
     "CatalogSeed",
     "TenantHandle",
+    "consumer",
+    "new_koc",
     "new_tenant",
     "problem",
     "running",
@@ -284,3 +286,21 @@ async def staff_token(
     assert r.status_code == 200, r.text
     token: str = r.json()["access_token"]
     return token
+
+
+async def consumer(api: Api, tenant: TenantHandle, openid: str) -> tuple[str, int]:
+    """Sign a consumer in with the local identity provider; returns (token, consumer id)."""
+    r = await api.post(f"/v1/shop/{tenant.slug}/auth/login", json={"code": f"local:{openid}"})
+    assert r.status_code == 200, r.text
+    return r.json()["access_token"], int(r.json()["consumer_id"])
+
+
+async def new_koc(api: Api, token: str, name: str = "k", consumer_id: int | None = None) -> str:
+    """Register a KOC through ``POST /v1/store/kocs`` with a store token; returns its code."""
+    body: dict[str, Any] = {"name": name}
+    if consumer_id is not None:
+        body["consumer_id"] = consumer_id
+    r = await api.post("/v1/store/kocs", token=token, json=body)
+    assert r.status_code == 201, r.text
+    code: str = r.json()["code"]
+    return code

@@ -14,7 +14,7 @@ from sqlalchemy import text
 
 from cloudstore.lib.db import set_tenant
 from cloudstore.lib.jobs import Worker
-from cloudstore.payments.local import encode_local_notification
+from cloudstore.payments.gateways.local import encode_local_notification
 from tests.conftest import LOCAL_PAY_SECRET
 from tests.support import Api, TenantHandle, seed_catalog, staff_token
 

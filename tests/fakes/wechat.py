@@ -29,7 +29,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from cloudstore.payments.wechat import WeChatPayConfig
+from cloudstore.payments.gateways.wechat import WeChatPayConfig
 
 __all__ = (
     "FakeWeChat",

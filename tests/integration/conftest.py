@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from litestar import Litestar
 
-from tests.integration.network import Network, consumer, seed
-from tests.support import Api, TenantHandle
+from tests.integration.network import Network, seed
+from tests.support import Api, TenantHandle, consumer
 
 
 @pytest.fixture

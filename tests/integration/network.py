@@ -126,13 +126,6 @@ async def seed(app: Litestar, tenant_slug: str, stock: dict[str, dict[str, int]]
     return int(tid)
 
 
-async def consumer(api: Api, tenant: TenantHandle, openid: str) -> tuple[str, int]:
-    """Sign a consumer in; returns (token, consumer id)."""
-    r = await api.post(f"/v1/shop/{tenant.slug}/auth/login", json={"code": f"local:{openid}"})
-    assert r.status_code == 200, r.text
-    return r.json()["access_token"], r.json()["consumer_id"]
-
-
 NANSHAN_ADDRESS = {
     "mode": "delivery",
     "region": "440305",

@@ -17,12 +17,11 @@ from cloudstore.orders.service import OrderService
 from tests.integration.network import (
     NANSHAN_ADDRESS,
     Network,
-    consumer,
     place,
     seed,
     signed_notification,
 )
-from tests.support import Api, TenantHandle
+from tests.support import Api, TenantHandle, consumer
 
 pytestmark = pytest.mark.slow
 
@@ -84,7 +83,7 @@ async def test_concurrent_cancel_expire_and_pay_leave_one_outcome(
         async with app.state.db.sessions() as s, s.begin():
             await set_tenant(s, network.tenant_id)
             await s.execute(text("UPDATE jobs SET run_at = now() WHERE kind = 'orders.expire' AND status = 'queued'"))
-        outcomes: list[Any] = await asyncio.gather(
+        outcomes = await asyncio.gather(
             api.post(f"/v1/shop/{network.tenant.slug}/orders/{no}/cancel", token=network.consumer_token),
             api.post("/v1/payments/local/notify", content=body, headers=headers),
             api.post("/v1/payments/local/notify", content=body, headers=headers),

@@ -10,12 +10,11 @@ from cloudstore.lib.jobs import Worker
 from tests.integration.network import (
     FAR_SHENZHEN_ADDRESS,
     Network,
-    consumer,
     pay,
     place,
     signed_notification,
 )
-from tests.support import Api, problem
+from tests.support import Api, consumer, problem
 
 
 async def stock(app: Litestar, net: Network, location: str, sku: str) -> tuple[int, int]:

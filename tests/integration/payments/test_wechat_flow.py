@@ -14,8 +14,8 @@ import pytest
 from litestar import Litestar
 
 from cloudstore.auth.identity import WeChatIdentityProvider
+from cloudstore.payments.gateways.wechat import WeChatPayProvider
 from cloudstore.payments.registry import install_providers
-from cloudstore.payments.wechat import WeChatPayProvider
 from tests.fakes.wechat import FakeWeChat
 from tests.integration.network import Network, place
 from tests.support import Api, problem

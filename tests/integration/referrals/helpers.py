@@ -18,13 +18,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloudstore.lib.db import set_tenant
 from cloudstore.orders.events import OrderCompleted, OrderPaid, OrderRefunded, publish
-from tests.support import Api, TenantHandle
+from tests.support import Api, TenantHandle, staff_token
 
 __all__ = (
     "PRODUCTS",
     "Net",
     "complete_order",
-    "consumer",
     "insert_order",
     "ledger_rows",
     "pay_order",
@@ -32,7 +31,6 @@ __all__ = (
     "seed_net",
     "session_for",
     "set_policy",
-    "staff_token",
 )
 
 # product code -> (category, {sku: price})
@@ -65,28 +63,6 @@ def session_for(app: Litestar) -> AsyncSession:
     return session
 
 
-async def staff_token(api: Api, tenant: TenantHandle, username: str, role: str, **codes: str) -> str:
-    """Create a staff account through HQ and sign it in."""
-    password = "pass-" + secrets.token_hex(6)
-    r = await api.post(
-        "/v1/hq/staff",
-        token=tenant.hq_token,
-        json={"username": username, "password": password, "role": role, **codes},
-    )
-    assert r.status_code == 201, r.text
-    r = await api.post("/v1/auth/token", json={"tenant": tenant.slug, "username": username, "password": password})
-    assert r.status_code == 200, r.text
-    token: str = r.json()["access_token"]
-    return token
-
-
-async def consumer(api: Api, tenant: TenantHandle, openid: str) -> tuple[str, int]:
-    """Sign a consumer in; returns (token, consumer id)."""
-    r = await api.post(f"/v1/shop/{tenant.slug}/auth/login", json={"code": f"local:{openid}"})
-    assert r.status_code == 200, r.text
-    return r.json()["access_token"], int(r.json()["consumer_id"])
-
-
 async def seed_net(api: Api, app: Litestar, tenant: TenantHandle) -> Net:
     """Distributors DA (stores SA) and DB (store SB) through the HQ API; products straight into the database."""
     hq = tenant.hq_token
@@ -110,9 +86,9 @@ async def seed_net(api: Api, app: Litestar, tenant: TenantHandle) -> Net:
             },
         )
         assert r.status_code == 201, r.text
-    store_a_token = await staff_token(api, tenant, "clerk-a", "store", store_code="SA")
-    store_b_token = await staff_token(api, tenant, "clerk-b", "store", store_code="SB")
-    distributor_a_token = await staff_token(api, tenant, "dist-a", "distributor", distributor_code="DA")
+    store_a_token = await staff_token(api, tenant, username="clerk-a", role="store", store="SA")
+    store_b_token = await staff_token(api, tenant, username="clerk-b", role="store", store="SB")
+    distributor_a_token = await staff_token(api, tenant, username="dist-a", role="distributor", distributor="DA")
     async with session_for(app) as s, s.begin():
         tid = int((await s.execute(text("SELECT id FROM tenants WHERE slug = :s"), {"s": tenant.slug})).scalar_one())
         await set_tenant(s, tid)

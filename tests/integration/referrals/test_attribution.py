@@ -12,7 +12,6 @@ from cloudstore.lib.db import set_tenant
 from cloudstore.referrals.service import order_attribution
 from tests.integration.referrals.helpers import (
     Net,
-    consumer,
     insert_order,
     ledger_rows,
     pay_order,
@@ -20,7 +19,7 @@ from tests.integration.referrals.helpers import (
     session_for,
     set_policy,
 )
-from tests.support import Api, TenantHandle
+from tests.support import Api, TenantHandle, consumer, new_koc
 
 COMMISSION = {
     "store_bp": 500,
@@ -42,16 +41,6 @@ async def net(api: Api, app: Litestar, tenant: TenantHandle) -> Net:
     n = await seed_net(api, app, tenant)
     await set_policy(api, tenant, "commission", COMMISSION)
     return n
-
-
-async def new_koc(api: Api, token: str, consumer_id: int | None = None) -> str:
-    body: dict[str, object] = {"name": "k"}
-    if consumer_id is not None:
-        body["consumer_id"] = consumer_id
-    r = await api.post("/v1/store/kocs", token=token, json=body)
-    assert r.status_code == 201, r.text
-    code: str = r.json()["code"]
-    return code
 
 
 async def binding_of(app: Litestar, net: Net, consumer_id: int) -> tuple[str, str | None, datetime | None] | None:

@@ -7,13 +7,8 @@ import re
 import pytest
 from litestar import Litestar
 
-from tests.integration.referrals.helpers import Net, consumer, insert_order, pay_order, seed_net, set_policy
-from tests.support import Api, TenantHandle, problem
-
-
-@pytest.fixture
-async def net(api: Api, app: Litestar, tenant: TenantHandle) -> Net:
-    return await seed_net(api, app, tenant)
+from tests.integration.referrals.helpers import Net, insert_order, pay_order, seed_net, set_policy
+from tests.support import Api, TenantHandle, consumer, problem
 
 
 async def test_register_a_koc_with_code_link_and_qr(api: Api, net: Net) -> None:

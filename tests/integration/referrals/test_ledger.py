@@ -16,7 +16,6 @@ from cloudstore.lib.jobs import Worker
 from tests.integration.referrals.helpers import (
     Net,
     complete_order,
-    consumer,
     insert_order,
     ledger_rows,
     pay_order,
@@ -25,7 +24,7 @@ from tests.integration.referrals.helpers import (
     session_for,
     set_policy,
 )
-from tests.support import Api, TenantHandle, problem
+from tests.support import Api, TenantHandle, consumer, problem
 
 RATES = {"store_bp": 500, "distributor_bp": 200, "koc_bp": 300, "frozen_days": 7}
 

@@ -47,7 +47,7 @@ from sqlalchemy import text
 from cloudstore.app import create_app
 from cloudstore.lib.db import set_tenant
 from cloudstore.lib.settings import Settings
-from cloudstore.payments.local import encode_local_notification
+from cloudstore.payments.gateways.local import encode_local_notification
 from cloudstore.referrals.rules import (
     AttributionModel,
     AttributionPolicy,

@@ -12,13 +12,8 @@ from cloudstore.lib.errors import ValidationFailed
 from cloudstore.lib.settings import Settings
 from cloudstore.referrals.service import apply_kocs
 from cloudstore.tenancy.tenantfile import ApplyReport, StaffEntry, TenantFile
-from tests.integration.referrals.helpers import Net, seed_net, session_for
-from tests.support import Api, TenantHandle
-
-
-@pytest.fixture
-async def net(api: Api, app: Litestar, tenant: TenantHandle) -> Net:
-    return await seed_net(api, app, tenant)
+from tests.integration.referrals.helpers import Net, session_for
+from tests.support import Api
 
 
 async def apply(app: Litestar, net: Net, settings: Settings, kocs: list[dict[str, Any]]) -> dict[str, int]:

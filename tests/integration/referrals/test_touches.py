@@ -6,28 +6,12 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest
 from litestar import Litestar
 from sqlalchemy import text
 
 from cloudstore.lib.db import set_tenant
-from tests.integration.referrals.helpers import Net, consumer, seed_net, session_for, set_policy
-from tests.support import Api, TenantHandle, problem
-
-
-@pytest.fixture
-async def net(api: Api, app: Litestar, tenant: TenantHandle) -> Net:
-    return await seed_net(api, app, tenant)
-
-
-async def koc(api: Api, token: str, name: str = "k", consumer_id: int | None = None) -> str:
-    body: dict[str, Any] = {"name": name}
-    if consumer_id is not None:
-        body["consumer_id"] = consumer_id
-    r = await api.post("/v1/store/kocs", token=token, json=body)
-    assert r.status_code == 201, r.text
-    code: str = r.json()["code"]
-    return code
+from tests.integration.referrals.helpers import Net, seed_net, session_for, set_policy
+from tests.support import Api, TenantHandle, consumer, new_koc, problem
 
 
 async def touch(api: Api, net: Net, token: str, store: str, koc_code: str | None = None) -> dict[str, Any]:
@@ -43,8 +27,8 @@ def at(value: str) -> datetime:
 
 
 async def test_first_link_binds_and_protects(api: Api, net: Net) -> None:
-    k1 = await koc(api, net.store_a_token)
-    k2 = await koc(api, net.store_b_token)
+    k1 = await new_koc(api, net.store_a_token)
+    k2 = await new_koc(api, net.store_b_token)
     token, _ = await consumer(api, net.tenant, "alice")
     before = datetime.now(UTC)
     first = await touch(api, net, token, "SA", k1)
@@ -65,8 +49,8 @@ async def test_first_link_binds_and_protects(api: Api, net: Net) -> None:
 
 async def test_after_protection_another_link_rebinds(api: Api, net: Net) -> None:
     await set_policy(api, net.tenant, "attribution", {"model": "first_touch", "protection_days": 0, "binding_days": 30})
-    k1 = await koc(api, net.store_a_token)
-    k2 = await koc(api, net.store_b_token)
+    k1 = await new_koc(api, net.store_a_token)
+    k2 = await new_koc(api, net.store_b_token)
     token, _ = await consumer(api, net.tenant, "bob")
     await touch(api, net, token, "SA", k1)
     again = await touch(api, net, token, "SB", k2)
@@ -77,7 +61,7 @@ async def test_last_touch_refreshes_the_same_link(api: Api, net: Net) -> None:
     await set_policy(
         api, net.tenant, "attribution", {"model": "last_touch", "protection_days": 0, "binding_days": None}
     )
-    k1 = await koc(api, net.store_a_token)
+    k1 = await new_koc(api, net.store_a_token)
     token, _ = await consumer(api, net.tenant, "carol")
     first = await touch(api, net, token, "SA", k1)
     assert first["expires_at"] is None  # permanent
@@ -87,8 +71,8 @@ async def test_last_touch_refreshes_the_same_link(api: Api, net: Net) -> None:
 
 
 async def test_expired_binding_is_replaced(api: Api, app: Litestar, net: Net) -> None:
-    k1 = await koc(api, net.store_a_token)
-    k2 = await koc(api, net.store_b_token)
+    k1 = await new_koc(api, net.store_a_token)
+    k2 = await new_koc(api, net.store_b_token)
     token, cid = await consumer(api, net.tenant, "dave")
     await touch(api, net, token, "SA", k1)
     async with session_for(app) as s, s.begin():
@@ -107,7 +91,7 @@ async def test_expired_binding_is_replaced(api: Api, app: Litestar, net: Net) ->
 
 async def test_binding_to_oneself_is_refused(api: Api, net: Net) -> None:
     token, cid = await consumer(api, net.tenant, "kol")
-    own = await koc(api, net.store_a_token, consumer_id=cid)
+    own = await new_koc(api, net.store_a_token, consumer_id=cid)
     result = await touch(api, net, token, "SA", own)
     # the store keeps its customer, the KOC is not bound to themselves
     assert (result["bound_store"], result["bound_koc"], result["outcome"]) == ("SA", None, "self_referral")
@@ -117,8 +101,8 @@ async def test_loops_are_refused(api: Api, net: Net) -> None:
     await set_policy(api, net.tenant, "attribution", {"model": "last_touch", "protection_days": 0, "binding_days": 30})
     a_token, a_id = await consumer(api, net.tenant, "a")
     b_token, b_id = await consumer(api, net.tenant, "b")
-    ka = await koc(api, net.store_a_token, "A", consumer_id=a_id)
-    kb = await koc(api, net.store_b_token, "B", consumer_id=b_id)
+    ka = await new_koc(api, net.store_a_token, "A", consumer_id=a_id)
+    kb = await new_koc(api, net.store_b_token, "B", consumer_id=b_id)
     assert (await touch(api, net, b_token, "SA", ka))["bound_koc"] == ka  # B is brought by A
     refused = await touch(api, net, a_token, "SB", kb)  # A through B's link: A→B→A
     assert (refused["bound_store"], refused["bound_koc"], refused["outcome"]) == ("SB", None, "loop")
@@ -126,13 +110,13 @@ async def test_loops_are_refused(api: Api, net: Net) -> None:
 
 async def test_unknown_links_are_not_found(api: Api, app: Litestar, net: Net, other_tenant: TenantHandle) -> None:
     token, _ = await consumer(api, net.tenant, "erin")
-    kb = await koc(api, net.store_b_token)
+    kb = await new_koc(api, net.store_b_token)
     slug = net.tenant.slug
     for body in ({"store": "NOPE"}, {"store": "SA", "koc": "KNOPE"}, {"store": "SA", "koc": kb}):
         problem(await api.post(f"/v1/shop/{slug}/touches", token=token, json=body), 404, "not_found")
     # another tenant's store and KOC, with a consumer of that tenant
     other = await seed_net(api, app, other_tenant)
-    ko = await koc(api, other.store_a_token)
+    ko = await new_koc(api, other.store_a_token)
     other_token, _ = await consumer(api, other_tenant, "erin")
     problem(
         await api.post(f"/v1/shop/{other_tenant.slug}/touches", token=other_token, json={"store": "SA", "koc": kb}),
@@ -170,7 +154,7 @@ async def test_protection_longer_than_validity_is_refused(api: Api, net: Net) ->
 
 
 async def test_links_opened_at_once_bind_the_consumer_once(api: Api, net: Net) -> None:
-    kocs = [await koc(api, net.store_a_token, f"k{i}") for i in range(4)]
+    kocs = [await new_koc(api, net.store_a_token, f"k{i}") for i in range(4)]
     token, _ = await consumer(api, net.tenant, "racer")
     results = await asyncio.gather(*(touch(api, net, token, "SA", k) for k in kocs))
     # first_touch with protection: exactly one link won, and every answer names the same winner

@@ -11,18 +11,18 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cloudstore.payments.local import (
-    LocalPaymentProvider,
-    encode_local_notification,
-    sign_local_notification,
-    verify_local_signature,
-)
-from cloudstore.payments.provider import (
+from cloudstore.payments.gateways.base import (
     InvalidNotification,
     InvalidSignature,
     PaymentNotification,
     PaymentProvider,
     Prepay,
+)
+from cloudstore.payments.gateways.local import (
+    LocalPaymentProvider,
+    encode_local_notification,
+    sign_local_notification,
+    verify_local_signature,
 )
 
 SECRET = b"local-pay-secret-for-tests"

@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.x509.oid import NameOID
 
-from cloudstore.payments.provider import (
+from cloudstore.payments.gateways.base import (
     InvalidNotification,
     InvalidResponseSignature,
     InvalidSignature,
@@ -24,7 +24,7 @@ from cloudstore.payments.provider import (
     ProviderUnavailable,
     RefundResult,
 )
-from cloudstore.payments.wechat import (
+from cloudstore.payments.gateways.wechat import (
     WeChatPayConfig,
     WeChatPayProvider,
     build_authorization,

@@ -1,0 +1,59 @@
+"""The ``wechat`` gateway: WeChat Pay API v3 for mini-programs (JSAPI).
+
+Signing (``signing``), notification decoding (``notifications``) and the HTTP client (``client``) apart; the
+public names of all three are importable from here.
+"""
+
+from __future__ import annotations
+
+from cloudstore.payments.gateways.wechat.client import (
+    CHINA_TZ,
+    WeChatPayConfig,
+    WeChatPayProvider,
+    format_time_expire,
+)
+from cloudstore.payments.gateways.wechat.notifications import (
+    decode_notification,
+    decrypt_resource,
+    encrypt_resource,
+)
+from cloudstore.payments.gateways.wechat.signing import (
+    AUTHORIZATION_SCHEMA,
+    SIGNATURE_WINDOW,
+    build_authorization,
+    build_pay_params,
+    load_platform_public_key,
+    load_private_key,
+    new_nonce,
+    parse_authorization,
+    pay_sign_message,
+    request_message,
+    response_message,
+    rsa_sign,
+    rsa_verify,
+    verify_wechatpay_signature,
+)
+
+__all__ = (
+    "AUTHORIZATION_SCHEMA",
+    "CHINA_TZ",
+    "SIGNATURE_WINDOW",
+    "WeChatPayConfig",
+    "WeChatPayProvider",
+    "build_authorization",
+    "build_pay_params",
+    "decode_notification",
+    "decrypt_resource",
+    "encrypt_resource",
+    "format_time_expire",
+    "load_platform_public_key",
+    "load_private_key",
+    "new_nonce",
+    "parse_authorization",
+    "pay_sign_message",
+    "request_message",
+    "response_message",
+    "rsa_sign",
+    "rsa_verify",
+    "verify_wechatpay_signature",
+)
