@@ -25,6 +25,7 @@ from cloudstore.auth.identity import IdentityProvider, InvalidLoginCode, LocalId
 from cloudstore.auth.passwords import PasswordHashing
 from cloudstore.auth.tokens import Principal, TokenCodec
 from cloudstore.http.deps import ShopTenant, provide_db
+from cloudstore.http.nesting import refuse_deep_json
 from cloudstore.http.problems import PROBLEM_MEDIA_TYPE, Problem, exception_handlers, problems
 from cloudstore.lib.db import Database, resolve_database_url
 from cloudstore.lib.jobs import Worker
@@ -171,6 +172,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         signature_namespace=SIGNATURE_NAMESPACE,
         exception_handlers=cast("Any", exception_handlers),
         middleware=[DefineMiddleware(RequestIdMiddleware, access_log=settings.access_log)],
+        before_request=refuse_deep_json,
         lifespan=[lifespan],
         state=state,
         request_max_body_size=1024 * 1024,

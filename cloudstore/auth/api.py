@@ -75,12 +75,16 @@ class StaffController(Controller):
         """One staff account."""
         return await _service(state, db).get_staff(principal.tenant_id, username)
 
-    @patch("/{username:str}", responses=problems(401, 403, 404, 422), summary="Enable or disable a staff account")
+    @patch(
+        "/{username:str}",
+        responses=problems(401, 403, 404, 422),
+        summary="Enable or disable a staff account, set its password or change its role",
+    )
     async def update_staff(
         self, username: FromPath[str], data: JSONBody[StaffUpdate], principal: Caller, db: DbSession, state: State
     ) -> StaffRead:
-        """Disable an account (it can no longer sign in) or enable it again."""
-        return await _service(state, db).set_staff_active(principal.tenant_id, username, active=data.active)
+        """Disabling an account, or a new password or role, ends every token it holds; not on your own account."""
+        return await _service(state, db).update_staff(principal, username, data)
 
     @post("/", responses=problems(401, 403, 409, 422), summary="Create a staff account")
     async def create(

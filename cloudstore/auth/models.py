@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, Text, UniqueConstraint
+from sqlalchemy import BigInteger, CheckConstraint, Column, Integer, Text, UniqueConstraint
+from sqlalchemy import text as sa_text
 from sqlmodel import Field
 
 from cloudstore.lib.tables import TenantTable, flag, id_column, now_column, tenant_fk
@@ -34,6 +35,8 @@ class Staff(TenantTable, table=True):
     store_id: int | None = Field(default=None, sa_type=BigInteger)
     distributor_id: int | None = Field(default=None, sa_type=BigInteger)
     active: bool = flag(True)
+    #: Bumped when the account is disabled or its password or role changes; tokens of an older epoch are dead.
+    credentials_epoch: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default=sa_text("0")))
     created_at: datetime | None = now_column()
 
 

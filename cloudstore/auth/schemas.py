@@ -82,9 +82,16 @@ class StaffPage(msgspec.Struct):
 
 
 class StaffUpdate(msgspec.Struct, forbid_unknown_fields=True):
-    """``PATCH /v1/hq/staff/{username}``."""
+    """``PATCH /v1/hq/staff/{username}``: any of these; a new role names its store or distributor like on create.
 
-    active: bool
+    Disabling an account, or changing its password or role, ends every token it holds.
+    """
+
+    active: bool | None = None
+    password: Annotated[str, msgspec.Meta(min_length=8, max_length=256)] | None = None
+    role: Literal["hq", "distributor", "store"] | None = None
+    store_code: Code | None = None
+    distributor_code: Code | None = None
 
 
 class ConsumerRead(msgspec.Struct):

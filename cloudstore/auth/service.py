@@ -9,10 +9,17 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from cloudstore.auth.identity import IdentityError, IdentityUnavailable
-from cloudstore.auth.schemas import ConsumerRead, ConsumerToken, StaffCreate, StaffRead, TokenResponse
+from cloudstore.auth.schemas import (
+    ConsumerRead,
+    ConsumerToken,
+    StaffCreate,
+    StaffRead,
+    StaffUpdate,
+    TokenResponse,
+)
 from cloudstore.auth.tokens import Principal
 from cloudstore.lib.db import set_tenant
-from cloudstore.lib.errors import Conflict, NotFound, ServiceUnavailable, Unauthorized, ValidationFailed
+from cloudstore.lib.errors import Conflict, Forbidden, NotFound, ServiceUnavailable, Unauthorized, ValidationFailed
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,7 +28,14 @@ if TYPE_CHECKING:
     from cloudstore.auth.passwords import PasswordHashing
     from cloudstore.auth.tokens import TokenCodec
 
-__all__ = ("AuthService",)
+__all__ = ("AuthService", "OwnAccount")
+
+
+class OwnAccount(Forbidden):
+    """Staff may not enable, disable or re-role their own account: that is another HQ account's call."""
+
+    code = "own_account"
+
 
 _STAFF_READ = text(
     """
@@ -48,7 +62,7 @@ def _staff(row: Any) -> StaffRead:
 
 _STAFF_BY_USERNAME = text(
     """
-    SELECT s.id, s.password_hash, s.role, s.store_id, s.distributor_id, s.active
+    SELECT s.id, s.password_hash, s.role, s.store_id, s.distributor_id, s.active, s.credentials_epoch
     FROM staff s WHERE s.tenant_id = :t AND s.username = :u
     """
 )
@@ -81,23 +95,14 @@ class AuthService:
             role=row.role,
             store_id=row.store_id,
             distributor_id=row.distributor_id,
+            epoch=row.credentials_epoch,
         )
         token, expires = self.tokens.issue(principal, datetime.now(UTC))
         return TokenResponse(access_token=token, token_type="bearer", role=row.role, expires_at=expires)
 
     async def create_staff(self, tenant_id: int, data: StaffCreate) -> StaffRead:
         """Add a staff account; a store account must name a store of this tenant, a distributor one its distributor."""
-        store_id = distributor_id = None
-        if data.role == "store":
-            if data.store_code is None or data.distributor_code is not None:
-                raise ValidationFailed("a store account needs store_code (and no distributor_code)")
-            store_id = await self._id_of("stores", data.store_code, tenant_id)
-        elif data.role == "distributor":
-            if data.distributor_code is None or data.store_code is not None:
-                raise ValidationFailed("a distributor account needs distributor_code (and no store_code)")
-            distributor_id = await self._id_of("distributors", data.distributor_code, tenant_id)
-        elif data.store_code is not None or data.distributor_code is not None:
-            raise ValidationFailed("an hq account takes neither store_code nor distributor_code")
+        store_id, distributor_id = await self._binding(tenant_id, data.role, data.store_code, data.distributor_code)
         password_hash = await self.passwords.hash(data.password)
         try:
             async with self.session.begin_nested():
@@ -144,17 +149,66 @@ class AuthService:
         items = [_staff(r) for r in rows[:limit]]
         return items, (items[-1].username if len(rows) > limit else None)
 
-    async def set_staff_active(self, tenant_id: int, username: str, *, active: bool) -> StaffRead:
-        """Enable or disable an account; a disabled account cannot sign in."""
-        updated = (
+    async def update_staff(self, caller: Principal, username: str, data: StaffUpdate) -> StaffRead:
+        """Enable or disable an account, set its password or change its role.
+
+        Disabling it, or a new password or role, bumps its credentials epoch: every token it holds stops
+        working at its next request. Nobody changes their own ``active`` flag or role.
+        """
+        tenant_id = caller.tenant_id
+        if data.active is None and data.password is None and data.role is None:
+            if data.store_code is not None or data.distributor_code is not None:
+                raise ValidationFailed("store_code and distributor_code go with a new role")
+            raise ValidationFailed("nothing to change: give active, password or role")
+        row = (
             await self.session.execute(
-                text("UPDATE staff SET active = :a WHERE tenant_id = :t AND username = :u RETURNING id"),
-                {"a": active, "t": tenant_id, "u": username},
+                text("SELECT id, role, active FROM staff WHERE tenant_id = :t AND username = :u FOR UPDATE"),
+                {"t": tenant_id, "u": username},
             )
         ).first()
-        if updated is None:
+        if row is None:
             raise NotFound("staff", username)
+        if row.id == caller.subject_id and (data.active is not None or data.role is not None):
+            raise OwnAccount("you cannot change your own account's active flag or role")
+        changes: dict[str, Any] = {}
+        revoke = False
+        if data.active is not None and data.active != row.active:
+            changes["active"] = data.active
+            revoke = revoke or not data.active
+        if data.role is not None:
+            store_id, distributor_id = await self._binding(tenant_id, data.role, data.store_code, data.distributor_code)
+            changes.update(role=data.role, store_id=store_id, distributor_id=distributor_id)
+            revoke = True
+        elif data.store_code is not None or data.distributor_code is not None:
+            raise ValidationFailed("store_code and distributor_code go with a new role")
+        if data.password is not None:
+            changes["password_hash"] = await self.passwords.hash(data.password)
+            revoke = True
+        if changes:
+            # Column names come from the fixed keys above, never from the request.
+            assignments = ", ".join(f"{column} = :{column}" for column in changes)
+            bump = ", credentials_epoch = credentials_epoch + 1" if revoke else ""
+            await self.session.execute(
+                text(f"UPDATE staff SET {assignments}{bump} WHERE tenant_id = :t AND id = :i"),  # noqa: S608
+                {**changes, "t": tenant_id, "i": row.id},
+            )
         return await self.get_staff(tenant_id, username)
+
+    async def _binding(
+        self, tenant_id: int, role: str, store_code: str | None, distributor_code: str | None
+    ) -> tuple[int | None, int | None]:
+        """The store and distributor ids a ``role`` account is bound to, checked against the codes given."""
+        if role == "store":
+            if store_code is None or distributor_code is not None:
+                raise ValidationFailed("a store account needs store_code (and no distributor_code)")
+            return await self._id_of("stores", store_code, tenant_id), None
+        if role == "distributor":
+            if distributor_code is None or store_code is not None:
+                raise ValidationFailed("a distributor account needs distributor_code (and no store_code)")
+            return None, await self._id_of("distributors", distributor_code, tenant_id)
+        if store_code is not None or distributor_code is not None:
+            raise ValidationFailed("an hq account takes neither store_code nor distributor_code")
+        return None, None
 
     async def get_consumer(self, tenant_id: int, consumer_id: int) -> ConsumerRead:
         """One consumer of this tenant."""

@@ -25,6 +25,8 @@ class Principal(msgspec.Struct, frozen=True, kw_only=True):
     role: Role
     store_id: int | None = None
     distributor_id: int | None = None
+    #: The staff account's credentials epoch when the token was issued (consumers: always 0).
+    epoch: int = 0
 
     @property
     def is_consumer(self) -> bool:
@@ -55,6 +57,7 @@ class TokenCodec:
             "role": principal.role,
             "sid": principal.store_id,
             "did": principal.distributor_id,
+            "ver": principal.epoch,
             "iat": int(now.timestamp()),
             "exp": int(expires.timestamp()),
         }
@@ -79,6 +82,7 @@ class TokenCodec:
                 role=claims["role"],
                 store_id=claims.get("sid"),
                 distributor_id=claims.get("did"),
+                epoch=int(claims.get("ver", 0)),
             )
         except jwt.ExpiredSignatureError as exc:
             raise Unauthorized("the access token has expired") from exc

@@ -11,7 +11,7 @@ from litestar.params import FromPath
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloudstore.auth.tokens import Principal
-from cloudstore.lib.db import scope_to_slug, set_tenant
+from cloudstore.lib.db import scope_to_slug, scope_to_staff
 from cloudstore.lib.errors import Forbidden, Unauthorized
 
 if TYPE_CHECKING:
@@ -80,7 +80,8 @@ def require_staff(*roles: Role) -> Callable[..., Coroutine[Any, Any, Principal]]
             raise Unauthorized("a staff token is required")
         if principal.role not in roles:
             raise Forbidden(f"this route is for {' or '.join(roles)} staff")
-        await set_tenant(db, principal.tenant_id)
+        if not await scope_to_staff(db, principal.tenant_id, principal.subject_id, principal.epoch):
+            raise Unauthorized("the access token has been revoked")
         return principal
 
     return staff

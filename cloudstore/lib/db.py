@@ -38,6 +38,7 @@ __all__ = (
     "resolve_database_url",
     "runtime_engine",
     "scope_to_slug",
+    "scope_to_staff",
     "set_tenant",
     "start_embedded",
 )
@@ -150,6 +151,18 @@ async def scope_to_slug(session: AsyncSession | AsyncConnection, slug: str, cach
         cache[slug] = tenant_id
     await set_tenant(session, tenant_id)
     return tenant_id
+
+
+_STAFF_SCOPE = text("SELECT cloudstore_staff_scope(:t, :s, :v)")
+
+
+async def scope_to_staff(session: AsyncSession | AsyncConnection, tenant_id: int, staff_id: int, epoch: int) -> bool:
+    """Scope the transaction to ``tenant_id`` and say whether staff ``staff_id`` is active at ``epoch``.
+
+    One statement, the one every staff request starts with anyway: a disabled account, or a token issued
+    before a password or role change, is caught without another round trip.
+    """
+    return bool((await session.execute(_STAFF_SCOPE, {"t": tenant_id, "s": staff_id, "v": epoch})).scalar_one())
 
 
 async def set_tenant(session: AsyncSession | AsyncConnection, tenant_id: int) -> None:

@@ -11,7 +11,7 @@ from litestar import Controller, Request, Response, post
 
 from cloudstore.http.deps import DbSession
 from cloudstore.http.problems import problems
-from cloudstore.lib.errors import InvalidSignature, NotFound, ValidationFailed
+from cloudstore.lib.errors import DomainError, InvalidSignature, NotFound, ValidationFailed
 from cloudstore.orders.schemas import NotificationAck
 from cloudstore.payments import provider as p
 from cloudstore.payments.service import PaymentService, scoped_notification
@@ -33,9 +33,22 @@ async def _handle(request: Request[Any, Any, Any], db: Any, name: str) -> Notifi
     except p.InvalidNotification as exc:
         raise ValidationFailed(str(exc) or "the notification is not usable") from exc
     raw: dict[str, Any] = msgspec.json.decode(body) if body.startswith(b"{") else {}
-    outcome = await PaymentService(db, tenant_id, providers).apply_notification(name, note, raw)
+    try:
+        outcome = await PaymentService(db, tenant_id, providers).apply_notification(name, note, raw)
+    except p.InvalidNotification as exc:
+        _refused(name, note.payment_id, "validation_failed")
+        raise ValidationFailed(str(exc) or "the notification is not usable") from exc
+    except DomainError as exc:
+        # Authentic but not applicable (unknown payment, another order, wrong amount): the transaction rolls
+        # back, so nothing changes; the provider gets a 4xx it will not retry as a fault of ours.
+        _refused(name, note.payment_id, exc.code)
+        raise
     _log.info("payment notification", extra={"provider": name, "payment": note.payment_id, "outcome": outcome})
     return NotificationAck(code="SUCCESS", message=outcome)
+
+
+def _refused(provider: str, payment_id: str, code: str) -> None:
+    _log.warning("payment notification refused", extra={"provider": provider, "payment": payment_id, "code": code})
 
 
 class PaymentNotificationController(Controller):

@@ -49,6 +49,14 @@ class AmountMismatch(DomainError):
     title = "Amount mismatch"
 
 
+class NotificationMismatch(DomainError):
+    """A verified notification that names another order than its payment's (another tenant's, say)."""
+
+    code = "notification_mismatch"
+    status = 409
+    title = "Notification does not match its payment"
+
+
 def new_payment_no(tenant_id: int) -> str:
     """A payment id that names its tenant, so a notification can be routed before anything is read."""
     return f"p{tenant_id}x{secrets.token_hex(8)}"
@@ -153,7 +161,7 @@ class PaymentService:
         if pay is None or pay.provider != provider_name:
             raise NotFound("payment", note.payment_id)
         if note.order_no is not None and note.order_no != pay.order_no:
-            raise InvalidNotification("the notification's order does not match the payment")
+            raise NotificationMismatch("the notification's order is not its payment's order; nothing was changed")
         if pay.status == "succeeded":
             return "duplicate"
         if note.status != "SUCCESS":
