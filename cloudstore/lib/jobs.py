@@ -23,7 +23,7 @@ from sqlalchemy import CheckConstraint, Column, DateTime, Index, Text, UniqueCon
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field
 
-from cloudstore.lib.db import APP_ROLE, WORKER_ROLE, set_tenant
+from cloudstore.lib.db import APP_ROLE, WORKER_ROLE, assume_role, set_tenant
 from cloudstore.lib.idempotency import RETENTION as IDEMPOTENCY_RETENTION
 from cloudstore.lib.tables import TenantTable, counter, id_column, now_column, word
 
@@ -139,9 +139,9 @@ class Worker:
     async def run_once(self) -> bool:
         """Run one due job, if any. Returns whether a job was found."""
         async with self.sessions() as session, session.begin():
-            await session.execute(text(f"SET LOCAL ROLE {WORKER_ROLE}"))
+            await assume_role(session, WORKER_ROLE)
             row = (await session.execute(_CLAIM)).mappings().first()
-            await session.execute(text(f"SET LOCAL ROLE {APP_ROLE}"))
+            await assume_role(session, APP_ROLE)
             if row is None:
                 return False
             tenant_id, job_id, kind = row["tenant_id"], row["id"], row["kind"]
@@ -197,7 +197,7 @@ class Worker:
     async def prune(self) -> int:
         """Delete idempotency records past their retention and jobs finished over a week ago; returns how many."""
         async with self.sessions() as session, session.begin():
-            await session.execute(text(f"SET LOCAL ROLE {WORKER_ROLE}"))
+            await assume_role(session, WORKER_ROLE)
             keys = await session.execute(
                 text("DELETE FROM idempotency_keys WHERE created_at < now() - CAST(:keep AS interval)"),
                 {"keep": IDEMPOTENCY_RETENTION},
