@@ -193,7 +193,8 @@ def _scope_sql(role: str, tenant_id: int | None) -> str:
 
     ``citus.propagate_set_commands`` is a placeholder setting without Citus and harmless there; with Citus it
     makes the following ``SET LOCAL`` reach the workers. The guard refuses a transaction whose current user is
-    not ``role``, is the login itself, or may bypass row-level security.
+    not ``role``, is the login itself, or may bypass row-level security. Citus replays this whole query on
+    the workers, where its own connections log in as the runtime role: those (``citus_internal``) may.
     """
     literal = role.replace("'", "''")
     parts = ["SET LOCAL citus.propagate_set_commands = 'local'", f"SET LOCAL ROLE {_quote_ident(role)}"]
@@ -201,7 +202,8 @@ def _scope_sql(role: str, tenant_id: int | None) -> str:
         parts.append(f"SET LOCAL app.tenant_id = '{int(tenant_id)}'")
     parts.append(  # the role is a quoted literal of a configured name, never client input
         "DO $guard$ BEGIN "  # noqa: S608
-        f"IF current_user <> '{literal}' OR current_user = session_user OR EXISTS ("
+        f"IF current_user <> '{literal}' OR (current_user = session_user "
+        "AND current_setting('application_name') NOT LIKE 'citus_internal%') OR EXISTS ("
         "SELECT 1 FROM pg_roles WHERE rolname = current_user AND (rolsuper OR rolbypassrls)) THEN "
         "RAISE EXCEPTION 'cloudstore guard: transaction runs as % (login %), not as the runtime role %', "
         f"current_user, session_user, '{literal}' USING ERRCODE = '42501'; "
