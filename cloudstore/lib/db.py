@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
 __all__ = (
     "APP_ROLE",
+    "ROLE_OPTION",
     "WORKER_ROLE",
     "Database",
     "GuardError",
@@ -51,6 +52,7 @@ __all__ = (
 APP_ROLE = "cloudstore_app"
 WORKER_ROLE = "cloudstore_worker"
 DEFAULT_DATABASE = "cloudstore"
+ROLE_OPTION = "cloudstore_role"
 
 _log = logging.getLogger(__name__)
 
@@ -230,8 +232,11 @@ def _raw_execute(sync_conn: Any, sql: str) -> None:
 def _assume_role_on_begin(engine: AsyncEngine, role: str) -> None:
     @event.listens_for(engine.sync_engine, "begin")
     def _begin(sync_conn: Any) -> None:
-        sync_conn.info["cloudstore_role"] = role
-        _raw_execute(sync_conn, _scope_sql(role, None))
+        # A transaction that must run as another runtime role (the worker's) says so in its execution options,
+        # so that it never switches role midway (Citus replays every SET LOCAL ROLE on the workers).
+        current = sync_conn.get_execution_options().get(ROLE_OPTION, role)
+        sync_conn.info["cloudstore_role"] = current
+        _raw_execute(sync_conn, _scope_sql(current, None))
 
 
 async def assume_role(session: AsyncSession | AsyncConnection, role: str) -> None:

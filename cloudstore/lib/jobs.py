@@ -23,7 +23,7 @@ from sqlalchemy import CheckConstraint, Column, DateTime, Index, Text, UniqueCon
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field
 
-from cloudstore.lib.db import WORKER_ROLE, assume_role, set_tenant
+from cloudstore.lib.db import ROLE_OPTION, WORKER_ROLE, set_tenant
 from cloudstore.lib.idempotency import RETENTION as IDEMPOTENCY_RETENTION
 from cloudstore.lib.tables import TenantTable, counter, id_column, now_column, word
 
@@ -154,9 +154,10 @@ class Worker:
         claimed and run in one transaction scoped to its tenant as the runtime role, so the locking read is
         filtered by ``tenant_id`` and no transaction switches role.
         """
-        async with self.sessions() as session, session.begin():
-            await assume_role(session, WORKER_ROLE)
+        async with self.sessions() as session:
+            await session.connection(execution_options={ROLE_OPTION: WORKER_ROLE})
             due = (await session.execute(_DUE_TENANTS, {"now": datetime.now(UTC)})).scalars().all()
+            await session.commit()
         for due_tenant in due:
             if await self._run_one_of(int(due_tenant)):
                 return True
@@ -226,8 +227,8 @@ class Worker:
 
     async def prune(self) -> int:
         """Delete idempotency records past their retention and jobs finished over a week ago; returns how many."""
-        async with self.sessions() as session, session.begin():
-            await assume_role(session, WORKER_ROLE)
+        async with self.sessions() as session:
+            await session.connection(execution_options={ROLE_OPTION: WORKER_ROLE})
             keys = await session.execute(
                 text("DELETE FROM idempotency_keys WHERE created_at < now() - CAST(:keep AS interval)"),
                 {"keep": IDEMPOTENCY_RETENTION},
@@ -236,6 +237,7 @@ class Worker:
                 text("DELETE FROM jobs WHERE status = 'done' AND finished_at < now() - CAST(:keep AS interval)"),
                 {"keep": FINISHED_JOBS_KEPT},
             )
+            await session.commit()
         return int(keys.rowcount) + int(jobs.rowcount)  # type: ignore[attr-defined]
 
     async def run_forever(self) -> None:
