@@ -145,6 +145,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
             pool_size=settings.db_pool_size,
             max_overflow=settings.db_max_overflow,
             pool_timeout=settings.db_pool_timeout_s,
+            prepared_statements=settings.db_prepared_statements,
         )
         app.state.db = db
         from cloudstore.payments.registry import build_providers, install_providers

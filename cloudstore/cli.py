@@ -49,6 +49,22 @@ def db_upgrade(revision: Annotated[str, typer.Argument(help="target revision")] 
     typer.echo(f"database at {revision}")
 
 
+@db_app.command("distribute")
+def db_distribute(
+    shard_count: Annotated[int | None, typer.Option(help="shards per distributed table (default: Citus's)")] = None,
+) -> None:
+    """On a Citus coordinator: make tenants a reference table and distribute the rest on tenant_id (idempotent)."""
+    from cloudstore.lib.distribute import distribute
+
+    async def run() -> list[str]:
+        return await distribute(await _database_url(), shard_count=shard_count)
+
+    done = asyncio.run(run())
+    for line in done:
+        typer.echo(line)
+    typer.echo(f"distributed: {len(done)} table(s) changed")
+
+
 @db_app.command("url")
 def db_url() -> None:
     """Print the database URL in use (starting the embedded server if needed)."""

@@ -21,7 +21,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cloudstore.app import create_app
-from cloudstore.lib.db import admin_engine, ensure_database, start_embedded, to_async_url
+from cloudstore.lib.db import admin_engine, ensure_database, prepared_statements_default, start_embedded, to_async_url
 from cloudstore.lib.jobs import Worker
 from cloudstore.lib.migrate import upgrade
 from cloudstore.lib.settings import Settings
@@ -45,7 +45,15 @@ def server_url() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 async def database_url(server_url: str) -> AsyncIterator[str]:
-    """A fresh, migrated database for this test run, dropped at the end."""
+    """A fresh, migrated database for this test run, dropped at the end.
+
+    ``CLOUDSTORE_TEST_DATABASE_URL`` names a database prepared beforehand (a distributed one): used as is.
+    """
+    if os.environ.get("CLOUDSTORE_TEST_DATABASE_URL"):
+        url = to_async_url(os.environ["CLOUDSTORE_TEST_DATABASE_URL"])
+        await upgrade(url)
+        yield url
+        return
     name = f"cloudstore_test_{secrets.token_hex(4)}"
     url = await ensure_database(server_url, name)
     await upgrade(url)
@@ -72,6 +80,7 @@ def settings() -> Settings:
         run_worker=False,
         log_level="WARNING",
         public_base_url="https://shop.example.com",
+        db_prepared_statements=prepared_statements_default(),
     )
 
 

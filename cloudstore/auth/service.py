@@ -252,11 +252,12 @@ class AuthService:
                     """
                     INSERT INTO consumers (tenant_id, openid, unionid) VALUES (:t, :o, :u)
                     ON CONFLICT (tenant_id, openid)
-                    DO UPDATE SET last_login_at = now(), unionid = COALESCE(EXCLUDED.unionid, consumers.unionid)
+                    DO UPDATE SET last_login_at = :now, unionid = COALESCE(EXCLUDED.unionid, consumers.unionid)
                     RETURNING id
                     """
                 ),
-                {"t": tenant_id, "o": identity.openid, "u": identity.unionid},
+                # The time is a parameter: Citus refuses now() in DO UPDATE SET on a distributed table.
+                {"t": tenant_id, "o": identity.openid, "u": identity.unionid, "now": datetime.now(UTC)},
             )
         ).scalar_one()
         principal = Principal(tenant_id=tenant_id, tenant=tenant, subject_id=consumer_id, role="consumer")

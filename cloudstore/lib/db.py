@@ -1,9 +1,12 @@
 """Database engines, the embedded PostgreSQL, and the per-transaction tenant context.
 
 Runtime queries run as ``cloudstore_app``: a role that owns no table and cannot bypass row-level security.
-Each pooled connection assumes it once with ``SET ROLE`` when it is opened; the tenant travels as a
-transaction-local setting (``set_config(..., true)``), so a connection returned to the pool never carries
-one request's tenant into the next.
+Every transaction takes the role, and then the tenant, with ``SET LOCAL`` in one simple-query round trip that
+also checks the result (the guard): nothing is carried by the connection itself, so a transaction-mode pooler
+(PgBouncer) may hand each transaction a different server connection, and Citus propagates ``SET LOCAL`` (with
+``citus.propagate_set_commands = 'local'``) to the workers where row-level security is checked again. A
+transaction that does not run as the runtime role (a misconfigured login, a superuser) fails at its first
+statement instead of bypassing row-level security.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
@@ -23,6 +26,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.util import await_only
 
 from cloudstore.lib.errors import NotFound
 
@@ -31,9 +35,12 @@ if TYPE_CHECKING:
 
 __all__ = (
     "APP_ROLE",
+    "ROLE_OPTION",
     "WORKER_ROLE",
     "Database",
+    "GuardError",
     "admin_engine",
+    "assume_role",
     "ensure_database",
     "resolve_database_url",
     "runtime_engine",
@@ -46,6 +53,7 @@ __all__ = (
 APP_ROLE = "cloudstore_app"
 WORKER_ROLE = "cloudstore_worker"
 DEFAULT_DATABASE = "cloudstore"
+ROLE_OPTION = "cloudstore_role"
 
 _log = logging.getLogger(__name__)
 
@@ -110,31 +118,138 @@ async def resolve_database_url(settings: Settings) -> str:
     return await ensure_database(server, DEFAULT_DATABASE)
 
 
-def admin_engine(url: str) -> AsyncEngine:
+def prepared_statements_default() -> bool:
+    """``CLOUDSTORE_DB_PREPARED_STATEMENTS`` (default on; ``0`` behind a transaction-mode pooler)."""
+    import os
+
+    return os.environ.get("CLOUDSTORE_DB_PREPARED_STATEMENTS", "1").strip().lower() not in ("0", "false", "no")
+
+
+def _statement_args(prepared_statements: bool | None) -> dict[str, Any]:
+    if prepared_statements is None:
+        prepared_statements = prepared_statements_default()
+    if prepared_statements:
+        return {}
+    return {
+        "statement_cache_size": 0,
+        "prepared_statement_cache_size": 0,
+        "prepared_statement_name_func": _unique_statement_name,
+    }
+
+
+def admin_engine(url: str, *, prepared_statements: bool | None = None) -> AsyncEngine:
     """An engine that connects as the configured user (the table owner): migrations and set-up only."""
-    return create_async_engine(url, pool_pre_ping=True, poolclass=None)
+    return create_async_engine(
+        url, pool_pre_ping=True, poolclass=None, connect_args=_statement_args(prepared_statements)
+    )
 
 
 def runtime_engine(
-    url: str, *, pool_size: int = 20, max_overflow: int = 0, pool_timeout: float = 30.0, role: str = APP_ROLE
+    url: str,
+    *,
+    pool_size: int = 20,
+    max_overflow: int = 0,
+    pool_timeout: float = 30.0,
+    role: str = APP_ROLE,
+    prepared_statements: bool | None = None,
 ) -> AsyncEngine:
-    """An engine whose every connection runs as the runtime role (subject to row-level security)."""
-    return create_async_engine(
+    """An engine whose every transaction runs as the runtime ``role`` (subject to row-level security).
+
+    ``prepared_statements=False`` keeps no server-side prepared statement beyond the transaction that made it
+    (each gets a unique name and none is cached), as a transaction-mode pooler requires; ``None`` reads
+    ``CLOUDSTORE_DB_PREPARED_STATEMENTS``. No start-up parameter other than ``application_name`` is sent
+    (poolers refuse ``role`` and ``jit``).
+    """
+    connect_args: dict[str, Any] = {
+        "server_settings": {"application_name": "cloudstore"},
+        **_statement_args(prepared_statements),
+    }
+    engine = create_async_engine(
         url,
         pool_size=pool_size,
         max_overflow=max_overflow,
         pool_timeout=pool_timeout,
         pool_pre_ping=False,
         pool_recycle=1800,
-        # The role is a start-up parameter of each connection: it is the session's default from the first
-        # byte, so no transaction can undo it and a RESET ALL returns to it. JIT is off because the short,
-        # frequent statements here never gain from it and a mis-estimated plan would pay its compile time on
-        # every execution.
-        connect_args={"server_settings": {"application_name": "cloudstore", "role": role, "jit": "off"}},
+        connect_args=connect_args,
     )
+    _assume_role_on_begin(engine, role)
+    return engine
 
 
-_SET_TENANT = text("SELECT set_config('app.tenant_id', :t, true)")
+def _unique_statement_name() -> str:
+    import uuid
+
+    return f"__cs_{uuid.uuid4().hex}__"
+
+
+class GuardError(RuntimeError):
+    """A transaction does not run as the runtime role: the deployment is misconfigured."""
+
+
+def _quote_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _scope_sql(role: str, tenant_id: int | None) -> str:
+    """The one round trip that opens a transaction's scope: the role, the tenant, and the guard.
+
+    ``citus.propagate_set_commands`` is a placeholder setting without Citus and harmless there; with Citus it
+    makes the following ``SET LOCAL`` reach the workers. The guard refuses a transaction whose current user is
+    not ``role``, is the login itself, or may bypass row-level security. Citus replays this whole query on
+    the workers, where its own connections log in as the runtime role: those (``citus_internal``) may.
+    """
+    literal = role.replace("'", "''")
+    parts = ["SET LOCAL citus.propagate_set_commands = 'local'", f"SET LOCAL ROLE {_quote_ident(role)}"]
+    if tenant_id is not None:
+        parts.append(f"SET LOCAL app.tenant_id = '{int(tenant_id)}'")
+    parts.append(  # the role is a quoted literal of a configured name, never client input
+        "DO $guard$ BEGIN "  # noqa: S608
+        f"IF current_user <> '{literal}' OR (current_user = session_user "
+        "AND current_setting('application_name') NOT LIKE 'citus_internal%') OR EXISTS ("
+        "SELECT 1 FROM pg_roles WHERE rolname = current_user AND (rolsuper OR rolbypassrls)) THEN "
+        "RAISE EXCEPTION 'cloudstore guard: transaction runs as % (login %), not as the runtime role %', "
+        f"current_user, session_user, '{literal}' USING ERRCODE = '42501'; "
+        "END IF; END $guard$"
+    )
+    return "; ".join(parts)
+
+
+def _raw_execute(sync_conn: Any, sql: str) -> None:
+    """Send ``sql`` as one simple query inside the connection's transaction (starting it if needed)."""
+    adapted = sync_conn.connection.dbapi_connection
+    if adapted is None:  # pragma: no cover - a closed connection
+        raise GuardError("no database connection")
+    try:
+        if adapted._transaction is None:
+            await_only(adapted._start_transaction())
+        await_only(adapted._connection.execute(sql))
+    except Exception as exc:
+        if "cloudstore guard" in str(exc):
+            raise GuardError(str(exc)) from exc
+        raise
+
+
+def _assume_role_on_begin(engine: AsyncEngine, role: str) -> None:
+    @event.listens_for(engine.sync_engine, "begin")
+    def _begin(sync_conn: Any) -> None:
+        # A transaction that must run as another runtime role (the worker's) says so in its execution options,
+        # so that it never switches role midway (Citus replays every SET LOCAL ROLE on the workers).
+        current = sync_conn.get_execution_options().get(ROLE_OPTION, role)
+        sync_conn.info["cloudstore_role"] = current
+        _raw_execute(sync_conn, _scope_sql(current, None))
+
+
+async def assume_role(session: AsyncSession | AsyncConnection, role: str) -> None:
+    """Switch the current transaction to ``role`` (checked by the guard), keeping no tenant."""
+    await _run_sync(session, lambda c: _raw_execute(c, _scope_sql(role, None)))
+
+
+async def _run_sync(session: AsyncSession | AsyncConnection, fn: Any) -> None:
+    conn = session if isinstance(session, AsyncConnection) else await session.connection()
+    await conn.run_sync(fn)
+
+
 _TENANT_BY_SLUG = text("SELECT id FROM tenants WHERE slug = :slug")
 
 
@@ -166,16 +281,40 @@ async def scope_to_staff(session: AsyncSession | AsyncConnection, tenant_id: int
 
 
 async def set_tenant(session: AsyncSession | AsyncConnection, tenant_id: int) -> None:
-    """Scope the session's current transaction to one tenant (row-level security reads this)."""
-    await session.execute(_SET_TENANT, {"t": str(tenant_id)})
+    """Scope the session's current transaction to one tenant (row-level security reads this).
+
+    The role is taken again in the same round trip, and the guard checks it.
+    """
+
+    def _scope(sync_conn: Any) -> None:
+        role = sync_conn.info.get("cloudstore_role", APP_ROLE)
+        _raw_execute(sync_conn, _scope_sql(role, tenant_id))
+
+    await _run_sync(session, _scope)
 
 
 class Database:
     """The runtime engine and its session factory, created once per process."""
 
-    def __init__(self, url: str, *, pool_size: int = 20, max_overflow: int = 0, pool_timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        pool_size: int = 20,
+        max_overflow: int = 0,
+        pool_timeout: float = 30.0,
+        prepared_statements: bool | None = None,
+        role: str = APP_ROLE,
+    ) -> None:
         self.url = url
-        self.engine = runtime_engine(url, pool_size=pool_size, max_overflow=max_overflow, pool_timeout=pool_timeout)
+        self.engine = runtime_engine(
+            url,
+            pool_size=pool_size,
+            max_overflow=max_overflow,
+            pool_timeout=pool_timeout,
+            prepared_statements=prepared_statements,
+            role=role,
+        )
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
 
     @contextlib.asynccontextmanager

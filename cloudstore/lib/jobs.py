@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -23,7 +23,7 @@ from sqlalchemy import CheckConstraint, Column, DateTime, Index, Text, UniqueCon
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field
 
-from cloudstore.lib.db import APP_ROLE, WORKER_ROLE, set_tenant
+from cloudstore.lib.db import ROLE_OPTION, WORKER_ROLE, set_tenant
 from cloudstore.lib.idempotency import RETENTION as IDEMPOTENCY_RETENTION
 from cloudstore.lib.tables import TenantTable, counter, id_column, now_column, word
 
@@ -117,10 +117,21 @@ async def enqueue(
     )
 
 
+_DUE_TENANTS = text(
+    """
+    SELECT tenant_id FROM jobs
+    WHERE status = 'queued' AND run_at <= :now
+    GROUP BY tenant_id
+    ORDER BY min(run_at)
+    LIMIT 50
+    """
+)
+
+# One tenant's oldest due job, locked: filtered by tenant_id, so Citus plans it on one shard.
 _CLAIM = text(
     """
     SELECT tenant_id, id, kind, payload, attempts FROM jobs
-    WHERE status = 'queued' AND run_at <= now()
+    WHERE tenant_id = :t AND status = 'queued' AND run_at <= :now
     ORDER BY run_at, id
     LIMIT 1
     FOR UPDATE SKIP LOCKED
@@ -137,15 +148,28 @@ class Worker:
         self._stopping = asyncio.Event()
 
     async def run_once(self) -> bool:
-        """Run one due job, if any. Returns whether a job was found."""
+        """Run one due job, if any. Returns whether a job was found.
+
+        The worker role lists which tenants have due work (a plain read across tenants); the job is then
+        claimed and run in one transaction scoped to its tenant as the runtime role, so the locking read is
+        filtered by ``tenant_id`` and no transaction switches role.
+        """
+        async with self.sessions() as session:
+            await session.connection(execution_options={ROLE_OPTION: WORKER_ROLE})
+            due = (await session.execute(_DUE_TENANTS, {"now": datetime.now(UTC)})).scalars().all()
+            await session.commit()
+        for due_tenant in due:
+            if await self._run_one_of(int(due_tenant)):
+                return True
+        return False
+
+    async def _run_one_of(self, due_tenant: int) -> bool:
         async with self.sessions() as session, session.begin():
-            await session.execute(text(f"SET LOCAL ROLE {WORKER_ROLE}"))
-            row = (await session.execute(_CLAIM)).mappings().first()
-            await session.execute(text(f"SET LOCAL ROLE {APP_ROLE}"))
+            await set_tenant(session, due_tenant)
+            row = (await session.execute(_CLAIM, {"t": due_tenant, "now": datetime.now(UTC)})).mappings().first()
             if row is None:
                 return False
             tenant_id, job_id, kind = row["tenant_id"], row["id"], row["kind"]
-            await set_tenant(session, tenant_id)
             handler = _HANDLERS.get(kind)
             try:
                 if handler is None:
@@ -167,10 +191,10 @@ class Worker:
             else:
                 await session.execute(
                     text(
-                        "UPDATE jobs SET status = 'done', attempts = attempts + 1, finished_at = now() "
+                        "UPDATE jobs SET status = 'done', attempts = attempts + 1, finished_at = :now "
                         "WHERE tenant_id = :t AND id = :i"
                     ),
-                    {"t": tenant_id, "i": job_id},
+                    {"t": tenant_id, "i": job_id, "now": datetime.now(UTC)},
                 )
         return True
 
@@ -181,10 +205,17 @@ class Worker:
             text(
                 "UPDATE jobs SET attempts = :a, last_error = :e, "
                 "status = CASE WHEN :a >= max_attempts THEN 'failed' ELSE 'queued' END, "
-                "run_at = now() + :d, finished_at = CASE WHEN :a >= max_attempts THEN now() END "
+                "run_at = :run_at, finished_at = CASE WHEN :a >= max_attempts THEN CAST(:now AS timestamptz) END "
                 "WHERE tenant_id = :t AND id = :i"
             ),
-            {"a": attempts, "e": f"{type(exc).__name__}: {exc}"[:2000], "d": delay, "t": tenant_id, "i": job_id},
+            {
+                "a": attempts,
+                "e": f"{type(exc).__name__}: {exc}"[:2000],
+                "run_at": datetime.now(UTC) + delay,
+                "now": datetime.now(UTC),
+                "t": tenant_id,
+                "i": job_id,
+            },
         )
 
     async def run_pending(self, limit: int = 1000) -> int:
@@ -196,8 +227,8 @@ class Worker:
 
     async def prune(self) -> int:
         """Delete idempotency records past their retention and jobs finished over a week ago; returns how many."""
-        async with self.sessions() as session, session.begin():
-            await session.execute(text(f"SET LOCAL ROLE {WORKER_ROLE}"))
+        async with self.sessions() as session:
+            await session.connection(execution_options={ROLE_OPTION: WORKER_ROLE})
             keys = await session.execute(
                 text("DELETE FROM idempotency_keys WHERE created_at < now() - CAST(:keep AS interval)"),
                 {"keep": IDEMPOTENCY_RETENTION},
@@ -206,6 +237,7 @@ class Worker:
                 text("DELETE FROM jobs WHERE status = 'done' AND finished_at < now() - CAST(:keep AS interval)"),
                 {"keep": FINISHED_JOBS_KEPT},
             )
+            await session.commit()
         return int(keys.rowcount) + int(jobs.rowcount)  # type: ignore[attr-defined]
 
     async def run_forever(self) -> None:

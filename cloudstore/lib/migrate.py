@@ -27,23 +27,20 @@ def alembic_config(url: str | None = None) -> Config:
 async def upgrade(url: str, revision: str = "head") -> None:
     """Migrate the database at ``url`` to ``revision``, as the connecting (owner) user.
 
-    A session-level advisory lock keeps two processes from migrating at once.
+    A transaction-scoped advisory lock keeps two processes from migrating at once; it is released with the
+    migration's transaction, so it needs no session state (a transaction-mode pooler may sit in between).
     """
     engine = admin_engine(url)
     try:
         async with engine.connect() as conn:
-            await conn.exec_driver_sql("SELECT pg_advisory_lock(7261001)")
-            try:
+            await conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7261001)")
 
-                def _upgrade(sync_conn: Connection) -> None:
-                    cfg = alembic_config()
-                    cfg.attributes["connection"] = sync_conn
-                    command.upgrade(cfg, revision)
+            def _upgrade(sync_conn: Connection) -> None:
+                cfg = alembic_config()
+                cfg.attributes["connection"] = sync_conn
+                command.upgrade(cfg, revision)
 
-                await conn.run_sync(_upgrade)
-                await conn.commit()
-            finally:
-                await conn.exec_driver_sql("SELECT pg_advisory_unlock(7261001)")
-                await conn.commit()
+            await conn.run_sync(_upgrade)
+            await conn.commit()
     finally:
         await engine.dispose()

@@ -73,6 +73,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     log_level: str = "INFO"
     access_log: bool = True
     db_pool_timeout_s: float = 30.0
+    db_prepared_statements: bool | None = None
     wechat: WeChatSettings = msgspec.field(default_factory=WeChatSettings)
 
     @property
@@ -132,5 +133,7 @@ def load_settings() -> Settings:
         log_level=_env("CLOUDSTORE_LOG_LEVEL", "INFO") or "INFO",
         access_log=(_env("CLOUDSTORE_ACCESS_LOG", "1") or "1") not in ("0", "false", "no"),
         db_pool_timeout_s=float(_env("CLOUDSTORE_DB_POOL_TIMEOUT", "30") or 30),
+        db_prepared_statements=(_env("CLOUDSTORE_DB_PREPARED_STATEMENTS", "1") or "1").lower()
+        not in ("0", "false", "no"),
         wechat=wechat,
     )

@@ -7,6 +7,7 @@ it to its nearest edge, so a store's own price is inside HQ's band at all times.
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 import msgspec
@@ -333,10 +334,12 @@ class ProductService:
     async def _set_status(self, tenant_id: int, product_id: int, status: str) -> None:
         await self.session.execute(
             text(
-                "UPDATE products SET status = :s, updated_at = now(), published_at = CASE WHEN :s = 'published' "
-                "THEN COALESCE(published_at, now()) ELSE published_at END WHERE tenant_id = :t AND id = :id"
+                "UPDATE products SET status = :s, updated_at = :now, published_at = CASE WHEN :s = 'published' "
+                "THEN COALESCE(published_at, CAST(:now AS timestamptz)) ELSE published_at END "
+                "WHERE tenant_id = :t AND id = :id"
             ),
-            {"s": status, "t": tenant_id, "id": product_id},
+            # The time is a parameter: Citus refuses now() inside CASE/COALESCE of a distributed UPDATE.
+            {"s": status, "t": tenant_id, "id": product_id, "now": datetime.now(UTC)},
         )
 
     async def add_sku(self, tenant_id: int, code: str, data: SkuCreate) -> SkuRead:

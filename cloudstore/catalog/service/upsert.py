@@ -6,6 +6,7 @@ The current rows are read once, the differences are worked out in Python, and ea
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -33,8 +34,8 @@ __all__ = ("upsert_products",)
 
 _UPDATE_PRODUCT = text(
     "UPDATE products SET title = :title, category = :category, description = :description, "
-    "images = :images, status = :status, updated_at = now(), published_at = CASE "
-    "WHEN :status = 'published' THEN COALESCE(published_at, now()) ELSE published_at END "
+    "images = :images, status = :status, updated_at = :now, published_at = CASE "
+    "WHEN :status = 'published' THEN COALESCE(published_at, CAST(:now AS timestamptz)) ELSE published_at END "
     "WHERE tenant_id = :t AND id = :id"
 )
 
@@ -118,6 +119,7 @@ async def upsert_products(
     plan = _plan(products, existing, taken)
     await service.insert_products(tenant_id, plan.new)
     if plan.changed_products:
+        now = datetime.now(UTC)  # a parameter: Citus refuses now() inside CASE/COALESCE of a distributed UPDATE
         await session.execute(
             _UPDATE_PRODUCT,
             [
@@ -129,6 +131,7 @@ async def upsert_products(
                     "description": p.description,
                     "images": p.images,
                     "status": status,
+                    "now": now,
                 }
                 for product_id, p, status in plan.changed_products
             ],

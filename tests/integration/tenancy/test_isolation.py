@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import pytest
-from litestar import Litestar
+from litestar import Litestar, get
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from cloudstore.lib.db import set_tenant
+from cloudstore.http.deps import DbSession
+from cloudstore.lib.db import APP_ROLE, Database, GuardError, set_tenant
 from cloudstore.models import PLATFORM_TABLES, metadata
 from tests.support import Api, TenantHandle, problem
 
@@ -90,3 +93,64 @@ async def test_runtime_role_survives_a_rolled_back_first_transaction(app: Litest
                 await conn.execute(text("SELECT 1/0"))
             await conn.rollback()
             assert (await conn.execute(text("SELECT current_user"))).scalar_one() == "cloudstore_app"
+
+
+async def test_inside_a_request_the_session_runs_as_the_runtime_role(app: Litestar, api: Api) -> None:
+    """A route's session is the runtime role, not the login, and cannot bypass row-level security."""
+    seen: list[tuple[str, str, bool]] = []
+
+    @get("/_whoami", include_in_schema=False)
+    async def whoami(db: DbSession) -> dict[str, str]:
+        row = (
+            await db.execute(
+                text(
+                    "SELECT current_user, session_user, "
+                    "(SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user)"
+                )
+            )
+        ).one()
+        seen.append((row[0], row[1], row[2]))
+        return {"user": row[0]}
+
+    app.register(whoami)
+    assert (await api.get("/_whoami")).status_code == 200
+    current, login, privileged = seen[0]
+    assert current == APP_ROLE
+    assert current != login
+    assert privileged is False
+
+
+async def test_the_guard_refuses_a_session_running_as_the_login(database_url: str) -> None:
+    """Configured to run as its own login, every transaction fails at its first statement."""
+    login = make_url(database_url).username or "postgres"
+    db = Database(database_url, pool_size=1, role=login)
+    try:
+        with pytest.raises(GuardError, match="not as the runtime role"):
+            async with db.sessions() as session:
+                await session.execute(text("SELECT 1"))
+    finally:
+        await db.dispose()
+
+
+async def test_the_guard_refuses_a_superuser_role(database_url: str, owner_engine: AsyncEngine) -> None:
+    """A runtime role that is a superuser (or bypasses row-level security) is refused."""
+    async with owner_engine.connect() as conn:
+        if not (await conn.execute(text("SELECT rolsuper FROM pg_roles WHERE rolname = session_user"))).scalar():
+            pytest.skip("the login cannot create a superuser role")
+        await conn.execute(
+            text(
+                "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'cloudstore_guard_su') THEN "
+                "CREATE ROLE cloudstore_guard_su SUPERUSER NOLOGIN; END IF; END $$"
+            )
+        )
+        await conn.commit()
+    db = Database(database_url, pool_size=1, role="cloudstore_guard_su")
+    try:
+        with pytest.raises(GuardError, match="cloudstore_guard_su"):
+            async with db.sessions() as session:
+                await session.execute(text("SELECT 1"))
+        with pytest.raises(GuardError):
+            async with db.engine.connect() as conn:
+                await set_tenant(conn, 1)
+    finally:
+        await db.dispose()
