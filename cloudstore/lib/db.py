@@ -39,6 +39,7 @@ __all__ = (
     "WORKER_ROLE",
     "Database",
     "GuardError",
+    "StaffRevoked",
     "admin_engine",
     "assume_role",
     "ensure_database",
@@ -187,17 +188,26 @@ class GuardError(RuntimeError):
     """A transaction does not run as the runtime role: the deployment is misconfigured."""
 
 
+class StaffRevoked(RuntimeError):
+    """The staff account is disabled, or the token predates a change of its password or role."""
+
+
+_REVOKED = "cloudstore staff token revoked"
+
+
 def _quote_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _scope_sql(role: str, tenant_id: int | None) -> str:
+def _scope_sql(role: str, tenant_id: int | None, staff: tuple[int, int] | None = None) -> str:
     """The one round trip that opens a transaction's scope: the role, the tenant, and the guard.
 
     ``citus.propagate_set_commands`` is a placeholder setting without Citus and harmless there; with Citus it
     makes the following ``SET LOCAL`` reach the workers. The guard refuses a transaction whose current user is
     not ``role``, is the login itself, or may bypass row-level security. Citus replays this whole query on
     the workers, where its own connections log in as the runtime role: those (``citus_internal``) may.
+    With ``staff`` (id, credentials epoch) the same round trip also checks that the account is active at that
+    epoch, under row-level security, so a revoked staff token costs no extra round trip to detect.
     """
     literal = role.replace("'", "''")
     parts = ["SET LOCAL citus.propagate_set_commands = 'local'", f"SET LOCAL ROLE {_quote_ident(role)}"]
@@ -212,6 +222,13 @@ def _scope_sql(role: str, tenant_id: int | None) -> str:
         f"current_user, session_user, '{literal}' USING ERRCODE = '42501'; "
         "END IF; END $guard$"
     )
+    if staff is not None:
+        staff_id, epoch = (int(v) for v in staff)
+        parts.append(
+            "DO $staff$ BEGIN IF NOT EXISTS (SELECT 1 FROM staff WHERE tenant_id = "  # noqa: S608 - integers only
+            f"{int(tenant_id or 0)} AND id = {staff_id} AND active AND credentials_epoch = {epoch}) THEN "
+            f"RAISE EXCEPTION '{_REVOKED}' USING ERRCODE = '28000'; END IF; END $staff$"
+        )
     return "; ".join(parts)
 
 
@@ -227,6 +244,8 @@ def _raw_execute(sync_conn: Any, sql: str) -> None:
     except Exception as exc:
         if "cloudstore guard" in str(exc):
             raise GuardError(str(exc)) from exc
+        if _REVOKED in str(exc):
+            raise StaffRevoked(str(exc)) from exc
         raise
 
 
@@ -268,16 +287,22 @@ async def scope_to_slug(session: AsyncSession | AsyncConnection, slug: str, cach
     return tenant_id
 
 
-_STAFF_SCOPE = text("SELECT cloudstore_staff_scope(:t, :s, :v)")
-
-
 async def scope_to_staff(session: AsyncSession | AsyncConnection, tenant_id: int, staff_id: int, epoch: int) -> bool:
     """Scope the transaction to ``tenant_id`` and say whether staff ``staff_id`` is active at ``epoch``.
 
-    One statement, the one every staff request starts with anyway: a disabled account, or a token issued
-    before a password or role change, is caught without another round trip.
+    The check rides in the round trip that sets the tenant (see :func:`_scope_sql`): a disabled account, or a
+    token issued before a password or role change, is caught without another round trip.
     """
-    return bool((await session.execute(_STAFF_SCOPE, {"t": tenant_id, "s": staff_id, "v": epoch})).scalar_one())
+
+    def _scope(sync_conn: Any) -> None:
+        role = sync_conn.info.get("cloudstore_role", APP_ROLE)
+        _raw_execute(sync_conn, _scope_sql(role, tenant_id, (staff_id, epoch)))
+
+    try:
+        await _run_sync(session, _scope)
+    except StaffRevoked:
+        return False
+    return True
 
 
 async def set_tenant(session: AsyncSession | AsyncConnection, tenant_id: int) -> None:

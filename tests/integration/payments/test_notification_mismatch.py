@@ -13,8 +13,8 @@ from litestar import Litestar
 from cloudstore.payments.registry import install_providers
 from cloudstore.payments.wechat import WeChatPayProvider
 from tests.fakes.wechat import FakeWeChat
-from tests.integration.network import Network, consumer, place, seed, signed_notification
-from tests.support import Api, TenantHandle, problem
+from tests.integration.network import Network, place, seed, signed_notification
+from tests.support import Api, TenantHandle, consumer, problem
 
 NOTIFY = "/v1/payments/local/notify"
 
