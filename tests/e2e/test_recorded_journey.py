@@ -40,8 +40,10 @@ VOLATILE_KEYS = frozenset(
         "prepay",
         "params",
         "request_id",
+        "created_by",
     }
 )
+NUMBER_SEGMENT = re.compile(r"/\d+(?=/|$)")
 TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}")
 HEX_OR_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
@@ -51,11 +53,14 @@ class Normaliser:
 
     def __init__(self, slug: str) -> None:
         self.seen: dict[str, str] = {slug: "<slug>"}
+        self.numbers: dict[tuple[str, int], str] = {}
 
     def placeholder(self, value: Any, key: str) -> Any:
         if not isinstance(value, str | int) or isinstance(value, bool):
             return value
         text = str(value)
+        if isinstance(value, int):  # sequence numbers of different tables coincide: number them per key
+            return self.numbers.setdefault((key, value), f"<{key}:{len(self.numbers)}>")
         if text not in self.seen:
             self.seen[text] = f"<{key}:{len(self.seen)}>"
         return self.seen[text]
@@ -95,7 +100,7 @@ class RecordingApi(Api):
             body = response.text
         self.exchanges.append(
             {
-                "request": f"{method} {self.normalise(path)}",
+                "request": f"{method} {NUMBER_SEGMENT.sub('/<n>', self.normalise(path))}",
                 "status": response.status_code,
                 "body": self.normalise(body),
             }
