@@ -225,9 +225,12 @@ def _scope_sql(role: str, tenant_id: int | None, staff: tuple[int, int] | None =
     if staff is not None:
         staff_id, epoch = (int(v) for v in staff)
         parts.append(
-            "DO $staff$ BEGIN IF NOT EXISTS (SELECT 1 FROM staff WHERE tenant_id = "  # noqa: S608 - integers only
+            # Citus's own worker connections (which replay this string) skip it: a shard may not run a
+            # distributed query, and the coordinator has already checked.
+            "DO $staff$ BEGIN IF current_setting('application_name') NOT LIKE 'citus_internal%' THEN "  # noqa: S608
+            "IF NOT EXISTS (SELECT 1 FROM staff WHERE tenant_id = "  # integers only
             f"{int(tenant_id or 0)} AND id = {staff_id} AND active AND credentials_epoch = {epoch}) THEN "
-            f"RAISE EXCEPTION '{_REVOKED}' USING ERRCODE = '28000'; END IF; END $staff$"
+            f"RAISE EXCEPTION '{_REVOKED}' USING ERRCODE = '28000'; END IF; END IF; END $staff$"
         )
     return "; ".join(parts)
 
