@@ -8,13 +8,14 @@ every line is reserved or the transaction rolls back with the list of short SKUs
 
 from __future__ import annotations
 
+import functools
 import secrets
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import msgspec
-from sqlalchemy import text
+from sqlalchemy import TextClause, text
 
 from cloudstore.lib.errors import InsufficientStock, InvalidState, NotFound, ValidationFailed
 from cloudstore.lib.jobs import JobContext, enqueue, job_handler
@@ -133,35 +134,41 @@ _INSERT_ORDER = text(
     """
 )
 
-_INSERT_LINES = text(
-    """
-    INSERT INTO order_lines (tenant_id, order_id, line_no, sku_id, product_id, sku_code, product_code, title, spec,
-                             category, qty, unit_price, amount)
-    SELECT :t, :o, x.line_no, x.sku_id, x.product_id, x.sku_code, x.product_code, x.title, x.spec, x.category,
-           x.qty, x.unit_price, x.qty * x.unit_price
-    FROM unnest(CAST(:line_nos AS int[]), CAST(:sku_ids AS bigint[]), CAST(:product_ids AS bigint[]),
-                CAST(:sku_codes AS text[]), CAST(:product_codes AS text[]), CAST(:titles AS text[]),
-                CAST(:specs AS text[]), CAST(:categories AS text[]), CAST(:qtys AS int[]),
-                CAST(:prices AS bigint[]))
-         AS x(line_no, sku_id, product_id, sku_code, product_code, title, spec, category, qty, unit_price)
-    """
+_LINE_COLUMNS = (
+    "tenant_id",
+    "order_id",
+    "line_no",
+    "sku_id",
+    "product_id",
+    "sku_code",
+    "product_code",
+    "title",
+    "spec",
+    "category",
+    "qty",
+    "unit_price",
+    "amount",
 )
 
-_INSERT_FULFILMENTS = text(
-    """
-    INSERT INTO fulfilments (tenant_id, order_id, location_id, kind)
-    SELECT :t, :o, x.location_id, :kind FROM unnest(CAST(:locs AS bigint[])) AS x(location_id)
-    RETURNING id, location_id
-    """
-)
 
-_INSERT_FULFILMENT_LINES = text(
+@functools.lru_cache(maxsize=256)
+def _insert_values(table: str, columns: tuple[str, ...], rows: int, returning: str = "") -> TextClause:
+    """A multi-row ``INSERT … VALUES`` for ``rows`` rows, bound as ``:<column>_<row>``.
+
+    Citus plans it as one router insert per tenant; ``INSERT … SELECT FROM unnest(…)`` it would run as a COPY,
+    which row-level security refuses.
     """
-    INSERT INTO fulfilment_lines (tenant_id, fulfilment_id, sku_id, qty)
-    SELECT :t, x.fulfilment_id, x.sku_id, x.qty
-    FROM unnest(CAST(:fids AS bigint[]), CAST(:skus AS bigint[]), CAST(:qtys AS int[])) AS x(fulfilment_id, sku_id, qty)
-    """
-)
+    values = ", ".join("(" + ", ".join(f":{c}_{r}" for c in columns) + ")" for r in range(rows))
+    tail = f" RETURNING {returning}" if returning else ""
+    return text(f"INSERT INTO {table} ({', '.join(columns)}) VALUES {values}{tail}")  # noqa: S608 - fixed names
+
+
+def _values_params(columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> dict[str, Any]:
+    return {f"{c}_{r}": v for r, row in enumerate(rows) for c, v in zip(columns, row, strict=True)}
+
+
+_FULFILMENT_COLUMNS = ("tenant_id", "order_id", "location_id", "kind")
+_FULFILMENT_LINE_COLUMNS = ("tenant_id", "fulfilment_id", "sku_id", "qty")
 
 
 class _Sku(msgspec.Struct):
@@ -419,27 +426,32 @@ class OrderService:
             )
         ).scalar_one()
         lines = [(i + 1, skus[line.sku], line.qty) for i, line in enumerate(data.lines)]
+        line_rows = [
+            (
+                t,
+                order_id,
+                n,
+                s.id,
+                s.product_id,
+                s.code,
+                s.product,
+                s.title,
+                s.spec,
+                s.category,
+                q,
+                s.price,
+                q * s.price,
+            )
+            for n, s, q in lines
+        ]
         await self.session.execute(
-            _INSERT_LINES,
-            {
-                "t": t,
-                "o": order_id,
-                "line_nos": [n for n, _, _ in lines],
-                "sku_ids": [s.id for _, s, _ in lines],
-                "product_ids": [s.product_id for _, s, _ in lines],
-                "sku_codes": [s.code for _, s, _ in lines],
-                "product_codes": [s.product for _, s, _ in lines],
-                "titles": [s.title for _, s, _ in lines],
-                "specs": [s.spec for _, s, _ in lines],
-                "categories": [s.category for _, s, _ in lines],
-                "qtys": [q for _, _, q in lines],
-                "prices": [s.price for _, s, _ in lines],
-            },
+            _insert_values("order_lines", _LINE_COLUMNS, len(line_rows)), _values_params(_LINE_COLUMNS, line_rows)
         )
         loc_ids = [locations[sh.location] for sh in plan.shipments]
         created = (
             await self.session.execute(
-                _INSERT_FULFILMENTS, {"t": t, "o": order_id, "locs": loc_ids, "kind": data.delivery.mode}
+                _insert_values("fulfilments", _FULFILMENT_COLUMNS, len(loc_ids), "id, location_id"),
+                _values_params(_FULFILMENT_COLUMNS, [(t, order_id, loc, data.delivery.mode) for loc in loc_ids]),
             )
         ).all()
         fid_by_loc = {row.location_id: row.id for row in created}
@@ -460,7 +472,11 @@ class OrderService:
                     lines=[FulfilmentLineRead(sku=line.sku, qty=line.qty) for line in sh.lines],
                 )
             )
-        await self.session.execute(_INSERT_FULFILMENT_LINES, {"t": t, "fids": fids, "skus": fskus, "qtys": fqtys})
+        fline_rows = [(t, f, k, q) for f, k, q in zip(fids, fskus, fqtys, strict=True)]
+        await self.session.execute(
+            _insert_values("fulfilment_lines", _FULFILMENT_LINE_COLUMNS, len(fline_rows)),
+            _values_params(_FULFILMENT_LINE_COLUMNS, fline_rows),
+        )
         await enqueue(
             self.session,
             tenant_id=t,
