@@ -8,15 +8,15 @@ every line is reserved or the transaction rolls back with the list of short SKUs
 
 from __future__ import annotations
 
-import functools
 import secrets
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import msgspec
-from sqlalchemy import TextClause, text
+from sqlalchemy import text
 
+from cloudstore.lib.db import insert_rows
 from cloudstore.lib.errors import InsufficientStock, InvalidState, NotFound, ValidationFailed
 from cloudstore.lib.jobs import JobContext, enqueue, job_handler
 from cloudstore.orders.events import OrderCompleted, publish
@@ -149,22 +149,6 @@ _LINE_COLUMNS = (
     "unit_price",
     "amount",
 )
-
-
-@functools.lru_cache(maxsize=256)
-def _insert_values(table: str, columns: tuple[str, ...], rows: int, returning: str = "") -> TextClause:
-    """A multi-row ``INSERT … VALUES`` for ``rows`` rows, bound as ``:<column>_<row>``.
-
-    Citus plans it as one router insert per tenant; ``INSERT … SELECT FROM unnest(…)`` it would run as a COPY,
-    which row-level security refuses.
-    """
-    values = ", ".join("(" + ", ".join(f":{c}_{r}" for c in columns) + ")" for r in range(rows))
-    tail = f" RETURNING {returning}" if returning else ""
-    return text(f"INSERT INTO {table} ({', '.join(columns)}) VALUES {values}{tail}")  # noqa: S608 - fixed names
-
-
-def _values_params(columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> dict[str, Any]:
-    return {f"{c}_{r}": v for r, row in enumerate(rows) for c, v in zip(columns, row, strict=True)}
 
 
 _FULFILMENT_COLUMNS = ("tenant_id", "order_id", "location_id", "kind")
@@ -444,16 +428,15 @@ class OrderService:
             )
             for n, s, q in lines
         ]
-        await self.session.execute(
-            _insert_values("order_lines", _LINE_COLUMNS, len(line_rows)), _values_params(_LINE_COLUMNS, line_rows)
-        )
+        await insert_rows(self.session, "order_lines", _LINE_COLUMNS, line_rows)
         loc_ids = [locations[sh.location] for sh in plan.shipments]
-        created = (
-            await self.session.execute(
-                _insert_values("fulfilments", _FULFILMENT_COLUMNS, len(loc_ids), "id, location_id"),
-                _values_params(_FULFILMENT_COLUMNS, [(t, order_id, loc, data.delivery.mode) for loc in loc_ids]),
-            )
-        ).all()
+        created = await insert_rows(
+            self.session,
+            "fulfilments",
+            _FULFILMENT_COLUMNS,
+            [(t, order_id, loc, data.delivery.mode) for loc in loc_ids],
+            suffix="RETURNING id, location_id",
+        )
         fid_by_loc = {row.location_id: row.id for row in created}
         fids, fskus, fqtys = [], [], []
         fulfilments = []
@@ -473,10 +456,7 @@ class OrderService:
                 )
             )
         fline_rows = [(t, f, k, q) for f, k, q in zip(fids, fskus, fqtys, strict=True)]
-        await self.session.execute(
-            _insert_values("fulfilment_lines", _FULFILMENT_LINE_COLUMNS, len(fline_rows)),
-            _values_params(_FULFILMENT_LINE_COLUMNS, fline_rows),
-        )
+        await insert_rows(self.session, "fulfilment_lines", _FULFILMENT_LINE_COLUMNS, fline_rows)
         await enqueue(
             self.session,
             tenant_id=t,
