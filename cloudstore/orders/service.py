@@ -647,12 +647,11 @@ class OrderService:
                 text(
                     """
                     SELECT f.id, f.order_id, f.kind, f.status, f.location_id, l.code AS location, l.kind AS lkind,
-                           l.distributor_id, o.status AS order_status, o.order_no,
-                           (SELECT id FROM stores s WHERE s.tenant_id = l.tenant_id AND s.location_id = l.id)
-                             AS store_id
+                           l.distributor_id, o.status AS order_status, o.order_no, s.id AS store_id
                     FROM fulfilments f
                     JOIN orders o ON o.tenant_id = f.tenant_id AND o.id = f.order_id
                     JOIN locations l ON l.tenant_id = f.tenant_id AND l.id = f.location_id
+                    LEFT JOIN stores s ON s.tenant_id = l.tenant_id AND s.location_id = l.id
                     WHERE f.tenant_id = :t AND f.id = :f
                     FOR NO KEY UPDATE OF f, o
                     """
