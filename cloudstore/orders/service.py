@@ -151,6 +151,7 @@ _LINE_COLUMNS = (
 )
 
 
+_MOVEMENT_COLUMNS = ("tenant_id", "location_id", "sku_id", "delta", "on_hand_after", "reason", "reference", "actor")
 _FULFILMENT_COLUMNS = ("tenant_id", "order_id", "location_id", "kind")
 _FULFILMENT_LINE_COLUMNS = ("tenant_id", "fulfilment_id", "sku_id", "qty")
 
@@ -691,29 +692,27 @@ class OrderService:
             ),
             params,
         )
-        await self.session.execute(
+        # Two statements, not an UPDATE … RETURNING feeding an INSERT in one: Citus would run that INSERT as a
+        # COPY, which row-level security refuses.
+        moved = await self.session.execute(
             text(
                 """
-                WITH moved AS (
-                  UPDATE stock_levels sl
-                  SET on_hand = sl.on_hand - fl.qty, reserved = sl.reserved - fl.qty, updated_at = now()
-                  FROM fulfilment_lines fl
-                  WHERE fl.tenant_id = sl.tenant_id AND fl.fulfilment_id = :f AND fl.sku_id = sl.sku_id
-                    AND sl.tenant_id = :t AND sl.location_id = :l
-                  RETURNING sl.sku_id, fl.qty, sl.on_hand
-                )
-                INSERT INTO stock_movements (tenant_id, location_id, sku_id, delta, on_hand_after, reason, reference,
-                                             actor)
-                SELECT :t, :l, sku_id, -qty, on_hand, :reason, :ref, :actor FROM moved
+                UPDATE stock_levels sl
+                SET on_hand = sl.on_hand - fl.qty, reserved = sl.reserved - fl.qty, updated_at = now()
+                FROM fulfilment_lines fl
+                WHERE fl.tenant_id = sl.tenant_id AND fl.fulfilment_id = :f AND fl.sku_id = sl.sku_id
+                  AND sl.tenant_id = :t AND sl.location_id = :l
+                RETURNING sl.sku_id, fl.qty, sl.on_hand
                 """
             ),
-            {
-                **params,
-                "reason": "ship" if f.kind == "delivery" else "pickup",
-                "ref": f.order_no,
-                "actor": principal.actor,
-            },
+            params,
         )
+        reason = "ship" if f.kind == "delivery" else "pickup"
+        rows = [
+            (self.tenant_id, f.location_id, m.sku_id, -m.qty, m.on_hand, reason, f.order_no, principal.actor)
+            for m in moved
+        ]
+        await insert_rows(self.session, "stock_movements", _MOVEMENT_COLUMNS, sorted(rows))
 
     async def _complete_if_done(self, order_id: int) -> None:
         done = (
