@@ -670,11 +670,12 @@ class OrderService:
         await self.session.execute(
             text(
                 "UPDATE fulfilments SET status = :s, updated_at = now(), "
-                "shipped_at = CASE WHEN :s IN ('shipped', 'ready_for_pickup') THEN now() ELSE shipped_at END, "
-                "completed_at = CASE WHEN :s IN ('delivered', 'picked_up') THEN now() ELSE completed_at END "
+                "shipped_at = CASE WHEN :s IN ('shipped', 'ready_for_pickup') THEN :at ELSE shipped_at END, "
+                "completed_at = CASE WHEN :s IN ('delivered', 'picked_up') THEN :at ELSE completed_at END "
                 "WHERE tenant_id = :t AND id = :f"
             ),
-            {"s": new_status, "t": self.tenant_id, "f": f.id},
+            # the time is a parameter: Citus refuses now() inside a CASE
+            {"s": new_status, "t": self.tenant_id, "f": f.id, "at": datetime.now(UTC)},
         )
         if new_status in ("delivered", "picked_up"):
             await self._complete_if_done(f.order_id)
