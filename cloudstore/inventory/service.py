@@ -19,6 +19,7 @@ from cloudstore.inventory.schemas import (
     StockRead,
     StockSetItem,
 )
+from cloudstore.lib.db import insert_rows
 from cloudstore.lib.errors import InvalidState, NotFound, ValidationFailed
 from cloudstore.lib.imports import file_entry
 from cloudstore.lib.paging import decode_cursor, encode_cursor
@@ -66,14 +67,8 @@ class BelowReserved(InvalidState):
         self.short = short
 
 
-_ENSURE = text(
-    """
-    INSERT INTO stock_levels (tenant_id, location_id, sku_id)
-    SELECT :t, u.l, u.k FROM unnest(CAST(:locs AS bigint[]), CAST(:skus AS bigint[])) AS u(l, k) ORDER BY u.l, u.k
-    ON CONFLICT DO NOTHING
-    RETURNING location_id, sku_id
-    """
-)
+_LEVEL_KEY = ("tenant_id", "location_id", "sku_id")
+_ENSURED = "ON CONFLICT DO NOTHING RETURNING location_id, sku_id"
 _LOCK = text(
     """
     SELECT sl.location_id, sl.sku_id, sl.on_hand, sl.reserved
@@ -91,14 +86,7 @@ _SET = text(
     WHERE sl.tenant_id = :t AND sl.location_id = u.l AND sl.sku_id = u.k
     """
 )
-_RECORD = text(
-    """
-    INSERT INTO stock_movements (tenant_id, location_id, sku_id, delta, on_hand_after, reason, reference, actor)
-    SELECT :t, u.l, u.k, u.d, u.n, :reason, :reference, :actor
-    FROM unnest(CAST(:locs AS bigint[]), CAST(:skus AS bigint[]), CAST(:delta AS bigint[]), CAST(:qty AS bigint[]))
-         AS u(l, k, d, n)
-    """
-)
+_MOVEMENT_COLUMNS = ("tenant_id", "location_id", "sku_id", "delta", "on_hand_after", "reason", "reference", "actor")
 _LEVELS = """
     SELECT sl.location_id, sl.sku_id, l.code AS location, k.code AS sku, sl.on_hand, sl.reserved
     FROM stock_levels sl
@@ -176,7 +164,15 @@ class StockService:
             return [], []
         ordered = sorted(levels, key=lambda lv: lv.key)
         ids = {"t": tenant_id, "locs": [lv.location_id for lv in ordered], "skus": [lv.sku_id for lv in ordered]}
-        created = {(r.location_id, r.sku_id) for r in await self.session.execute(_ENSURE, ids)}
+        keys = [(tenant_id, lv.location_id, lv.sku_id) for lv in ordered]  # in key order: concurrent writes queue
+        ensured = await insert_rows(
+            self.session,
+            "stock_levels",
+            _LEVEL_KEY,
+            keys,
+            suffix="ON CONFLICT DO NOTHING RETURNING location_id, sku_id",
+        )
+        created = {(r.location_id, r.sku_id) for r in ensured}
         current = {(r.location_id, r.sku_id): (r.on_hand, r.reserved) for r in await self.session.execute(_LOCK, ids)}
         short = [(lv, current[lv.key][1]) for lv in levels if lv.on_hand < current[lv.key][1]]
         if short:
@@ -191,9 +187,11 @@ class StockService:
             }
             await self.session.execute(_SET, params)
             deltas = [lv.on_hand - current[lv.key][0] for lv in changed]
-            await self.session.execute(
-                _RECORD, {**params, "delta": deltas, "reason": reason, "reference": reference, "actor": actor}
-            )
+            movements = [
+                (tenant_id, lv.location_id, lv.sku_id, d, lv.on_hand, reason, reference, actor)
+                for lv, d in zip(changed, deltas, strict=True)
+            ]
+            await insert_rows(self.session, "stock_movements", _MOVEMENT_COLUMNS, movements)
         outcomes: list[Outcome] = [
             "created" if lv.key in created else "updated" if lv.on_hand != current[lv.key][0] else "unchanged"
             for lv in levels

@@ -12,12 +12,13 @@ statement instead of bypassing row-level security.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import event, text
+from sqlalchemy import Row, TextClause, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
@@ -43,6 +44,7 @@ __all__ = (
     "admin_engine",
     "assume_role",
     "ensure_database",
+    "insert_rows",
     "resolve_database_url",
     "runtime_engine",
     "scope_to_slug",
@@ -225,9 +227,12 @@ def _scope_sql(role: str, tenant_id: int | None, staff: tuple[int, int] | None =
     if staff is not None:
         staff_id, epoch = (int(v) for v in staff)
         parts.append(
-            "DO $staff$ BEGIN IF NOT EXISTS (SELECT 1 FROM staff WHERE tenant_id = "  # noqa: S608 - integers only
+            # Citus's own worker connections (which replay this string) skip it: a shard may not run a
+            # distributed query, and the coordinator has already checked.
+            "DO $staff$ BEGIN IF current_setting('application_name') NOT LIKE 'citus_internal%' THEN "  # noqa: S608
+            "IF NOT EXISTS (SELECT 1 FROM staff WHERE tenant_id = "  # integers only
             f"{int(tenant_id or 0)} AND id = {staff_id} AND active AND credentials_epoch = {epoch}) THEN "
-            f"RAISE EXCEPTION '{_REVOKED}' USING ERRCODE = '28000'; END IF; END $staff$"
+            f"RAISE EXCEPTION '{_REVOKED}' USING ERRCODE = '28000'; END IF; END IF; END $staff$"
         )
     return "; ".join(parts)
 
@@ -369,3 +374,36 @@ class Database:
     async def dispose(self) -> None:
         """Close every pooled connection."""
         await self.engine.dispose()
+
+
+_ROWS_PER_INSERT = 500  # asyncpg binds at most 32767 parameters per statement
+
+
+@functools.lru_cache(maxsize=256)
+def _insert_values(table: str, columns: tuple[str, ...], rows: int, suffix: str) -> TextClause:
+    values = ", ".join("(" + ", ".join(f":{c}_{r}" for c in columns) + ")" for r in range(rows))
+    return text(f"INSERT INTO {table} ({', '.join(columns)}) VALUES {values} {suffix}".rstrip())  # noqa: S608
+
+
+async def insert_rows(
+    session: AsyncSession | AsyncConnection,
+    table: str,
+    columns: tuple[str, ...],
+    rows: list[tuple[Any, ...]],
+    *,
+    suffix: str = "",
+) -> list[Row[Any]]:
+    """Insert ``rows`` with multi-row ``INSERT … VALUES`` (one statement up to 500 rows), in the order given.
+
+    ``suffix`` (a fixed ``ON CONFLICT …``/``RETURNING …``) follows the values; the returned rows are its result.
+    Citus plans this as a router insert for one tenant; ``INSERT … SELECT FROM unnest(…)`` it would run as a
+    COPY, which row-level security refuses. ``table``, ``columns`` and ``suffix`` are names from the code.
+    """
+    out: list[Row[Any]] = []
+    for start in range(0, len(rows), _ROWS_PER_INSERT):
+        chunk = rows[start : start + _ROWS_PER_INSERT]
+        params = {f"{c}_{r}": v for r, row in enumerate(chunk) for c, v in zip(columns, row, strict=True)}
+        result = await session.execute(_insert_values(table, columns, len(chunk), suffix), params)
+        if "RETURNING" in suffix:
+            out.extend(result.all())
+    return out

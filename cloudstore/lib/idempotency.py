@@ -23,7 +23,7 @@ from sqlalchemy import Column, DateTime, Index, LargeBinary, SmallInteger, Text,
 from sqlmodel import Field
 
 from cloudstore.lib.errors import IdempotencyConflict, IdempotencyKeyMissing, ValidationFailed
-from cloudstore.lib.tables import TenantTable, now_column
+from cloudstore.lib.tables import TenantTable, now_column, utcnow
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -122,14 +122,16 @@ async def begin_idempotent(
     return IdempotencyTicket(tenant_id=tenant_id, scope=scope, key=key, request_hash=request_hash)
 
 
+# No now() after ON CONFLICT: Citus refuses non-immutable expressions there. EXCLUDED carries the defaults
+# (transaction time, evaluated on the coordinator) and the cutoff is a parameter.
 _STORE = text(
     """
     INSERT INTO idempotency_keys (tenant_id, scope, key, request_hash, status_code, body)
     VALUES (:tenant_id, :scope, :key, :request_hash, :status_code, :body)
     ON CONFLICT (tenant_id, scope, key) DO UPDATE
        SET request_hash = EXCLUDED.request_hash, status_code = EXCLUDED.status_code,
-           body = EXCLUDED.body, created_at = now(), updated_at = now()
-     WHERE idempotency_keys.created_at <= now() - CAST(:retention AS interval)
+           body = EXCLUDED.body, created_at = EXCLUDED.created_at, updated_at = EXCLUDED.updated_at
+     WHERE idempotency_keys.created_at <= :expired_before
     RETURNING 1
     """
 )
@@ -150,7 +152,7 @@ async def finish_idempotent(session: AsyncSession, ticket: IdempotencyTicket, *,
             "request_hash": ticket.request_hash,
             "status_code": status_code,
             "body": body,
-            "retention": RETENTION,
+            "expired_before": utcnow() - RETENTION,
         },
     )
     if stored.first() is None:

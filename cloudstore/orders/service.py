@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 from sqlalchemy import text
 
+from cloudstore.lib.db import insert_rows
 from cloudstore.lib.errors import InsufficientStock, InvalidState, NotFound, ValidationFailed
 from cloudstore.lib.jobs import JobContext, enqueue, job_handler
 from cloudstore.orders.events import OrderCompleted, publish
@@ -133,35 +134,26 @@ _INSERT_ORDER = text(
     """
 )
 
-_INSERT_LINES = text(
-    """
-    INSERT INTO order_lines (tenant_id, order_id, line_no, sku_id, product_id, sku_code, product_code, title, spec,
-                             category, qty, unit_price, amount)
-    SELECT :t, :o, x.line_no, x.sku_id, x.product_id, x.sku_code, x.product_code, x.title, x.spec, x.category,
-           x.qty, x.unit_price, x.qty * x.unit_price
-    FROM unnest(CAST(:line_nos AS int[]), CAST(:sku_ids AS bigint[]), CAST(:product_ids AS bigint[]),
-                CAST(:sku_codes AS text[]), CAST(:product_codes AS text[]), CAST(:titles AS text[]),
-                CAST(:specs AS text[]), CAST(:categories AS text[]), CAST(:qtys AS int[]),
-                CAST(:prices AS bigint[]))
-         AS x(line_no, sku_id, product_id, sku_code, product_code, title, spec, category, qty, unit_price)
-    """
+_LINE_COLUMNS = (
+    "tenant_id",
+    "order_id",
+    "line_no",
+    "sku_id",
+    "product_id",
+    "sku_code",
+    "product_code",
+    "title",
+    "spec",
+    "category",
+    "qty",
+    "unit_price",
+    "amount",
 )
 
-_INSERT_FULFILMENTS = text(
-    """
-    INSERT INTO fulfilments (tenant_id, order_id, location_id, kind)
-    SELECT :t, :o, x.location_id, :kind FROM unnest(CAST(:locs AS bigint[])) AS x(location_id)
-    RETURNING id, location_id
-    """
-)
 
-_INSERT_FULFILMENT_LINES = text(
-    """
-    INSERT INTO fulfilment_lines (tenant_id, fulfilment_id, sku_id, qty)
-    SELECT :t, x.fulfilment_id, x.sku_id, x.qty
-    FROM unnest(CAST(:fids AS bigint[]), CAST(:skus AS bigint[]), CAST(:qtys AS int[])) AS x(fulfilment_id, sku_id, qty)
-    """
-)
+_MOVEMENT_COLUMNS = ("tenant_id", "location_id", "sku_id", "delta", "on_hand_after", "reason", "reference", "actor")
+_FULFILMENT_COLUMNS = ("tenant_id", "order_id", "location_id", "kind")
+_FULFILMENT_LINE_COLUMNS = ("tenant_id", "fulfilment_id", "sku_id", "qty")
 
 
 class _Sku(msgspec.Struct):
@@ -419,29 +411,33 @@ class OrderService:
             )
         ).scalar_one()
         lines = [(i + 1, skus[line.sku], line.qty) for i, line in enumerate(data.lines)]
-        await self.session.execute(
-            _INSERT_LINES,
-            {
-                "t": t,
-                "o": order_id,
-                "line_nos": [n for n, _, _ in lines],
-                "sku_ids": [s.id for _, s, _ in lines],
-                "product_ids": [s.product_id for _, s, _ in lines],
-                "sku_codes": [s.code for _, s, _ in lines],
-                "product_codes": [s.product for _, s, _ in lines],
-                "titles": [s.title for _, s, _ in lines],
-                "specs": [s.spec for _, s, _ in lines],
-                "categories": [s.category for _, s, _ in lines],
-                "qtys": [q for _, _, q in lines],
-                "prices": [s.price for _, s, _ in lines],
-            },
-        )
-        loc_ids = [locations[sh.location] for sh in plan.shipments]
-        created = (
-            await self.session.execute(
-                _INSERT_FULFILMENTS, {"t": t, "o": order_id, "locs": loc_ids, "kind": data.delivery.mode}
+        line_rows = [
+            (
+                t,
+                order_id,
+                n,
+                s.id,
+                s.product_id,
+                s.code,
+                s.product,
+                s.title,
+                s.spec,
+                s.category,
+                q,
+                s.price,
+                q * s.price,
             )
-        ).all()
+            for n, s, q in lines
+        ]
+        await insert_rows(self.session, "order_lines", _LINE_COLUMNS, line_rows)
+        loc_ids = [locations[sh.location] for sh in plan.shipments]
+        created = await insert_rows(
+            self.session,
+            "fulfilments",
+            _FULFILMENT_COLUMNS,
+            [(t, order_id, loc, data.delivery.mode) for loc in loc_ids],
+            suffix="RETURNING id, location_id",
+        )
         fid_by_loc = {row.location_id: row.id for row in created}
         fids, fskus, fqtys = [], [], []
         fulfilments = []
@@ -460,7 +456,8 @@ class OrderService:
                     lines=[FulfilmentLineRead(sku=line.sku, qty=line.qty) for line in sh.lines],
                 )
             )
-        await self.session.execute(_INSERT_FULFILMENT_LINES, {"t": t, "fids": fids, "skus": fskus, "qtys": fqtys})
+        fline_rows = [(t, f, k, q) for f, k, q in zip(fids, fskus, fqtys, strict=True)]
+        await insert_rows(self.session, "fulfilment_lines", _FULFILMENT_LINE_COLUMNS, fline_rows)
         await enqueue(
             self.session,
             tenant_id=t,
@@ -651,12 +648,11 @@ class OrderService:
                 text(
                     """
                     SELECT f.id, f.order_id, f.kind, f.status, f.location_id, l.code AS location, l.kind AS lkind,
-                           l.distributor_id, o.status AS order_status, o.order_no,
-                           (SELECT id FROM stores s WHERE s.tenant_id = l.tenant_id AND s.location_id = l.id)
-                             AS store_id
+                           l.distributor_id, o.status AS order_status, o.order_no, s.id AS store_id
                     FROM fulfilments f
                     JOIN orders o ON o.tenant_id = f.tenant_id AND o.id = f.order_id
                     JOIN locations l ON l.tenant_id = f.tenant_id AND l.id = f.location_id
+                    LEFT JOIN stores s ON s.tenant_id = l.tenant_id AND s.location_id = l.id
                     WHERE f.tenant_id = :t AND f.id = :f
                     FOR NO KEY UPDATE OF f, o
                     """
@@ -674,11 +670,12 @@ class OrderService:
         await self.session.execute(
             text(
                 "UPDATE fulfilments SET status = :s, updated_at = now(), "
-                "shipped_at = CASE WHEN :s IN ('shipped', 'ready_for_pickup') THEN now() ELSE shipped_at END, "
-                "completed_at = CASE WHEN :s IN ('delivered', 'picked_up') THEN now() ELSE completed_at END "
+                "shipped_at = CASE WHEN :s IN ('shipped', 'ready_for_pickup') THEN :at ELSE shipped_at END, "
+                "completed_at = CASE WHEN :s IN ('delivered', 'picked_up') THEN :at ELSE completed_at END "
                 "WHERE tenant_id = :t AND id = :f"
             ),
-            {"s": new_status, "t": self.tenant_id, "f": f.id},
+            # the time is a parameter: Citus refuses now() inside a CASE
+            {"s": new_status, "t": self.tenant_id, "f": f.id, "at": datetime.now(UTC)},
         )
         if new_status in ("delivered", "picked_up"):
             await self._complete_if_done(f.order_id)
@@ -696,29 +693,27 @@ class OrderService:
             ),
             params,
         )
-        await self.session.execute(
+        # Two statements, not an UPDATE … RETURNING feeding an INSERT in one: Citus would run that INSERT as a
+        # COPY, which row-level security refuses.
+        moved = await self.session.execute(
             text(
                 """
-                WITH moved AS (
-                  UPDATE stock_levels sl
-                  SET on_hand = sl.on_hand - fl.qty, reserved = sl.reserved - fl.qty, updated_at = now()
-                  FROM fulfilment_lines fl
-                  WHERE fl.tenant_id = sl.tenant_id AND fl.fulfilment_id = :f AND fl.sku_id = sl.sku_id
-                    AND sl.tenant_id = :t AND sl.location_id = :l
-                  RETURNING sl.sku_id, fl.qty, sl.on_hand
-                )
-                INSERT INTO stock_movements (tenant_id, location_id, sku_id, delta, on_hand_after, reason, reference,
-                                             actor)
-                SELECT :t, :l, sku_id, -qty, on_hand, :reason, :ref, :actor FROM moved
+                UPDATE stock_levels sl
+                SET on_hand = sl.on_hand - fl.qty, reserved = sl.reserved - fl.qty, updated_at = now()
+                FROM fulfilment_lines fl
+                WHERE fl.tenant_id = sl.tenant_id AND fl.fulfilment_id = :f AND fl.sku_id = sl.sku_id
+                  AND sl.tenant_id = :t AND sl.location_id = :l
+                RETURNING sl.sku_id, fl.qty, sl.on_hand
                 """
             ),
-            {
-                **params,
-                "reason": "ship" if f.kind == "delivery" else "pickup",
-                "ref": f.order_no,
-                "actor": principal.actor,
-            },
+            params,
         )
+        reason = "ship" if f.kind == "delivery" else "pickup"
+        rows = [
+            (self.tenant_id, f.location_id, m.sku_id, -m.qty, m.on_hand, reason, f.order_no, principal.actor)
+            for m in moved
+        ]
+        await insert_rows(self.session, "stock_movements", _MOVEMENT_COLUMNS, sorted(rows))
 
     async def _complete_if_done(self, order_id: int) -> None:
         done = (

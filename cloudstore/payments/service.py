@@ -294,8 +294,7 @@ class PaymentService:
         await self.session.execute(
             text(
                 "INSERT INTO refunds (tenant_id, refund_no, order_id, payment_id, amount, goods_amount, lines, status, "
-                "provider_refund_id, completed_at) VALUES (:t, :r, :o, :p, :a, :a, CAST(:l AS jsonb), :s, :pr, "
-                "CASE WHEN :s = 'succeeded' THEN now() END)"
+                "provider_refund_id, completed_at) VALUES (:t, :r, :o, :p, :a, :a, CAST(:l AS jsonb), :s, :pr, :done)"
             ),
             {
                 "t": self.tenant_id,
@@ -306,6 +305,8 @@ class PaymentService:
                 "l": msgspec.json.encode(refunded).decode(),
                 "s": "succeeded" if result.status == "SUCCESS" else "pending",
                 "pr": result.provider_refund_id,
+                # a time, not now() in a CASE: Citus refuses non-immutable functions there
+                "done": datetime.now(UTC) if result.status == "SUCCESS" else None,
             },
         )
         await self.session.execute(
@@ -436,10 +437,15 @@ async def refund_orphan_payment(ctx: JobContext) -> None:
     await ctx.session.execute(
         text(
             "UPDATE refunds SET status = CASE WHEN :s = 'SUCCESS' THEN 'succeeded' ELSE 'pending' END, "
-            "provider_refund_id = :pr, completed_at = CASE WHEN :s = 'SUCCESS' THEN now() END "
-            "WHERE tenant_id = :t AND id = :i"
+            "provider_refund_id = :pr, completed_at = :done WHERE tenant_id = :t AND id = :i"
         ),
-        {"s": result.status, "pr": result.provider_refund_id, "t": ctx.tenant_id, "i": row.id},
+        {
+            "s": result.status,
+            "pr": result.provider_refund_id,
+            "done": datetime.now(UTC) if result.status == "SUCCESS" else None,  # no now() in a CASE on Citus
+            "t": ctx.tenant_id,
+            "i": row.id,
+        },
     )
 
 

@@ -137,7 +137,8 @@ async def write_binding(
             VALUES (:t, :c, :s, :k, :bound, :protected, :expires, now())
             ON CONFLICT (tenant_id, consumer_id) DO UPDATE SET
               store_id = EXCLUDED.store_id, koc_id = EXCLUDED.koc_id, bound_at = EXCLUDED.bound_at,
-              protected_until = EXCLUDED.protected_until, expires_at = EXCLUDED.expires_at, updated_at = now()
+              protected_until = EXCLUDED.protected_until, expires_at = EXCLUDED.expires_at,
+              updated_at = EXCLUDED.updated_at
             """
         ),
         {

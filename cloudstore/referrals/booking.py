@@ -106,6 +106,18 @@ _PAID_ORDER = text(
     FOR UPDATE OF o
     """
 )
+# The same without a KOC: Citus cannot plan an outer join whose condition is bound to NULL.
+_PAID_ORDER_NO_KOC = text(
+    """
+    SELECT o.consumer_id, s.code AS store_code,
+           CAST(NULL AS bigint) AS koc_id, CAST(NULL AS text) AS koc_code, CAST(NULL AS bigint) AS koc_store_id,
+           CAST(NULL AS boolean) AS koc_active, CAST(NULL AS bigint) AS koc_consumer_id
+    FROM orders o
+    JOIN stores s ON s.tenant_id = o.tenant_id AND s.id = :store_id
+    WHERE o.tenant_id = :t AND o.id = :o
+    FOR UPDATE OF o
+    """
+)
 
 _LINES = text(
     "SELECT product_code, category, unit_price, qty, refunded_qty FROM order_lines "
@@ -185,7 +197,8 @@ async def book_paid(session: AsyncSession, event: OrderPaid) -> None:
         return
     order = (
         await session.execute(
-            _PAID_ORDER, {"t": t, "o": event.order_id, "store_id": event.store_id, "koc_id": event.koc_id}
+            _PAID_ORDER if event.koc_id is not None else _PAID_ORDER_NO_KOC,
+            {"t": t, "o": event.order_id, "store_id": event.store_id, "koc_id": event.koc_id},
         )
     ).first()
     if order is None:

@@ -375,7 +375,7 @@ class StorefrontService:
                     VALUES (:t, :s, :p, COALESCE(:hidden, false), COALESCE(:pinned, false))
                     ON CONFLICT (tenant_id, store_id, product_id) DO UPDATE
                     SET hidden = COALESCE(:hidden, storefront_items.hidden),
-                        pinned = COALESCE(:pinned, storefront_items.pinned), updated_at = now()
+                        pinned = COALESCE(:pinned, storefront_items.pinned), updated_at = EXCLUDED.updated_at
                     """
                 ),
                 {**params, "hidden": hidden, "pinned": pinned},
@@ -387,7 +387,8 @@ class StorefrontService:
                 text(
                     """
                     INSERT INTO store_sku_prices (tenant_id, store_id, sku_id, price) VALUES (:t, :s, :k, :price)
-                    ON CONFLICT (tenant_id, store_id, sku_id) DO UPDATE SET price = EXCLUDED.price, updated_at = now()
+                    ON CONFLICT (tenant_id, store_id, sku_id) DO UPDATE
+                    SET price = EXCLUDED.price, updated_at = EXCLUDED.updated_at
                     """
                 ),
                 setting,

@@ -139,7 +139,7 @@ class TenantService:
         await self.session.execute(
             text(
                 f"INSERT INTO tenant_policies (tenant_id, {kind}) VALUES (:t, CAST(:doc AS jsonb)) "  # noqa: S608
-                f"ON CONFLICT (tenant_id) DO UPDATE SET {kind} = EXCLUDED.{kind}, updated_at = now()"
+                f"ON CONFLICT (tenant_id) DO UPDATE SET {kind} = EXCLUDED.{kind}, updated_at = EXCLUDED.updated_at"
             ),
             {"t": tenant_id, "doc": msgspec.json.encode(doc).decode()},
         )

@@ -159,7 +159,7 @@ async def test_killed_connection_mid_order_leaves_nothing(
         await OrderService(s, network.tenant_id).place(network.consumer_id, data)
         pid = (await s.execute(text("SELECT pg_backend_pid()"))).scalar_one()
         async with owner_engine.connect() as admin:
-            await admin.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid})
+            await admin.execute(text("SELECT pg_terminate_backend(CAST(:p AS int))"), {"p": pid})
         with pytest.raises(Exception):  # noqa: B017, PT011 - the driver reports the dead connection its own way
             await s.commit()
     on_hand, reserved, ordered = await _totals(app, network.tenant_id, "TEA-1")
