@@ -249,11 +249,12 @@ class ProductService:
         """Insert new products and their SKUs (a few statements, whatever the count)."""
         if not products:
             return
+        now = datetime.now(UTC)  # a parameter: Citus refuses now() inside a CASE on a distributed table
         await self.session.execute(
             text(
                 "INSERT INTO products (tenant_id, code, title, category, description, images, status, published_at) "
                 "VALUES (:t, :code, :title, :category, :description, :images, :status, "
-                "CASE WHEN :status = 'published' THEN now() END)"
+                "CASE WHEN :status = 'published' THEN CAST(:now AS timestamptz) END)"
             ),
             [
                 {
@@ -264,6 +265,7 @@ class ProductService:
                     "description": p.description,
                     "images": p.images,
                     "status": status,
+                    "now": now,
                 }
                 for p, status in products
             ],
