@@ -8,7 +8,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.di import Provide
 from litestar.params import FromPath, FromQuery, JSONBody
 
-from cloudstore.http.deps import Caller, DbSession, Shop, provide_shop_tenant, require_consumer, require_staff
+from cloudstore.http.deps import Caller, DbSession, Limit, Shop, provide_shop_tenant, require_consumer, require_staff
 from cloudstore.http.idempotent import IdempotencyKey, idempotent
 from cloudstore.http.problems import problems
 from cloudstore.lib.errors import ValidationFailed
@@ -87,7 +87,7 @@ class ShopOrderController(Controller):
         shop: Shop,
         consumer: Caller,
         db: DbSession,
-        limit: FromQuery[int | None] = None,
+        limit: Limit = None,
         cursor: FromQuery[str | None] = None,
     ) -> OrderPage:
         """Newest first."""
@@ -151,7 +151,7 @@ class HqOrderController(Controller):
         db: DbSession,
         status: FromQuery[OrderStatus | None] = None,
         store: FromQuery[str | None] = None,
-        limit: FromQuery[int | None] = None,
+        limit: Limit = None,
         cursor: FromQuery[str | None] = None,
     ) -> OrderPage:
         """Filter by status and by the store the order was placed through."""
@@ -293,7 +293,7 @@ class StoreOrderController(_FulfilmentActions):
         principal: Caller,
         db: DbSession,
         status: FromQuery[OrderStatus | None] = None,
-        limit: FromQuery[int | None] = None,
+        limit: Limit = None,
         cursor: FromQuery[str | None] = None,
     ) -> OrderPage:
         """Newest first."""
