@@ -20,7 +20,7 @@ from cloudstore.auth.schemas import (
     TokenResponse,
 )
 from cloudstore.auth.service import AuthService
-from cloudstore.http.deps import Caller, DbSession, Shop, provide_shop_tenant, require_staff
+from cloudstore.http.deps import Caller, DbSession, Limit, Shop, provide_shop_tenant, require_staff
 from cloudstore.http.problems import problems
 from cloudstore.lib.paging import check_limit, decode_cursor, encode_cursor
 
@@ -60,7 +60,7 @@ class StaffController(Controller):
         principal: Caller,
         db: DbSession,
         state: State,
-        limit: FromQuery[int | None] = None,
+        limit: Limit = None,
         cursor: FromQuery[str | None] = None,
     ) -> StaffPage:
         """Staff accounts, by username."""

@@ -40,7 +40,11 @@ class TokenResponse(msgspec.Struct):
 
 
 class StaffCreate(msgspec.Struct, forbid_unknown_fields=True):
-    """``POST /v1/hq/staff``: a store account names its store, a distributor account its distributor."""
+    """``POST /v1/hq/staff``: a store account names its store, a distributor account its distributor.
+
+    Role ``store`` needs an existing ``store_code`` and no ``distributor_code``; role ``distributor`` needs an
+    existing ``distributor_code`` and no ``store_code``; role ``hq`` takes neither (422 otherwise).
+    """
 
     username: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_.@-]{3,64}$")]
     password: Annotated[str, msgspec.Meta(min_length=8, max_length=256)]
@@ -84,7 +88,9 @@ class StaffPage(msgspec.Struct):
 class StaffUpdate(msgspec.Struct, forbid_unknown_fields=True):
     """``PATCH /v1/hq/staff/{username}``: any of these; a new role names its store or distributor like on create.
 
-    Disabling an account, or changing its password or role, ends every token it holds.
+    Disabling an account, or changing its password or role, ends every token it holds. At least one of
+    ``active``, ``password`` or ``role`` must be given; ``store_code`` and ``distributor_code`` only go with a
+    new ``role``, under the same rules as on create (422 otherwise). Nobody changes their own ``active`` or role.
     """
 
     active: bool | None = None

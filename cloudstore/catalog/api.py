@@ -18,7 +18,7 @@ from cloudstore.catalog.schemas import (
     SkuUpdate,
 )
 from cloudstore.catalog.service import ProductService
-from cloudstore.http.deps import Caller, DbSession, require_staff
+from cloudstore.http.deps import Caller, DbSession, Limit, require_staff
 from cloudstore.http.problems import problems
 from cloudstore.lib.paging import check_limit
 
@@ -46,7 +46,7 @@ class HqProductController(Controller):
         category: FromQuery[str | None] = None,
         q: FromQuery[str | None] = None,
         cursor: FromQuery[str | None] = None,
-        limit: FromQuery[int | None] = None,
+        limit: Limit = None,
     ) -> ProductPage:
         """Products with their SKUs in creation order; ``q`` searches titles."""
         return await ProductService(db).list_products(

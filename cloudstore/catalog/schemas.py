@@ -36,7 +36,10 @@ ProductStatus = Literal["draft", "published", "archived"]
 
 
 class SkuCreate(msgspec.Struct, forbid_unknown_fields=True):
-    """A SKU with its list price; the band a store may price it in defaults to exactly the list price."""
+    """A SKU with its list price; the band a store may price it in defaults to exactly the list price.
+
+    ``min_price <= price <= max_price`` (422 otherwise).
+    """
 
     code: Code
     spec: Spec
@@ -69,7 +72,10 @@ class SkuRead(msgspec.Struct):
 
 
 class ProductCreate(msgspec.Struct, forbid_unknown_fields=True):
-    """``POST /v1/hq/products``: a draft product with at least one SKU."""
+    """``POST /v1/hq/products``: a draft product with at least one SKU.
+
+    SKU codes are unique within the request (422 otherwise); a taken product or SKU code is 409.
+    """
 
     code: Code
     title: Title

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Callable, Coroutine
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, Annotated, Any, TypeAlias
 
 import msgspec
 from litestar.di import NamedDependency
-from litestar.params import FromPath
+from litestar.params import FromPath, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloudstore.auth.tokens import Principal
 from cloudstore.lib.db import scope_to_slug, scope_to_staff
 from cloudstore.lib.errors import Forbidden, Unauthorized
+from cloudstore.lib.paging import DEFAULT_LIMIT, MAX_LIMIT
 
 if TYPE_CHECKING:
     from litestar import Request
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
 __all__ = (
     "Caller",
     "DbSession",
+    "Limit",
     "Shop",
     "ShopTenant",
     "bearer_token",
@@ -43,6 +45,16 @@ class ShopTenant(msgspec.Struct, frozen=True):
 # Handler parameter types for the dependencies every route uses.
 DbSession: TypeAlias = NamedDependency[AsyncSession]
 Caller: TypeAlias = NamedDependency[Principal]
+# A page size, bounded in the OpenAPI document as check_limit bounds it in code.
+Limit: TypeAlias = Annotated[
+    int | None,
+    QueryParameter(
+        ge=1,
+        le=MAX_LIMIT,
+        description=f"Page size, 1-{MAX_LIMIT} (default {DEFAULT_LIMIT}).",
+        schema_extra={"type": "integer", "oneOf": None},
+    ),
+]
 Shop: TypeAlias = NamedDependency[ShopTenant]
 
 

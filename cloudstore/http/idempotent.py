@@ -3,20 +3,36 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import msgspec
 from litestar import MediaType, Response
+from litestar.params import HeaderParameter
 
-from cloudstore.lib.idempotency import StoredResponse, begin_idempotent, finish_idempotent
+from cloudstore.lib.idempotency import MAX_KEY_LENGTH, StoredResponse, begin_idempotent, finish_idempotent
 
 if TYPE_CHECKING:
     from litestar import Request
     from sqlalchemy.ext.asyncio import AsyncSession
 
-__all__ = ("IDEMPOTENCY_HEADER", "idempotent")
+__all__ = ("IDEMPOTENCY_HEADER", "IdempotencyKey", "idempotent")
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
+
+# Declared required in the OpenAPI document, but typed optional so that a missing key still reaches
+# validate_key and answers 400 ``idempotency_key_required`` rather than a generic 422.
+IdempotencyKey = Annotated[
+    str | None,
+    HeaderParameter(
+        name=IDEMPOTENCY_HEADER,
+        required=True,
+        min_length=1,
+        max_length=MAX_KEY_LENGTH,
+        pattern=r"^[\x20-\x7e]+$",
+        description="1-255 printable ASCII characters; a repeat with the same body replays the first response.",
+        schema_extra={"type": "string", "oneOf": None},
+    ),
+]
 
 
 async def idempotent(
@@ -26,6 +42,7 @@ async def idempotent(
     tenant_id: int,
     scope: str,
     status_code: int,
+    key: str | None,
     run: Callable[[], Awaitable[msgspec.Struct]],
 ) -> Response[Any]:
     """Run ``run`` at most once for this key; replay its stored response for repeats.
@@ -34,9 +51,7 @@ async def idempotent(
     matches another's.
     """
     body = await request.body()
-    claim = await begin_idempotent(
-        db, tenant_id=tenant_id, scope=scope, key=request.headers.get(IDEMPOTENCY_HEADER), body=body
-    )
+    claim = await begin_idempotent(db, tenant_id=tenant_id, scope=scope, key=key, body=body)
     if isinstance(claim, StoredResponse):
         return Response(
             content=claim.body,

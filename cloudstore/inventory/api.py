@@ -6,7 +6,7 @@ from litestar import Controller, get, put
 from litestar.di import Provide
 from litestar.params import FromQuery, JSONBody
 
-from cloudstore.http.deps import Caller, DbSession, require_staff
+from cloudstore.http.deps import Caller, DbSession, Limit, require_staff
 from cloudstore.http.problems import problems
 from cloudstore.inventory.schemas import MovementPage, StockPage, StockSet, StockSetResult
 from cloudstore.inventory.service import StockService
@@ -36,7 +36,7 @@ class HqStockController(Controller):
         location: FromQuery[str | None] = None,
         sku: FromQuery[str | None] = None,
         cursor: FromQuery[str | None] = None,
-        limit: FromQuery[int | None] = None,
+        limit: Limit = None,
     ) -> StockPage:
         """On hand, reserved and available per location and SKU."""
         return await StockService(db).list_levels(
@@ -51,7 +51,7 @@ class HqStockController(Controller):
         location: FromQuery[str | None] = None,
         sku: FromQuery[str | None] = None,
         cursor: FromQuery[str | None] = None,
-        limit: FromQuery[int | None] = None,
+        limit: Limit = None,
     ) -> MovementPage:
         """Every on-hand change, newest first: delta, result, reason, reference and who made it."""
         return await StockService(db).movements(
@@ -74,7 +74,7 @@ class DistributorStockController(Controller):
         location: FromQuery[str | None] = None,
         sku: FromQuery[str | None] = None,
         cursor: FromQuery[str | None] = None,
-        limit: FromQuery[int | None] = None,
+        limit: Limit = None,
     ) -> StockPage:
         """Stock levels at this distributor's locations; another distributor's location is not found."""
         service = StockService(db)

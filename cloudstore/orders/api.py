@@ -8,8 +8,8 @@ from litestar import Controller, Request, Response, get, post
 from litestar.di import Provide
 from litestar.params import FromPath, FromQuery, JSONBody
 
-from cloudstore.http.deps import Caller, DbSession, Shop, provide_shop_tenant, require_consumer, require_staff
-from cloudstore.http.idempotent import idempotent
+from cloudstore.http.deps import Caller, DbSession, Limit, Shop, provide_shop_tenant, require_consumer, require_staff
+from cloudstore.http.idempotent import IdempotencyKey, idempotent
 from cloudstore.http.problems import problems
 from cloudstore.lib.errors import ValidationFailed
 from cloudstore.lib.paging import check_limit, decode_cursor, encode_cursor
@@ -62,7 +62,13 @@ class ShopOrderController(Controller):
         summary="Place an order (Idempotency-Key required)",
     )
     async def place(
-        self, request: Request[Any, Any, Any], data: JSONBody[OrderCreate], shop: Shop, consumer: Caller, db: DbSession
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[OrderCreate],
+        shop: Shop,
+        consumer: Caller,
+        db: DbSession,
+        idempotency_key: IdempotencyKey = None,
     ) -> Response[OrderCreated]:
         """Route the order, reserve all its stock or none, and hold it for payment."""
         return await idempotent(
@@ -71,6 +77,7 @@ class ShopOrderController(Controller):
             tenant_id=shop.id,
             scope=f"{consumer.actor}:orders",
             status_code=201,
+            key=idempotency_key,
             run=lambda: OrderService(db, shop.id).place(consumer.subject_id, data),
         )
 
@@ -80,7 +87,7 @@ class ShopOrderController(Controller):
         shop: Shop,
         consumer: Caller,
         db: DbSession,
-        limit: FromQuery[int | None] = None,
+        limit: Limit = None,
         cursor: FromQuery[str | None] = None,
     ) -> OrderPage:
         """Newest first."""
@@ -105,6 +112,7 @@ class ShopOrderController(Controller):
         shop: Shop,
         consumer: Caller,
         db: DbSession,
+        idempotency_key: IdempotencyKey = None,
     ) -> Response[PaymentRead]:
         """Create a payment with the provider; ``params`` go to ``wx.requestPayment``."""
         service = PaymentService(db, shop.id, request.app.state.payment_providers)
@@ -114,6 +122,7 @@ class ShopOrderController(Controller):
             tenant_id=shop.id,
             scope=f"{consumer.actor}:pay:{order_no}",
             status_code=200,
+            key=idempotency_key,
             run=lambda: service.start(order_no, consumer.subject_id, data.provider),
         )
 
@@ -142,7 +151,7 @@ class HqOrderController(Controller):
         db: DbSession,
         status: FromQuery[OrderStatus | None] = None,
         store: FromQuery[str | None] = None,
-        limit: FromQuery[int | None] = None,
+        limit: Limit = None,
         cursor: FromQuery[str | None] = None,
     ) -> OrderPage:
         """Filter by status and by the store the order was placed through."""
@@ -188,6 +197,7 @@ class HqOrderController(Controller):
         data: JSONBody[RefundCreate],
         principal: Caller,
         db: DbSession,
+        idempotency_key: IdempotencyKey = None,
     ) -> Response[RefundRead]:
         """Money goes back through the provider; commissions are reversed pro rata."""
         service = PaymentService(db, principal.tenant_id, request.app.state.payment_providers)
@@ -197,6 +207,7 @@ class HqOrderController(Controller):
             tenant_id=principal.tenant_id,
             scope=f"{principal.actor}:refund:{order_no}",
             status_code=201,
+            key=idempotency_key,
             run=lambda: service.refund(order_no, data),
         )
 
@@ -227,7 +238,11 @@ async def _attribution(db: Any, tenant_id: int, o: Any) -> tuple[AttributionView
     )
 
 
+FulfilmentAction = Literal["ship", "ready", "deliver", "pickup"]
+
+
 def _check_action(action: str) -> str:
+    """A second line behind the path parameter's enum."""
     if action not in ("ship", "ready", "deliver", "pickup"):
         raise ValidationFailed("action must be one of ship, ready, deliver, pickup")
     return action
@@ -243,7 +258,7 @@ class _FulfilmentActions(Controller):
         summary="Ship, mark ready, deliver or hand over a fulfilment",
     )
     async def act(
-        self, fulfilment_id: FromPath[int], action: FromPath[str], principal: Caller, db: DbSession
+        self, fulfilment_id: FromPath[int], action: FromPath[FulfilmentAction], principal: Caller, db: DbSession
     ) -> FulfilmentRead:
         """``ship`` and ``pickup`` take the goods out of the location's stock."""
         return await OrderService(db, principal.tenant_id).fulfil(fulfilment_id, _check_action(action), principal)
@@ -278,7 +293,7 @@ class StoreOrderController(_FulfilmentActions):
         principal: Caller,
         db: DbSession,
         status: FromQuery[OrderStatus | None] = None,
-        limit: FromQuery[int | None] = None,
+        limit: Limit = None,
         cursor: FromQuery[str | None] = None,
     ) -> OrderPage:
         """Newest first."""

@@ -41,7 +41,10 @@ class LineIn(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class DeliveryIn(msgspec.Struct, forbid_unknown_fields=True):
-    """Where the goods go: delivered to an address (region and coordinates needed), or picked up at the store."""
+    """Where the goods go: delivered to an address, or picked up at the store.
+
+    Mode ``delivery`` needs ``region``, ``lat``, ``lng``, ``address``, ``contact`` and ``phone`` (422 otherwise).
+    """
 
     mode: Literal["delivery", "pickup"]
     region: Region | None = None
@@ -53,7 +56,11 @@ class DeliveryIn(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class OrderCreate(msgspec.Struct, forbid_unknown_fields=True):
-    """``POST /v1/shop/{tenant}/orders``; without ``store`` the consumer's bound store is used."""
+    """``POST /v1/shop/{tenant}/orders``; without ``store`` the consumer's bound store is used.
+
+    Every SKU must be on sale (published product, active SKU); ``store`` must exist, and ``koc`` must be a KOC
+    of that store (422 otherwise).
+    """
 
     lines: Annotated[list[LineIn], msgspec.Meta(min_length=1, max_length=50)]
     delivery: DeliveryIn
@@ -203,7 +210,10 @@ class PaymentRead(msgspec.Struct):
 
 
 class RefundCreate(msgspec.Struct, forbid_unknown_fields=True):
-    """``POST /v1/hq/orders/{order_no}/refunds``: some lines, or ``{"all": true}``."""
+    """``POST /v1/hq/orders/{order_no}/refunds``: some lines, or ``{"all": true}``.
+
+    Exactly one of ``lines`` and ``"all": true``; a line cannot refund more than is left of it (422 otherwise).
+    """
 
     lines: Annotated[list[LineIn], msgspec.Meta(min_length=1, max_length=50)] | None = None
     all: bool = False

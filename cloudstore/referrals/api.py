@@ -8,7 +8,7 @@ from litestar import Controller, get, patch, post
 from litestar.di import Provide
 from litestar.params import FromPath, FromQuery, JSONBody
 
-from cloudstore.http.deps import Caller, DbSession, Shop, provide_shop_tenant, require_consumer, require_staff
+from cloudstore.http.deps import Caller, DbSession, Limit, Shop, provide_shop_tenant, require_consumer, require_staff
 from cloudstore.http.problems import problems
 from cloudstore.lib.errors import Forbidden
 from cloudstore.lib.paging import check_limit
@@ -75,7 +75,7 @@ class KocController(Controller):
         principal: Caller,
         state: State,
         db: DbSession,
-        limit: FromQuery[int | None] = None,
+        limit: Limit = None,
         cursor: FromQuery[str | None] = None,
     ) -> KocPage:
         """The store's KOCs, oldest first, each with touches, paid orders, net sales and net earnings (fen)."""
@@ -112,7 +112,7 @@ class StoreEarningsController(Controller):
         self,
         principal: Caller,
         db: DbSession,
-        limit: FromQuery[int | None] = None,
+        limit: Limit = None,
         cursor: FromQuery[str | None] = None,
     ) -> Earnings:
         """Pending, available and settled balances, and the entries newest first (reversals negative)."""
@@ -133,7 +133,7 @@ class DistributorEarningsController(Controller):
         self,
         principal: Caller,
         db: DbSession,
-        limit: FromQuery[int | None] = None,
+        limit: Limit = None,
         cursor: FromQuery[str | None] = None,
     ) -> Earnings:
         """Pending, available and settled balances, and the entries newest first (reversals negative)."""
@@ -172,7 +172,7 @@ class ShopReferralController(Controller):
         shop: Shop,
         consumer: Caller,
         db: DbSession,
-        limit: FromQuery[int | None] = None,
+        limit: Limit = None,
         cursor: FromQuery[str | None] = None,
     ) -> Earnings:
         """For a consumer who is also a KOC: balances and entries. A consumer who is not a KOC is not found."""
@@ -197,7 +197,7 @@ class LedgerController(Controller):
         beneficiary: FromQuery[str | None] = None,
         order_no: FromQuery[str | None] = None,
         status: FromQuery[EntryStatus | None] = None,
-        limit: FromQuery[int | None] = None,
+        limit: Limit = None,
         cursor: FromQuery[str | None] = None,
     ) -> LedgerPage:
         """Entries newest first (a reversal's amount is negative) and the balances of everything filtered.
@@ -230,7 +230,7 @@ class LedgerController(Controller):
         self,
         principal: Caller,
         db: DbSession,
-        limit: FromQuery[int | None] = None,
+        limit: Limit = None,
         cursor: FromQuery[str | None] = None,
     ) -> SettlementPage:
         """Settlements newest first, each with its payouts."""

@@ -47,7 +47,10 @@ AwareDatetime = Annotated[datetime, msgspec.Meta(tz=True)]
 
 
 class KocCreate(msgspec.Struct, forbid_unknown_fields=True):
-    """``POST /v1/store/kocs``: a KOC of the caller's store, optionally linked to a consumer account."""
+    """``POST /v1/store/kocs``: a KOC of the caller's store, optionally linked to a consumer account.
+
+    ``consumer_id`` must name an existing consumer (422 otherwise) that is not already a KOC (409).
+    """
 
     name: KocName
     phone: Phone | None = None

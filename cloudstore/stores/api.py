@@ -8,7 +8,7 @@ from litestar import Controller, MediaType, Response, get, patch, post, put
 from litestar.di import Provide
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
-from cloudstore.http.deps import Caller, DbSession, require_staff
+from cloudstore.http.deps import Caller, DbSession, Limit, require_staff
 from cloudstore.http.problems import problems
 from cloudstore.lib.paging import check_limit
 from cloudstore.stores.links import share_links
@@ -70,7 +70,7 @@ class HqDistributorController(Controller):
         db: DbSession,
         status: FromQuery[StatusFilter | None] = None,
         cursor: FromQuery[str | None] = None,
-        limit: FromQuery[int | None] = None,
+        limit: Limit = None,
     ) -> DistributorPage:
         """Distributors in creation order."""
         return await DistributorService(db).list_distributors(
@@ -115,7 +115,7 @@ class HqLocationController(Controller):
         kind: FromQuery[Literal["store", "regional", "central"] | None] = None,
         status: FromQuery[StatusFilter | None] = None,
         cursor: FromQuery[str | None] = None,
-        limit: FromQuery[int | None] = None,
+        limit: Limit = None,
     ) -> LocationPage:
         """Every stock location (stores included) in creation order."""
         return await LocationService(db).list_locations(
@@ -162,7 +162,7 @@ class HqStoreController(Controller):
         distributor: FromQuery[str | None] = None,
         region: FromQuery[str | None] = None,
         cursor: FromQuery[str | None] = None,
-        limit: FromQuery[int | None] = None,
+        limit: Limit = None,
     ) -> StorePage:
         """Stores in creation order; ``region`` is a GB/T 2260 prefix (``4403`` lists Shenzhen's)."""
         return await StoreService(db, state.settings).list_stores(
@@ -278,7 +278,7 @@ class ShopStorefrontController(Controller):
         category: FromQuery[str | None] = None,
         q: FromQuery[str | None] = None,
         cursor: FromQuery[str | None] = None,
-        limit: FromQuery[int | None] = None,
+        limit: Limit = None,
     ) -> Response[ShopProductPage]:
         """The published catalog on this store's shelves: pinned first; ``q`` searches titles."""
         async with state.db.read(tenant, state.tenant_ids) as (conn, tenant_id):
@@ -311,7 +311,7 @@ class DistributorStoreController(Controller):
         state: State,
         db: DbSession,
         cursor: FromQuery[str | None] = None,
-        limit: FromQuery[int | None] = None,
+        limit: Limit = None,
     ) -> StorePage:
         """The stores this distributor supplies, in creation order."""
         return await StoreService(db, state.settings).list_stores(

@@ -100,7 +100,11 @@ class DistributorPage(msgspec.Struct):
 
 
 class LocationCreate(msgspec.Struct, forbid_unknown_fields=True):
-    """``POST /v1/hq/locations``: a regional warehouse (serves ``regions``) or the central one (serves all)."""
+    """``POST /v1/hq/locations``: a regional warehouse (serves ``regions``) or the central one (serves all).
+
+    Kind ``regional`` needs at least one region; ``central`` takes none; ``distributor_code`` must exist (422
+    otherwise).
+    """
 
     code: Code
     name: Name
@@ -145,7 +149,10 @@ class LocationPage(msgspec.Struct):
 
 
 class StoreCreate(msgspec.Struct, forbid_unknown_fields=True):
-    """``POST /v1/hq/stores``: the store and its stock location (same code) are created together."""
+    """``POST /v1/hq/stores``: the store and its stock location (same code) are created together.
+
+    ``distributor_code`` must name an existing distributor (422 otherwise); a taken ``code`` is 409.
+    """
 
     code: Code
     name: Name
