@@ -13,7 +13,7 @@ from cloudstore.http.deps import DbSession
 from cloudstore.http.problems import problems
 from cloudstore.lib.errors import DomainError, InvalidSignature, NotFound, ValidationFailed
 from cloudstore.orders.schemas import NotificationAck
-from cloudstore.payments import provider as p
+from cloudstore.payments.gateways import base as p
 from cloudstore.payments.service import PaymentService, scoped_notification
 
 __all__ = ("PaymentNotificationController",)

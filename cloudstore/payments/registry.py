@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cloudstore.payments.local import LocalPaymentProvider
+from cloudstore.payments.gateways.local import LocalPaymentProvider
 
 if TYPE_CHECKING:
     from cloudstore.lib.settings import Settings
-    from cloudstore.payments.provider import PaymentProvider
+    from cloudstore.payments.gateways.base import PaymentProvider
 
 __all__ = ("build_providers", "current_providers", "install_providers")
 
@@ -21,7 +21,7 @@ def build_providers(settings: Settings) -> dict[str, PaymentProvider]:
         providers["local"] = LocalPaymentProvider(settings.local_pay_secret.encode())
     wechat = settings.wechat
     if wechat.pay_configured:
-        from cloudstore.payments.wechat import WeChatPayConfig, WeChatPayProvider
+        from cloudstore.payments.gateways.wechat import WeChatPayConfig, WeChatPayProvider
 
         providers["wechat"] = WeChatPayProvider(
             WeChatPayConfig(

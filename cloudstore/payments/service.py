@@ -24,7 +24,7 @@ from cloudstore.lib.jobs import JobContext, enqueue, job_handler
 from cloudstore.orders.events import OrderPaid, OrderRefunded, publish
 from cloudstore.orders.schemas import FulfilmentLineRead, PaymentRead, RefundCreate, RefundRead
 from cloudstore.orders.service import OrderService, close_order, release_reservations
-from cloudstore.payments.provider import (
+from cloudstore.payments.gateways.base import (
     InvalidNotification,
     PaymentNotification,
     ProviderRejected,
@@ -34,7 +34,7 @@ from cloudstore.payments.provider import (
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from cloudstore.payments.provider import PaymentProvider
+    from cloudstore.payments.gateways.base import PaymentProvider
 
 __all__ = ("AmountMismatch", "PaymentService", "tenant_of_payment")
 

@@ -10,8 +10,8 @@ import httpx
 import pytest
 from litestar import Litestar
 
+from cloudstore.payments.gateways.wechat import WeChatPayProvider
 from cloudstore.payments.registry import install_providers
-from cloudstore.payments.wechat import WeChatPayProvider
 from tests.fakes.wechat import FakeWeChat
 from tests.integration.network import Network, place, seed, signed_notification
 from tests.support import Api, TenantHandle, consumer, problem
