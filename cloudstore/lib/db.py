@@ -393,9 +393,10 @@ async def insert_rows(
     *,
     suffix: str = "",
 ) -> list[Row[Any]]:
-    """Insert ``rows`` with multi-row ``INSERT … VALUES`` (one statement up to 500 rows), in the order given.
+    """Insert ``rows`` with multi-row ``INSERT … VALUES`` (one statement up to 500 rows).
 
-    ``suffix`` (a fixed ``ON CONFLICT …``/``RETURNING …``) follows the values; the returned rows are its result.
+    ``suffix`` (a fixed ``ON CONFLICT …``/``RETURNING …``) follows the values; the returned rows are its result,
+    in no promised order: callers match them by a returned key.
     Citus plans this as a router insert for one tenant; ``INSERT … SELECT FROM unnest(…)`` it would run as a
     COPY, which row-level security refuses. ``table``, ``columns`` and ``suffix`` are names from the code.
     """
