@@ -31,6 +31,7 @@ from cloudstore.lib.db import Database, resolve_database_url
 from cloudstore.lib.jobs import Worker
 from cloudstore.lib.logs import RequestIdMiddleware, configure_logging
 from cloudstore.lib.settings import Settings, load_settings
+from cloudstore.web.templating import page_templates
 
 if TYPE_CHECKING:
     from litestar.types import ControllerRouterHandler
@@ -57,6 +58,7 @@ ROUTE_MODULES = (
     "cloudstore.payments.api",
     "cloudstore.referrals.api",
     "cloudstore.analytics.api",
+    "cloudstore.web.pages",
 )
 
 
@@ -175,6 +177,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         middleware=[DefineMiddleware(RequestIdMiddleware, access_log=settings.access_log)],
         before_request=refuse_deep_json,
         lifespan=[lifespan],
+        template_config=page_templates(),
         state=state,
         request_max_body_size=1024 * 1024,
         compression_config=CompressionConfig(backend="gzip", minimum_size=4096),
