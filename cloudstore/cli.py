@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
+import msgspec
 import typer
 
-from cloudstore.lib.settings import load_settings
+from cloudstore.lib.settings import listening_url, load_settings
 
 __all__ = ("app", "main")
 
@@ -112,10 +114,15 @@ def serve(
         return url
 
     url = asyncio.run(prepare())
+    port = port or settings.port
+    if not os.environ.get("CLOUDSTORE_PUBLIC_URL"):
+        # Share links name the address this server listens on; worker processes read it from the environment.
+        settings = msgspec.structs.replace(settings, port=port, public_base_url=listening_url(host, port))
+        os.environ["CLOUDSTORE_PUBLIC_URL"] = settings.public_base_url
     if workers > 1:
-        uvicorn.run("cloudstore.app:app_from_env", factory=True, host=host, port=port or settings.port, workers=workers)
+        uvicorn.run("cloudstore.app:app_from_env", factory=True, host=host, port=port, workers=workers)
         return
-    uvicorn.run(create_app(settings, database_url=url), host=host, port=port or settings.port, log_config=None)
+    uvicorn.run(create_app(settings, database_url=url), host=host, port=port, log_config=None)
 
 
 @app.command("worker")
