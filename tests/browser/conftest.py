@@ -80,7 +80,8 @@ async def browser() -> AsyncIterator[Browser]:
         await launched.close()
 
 
-async def _local_only(route: Route) -> None:
+async def local_only(route: Route) -> None:
+    """Let requests to the served app through; abort the rest."""
     # Product images point at the brand's CDN; nothing outside this machine is reachable, so do not wait for it.
     if route.request.url.startswith(("http://127.0.0.1", "data:")):
         await route.continue_()
@@ -92,7 +93,7 @@ async def _local_only(route: Route) -> None:
 async def phone(browser: Browser) -> AsyncIterator[BrowserContext]:
     """A fresh browser profile the size of a phone, in Chinese."""
     context = await browser.new_context(viewport=PHONE, locale="zh-CN", device_scale_factor=1)
-    await context.route("**/*", _local_only)
+    await context.route("**/*", local_only)
     context.set_default_timeout(15_000)
     yield context
     await context.close()

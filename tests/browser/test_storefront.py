@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
+import httpx
 from playwright.async_api import expect
 
+from tests.browser.conftest import PHONE, local_only
 from tests.support import Api, TenantHandle, seed_catalog, staff_token
 
 if TYPE_CHECKING:
-    from playwright.async_api import Page
+    from playwright.async_api import Browser, Page
 
     from tests.browser.conftest import Shots
 
@@ -47,10 +50,13 @@ async def _koc(api: Api, store_token: str) -> dict[str, Any]:
 
 
 async def _add(page: Page, title: str, spec: str) -> None:
+    """Open the product from the page shown, choose ``spec`` and add one; returns once the cart shows it."""
+    units = int(await page.get_by_test_id("cart-units").inner_text())
     await page.get_by_role("link", name=title).first.click()
     await expect(page.get_by_role("heading", level=1)).to_have_text(title)
     await page.get_by_label(spec).check()
     await page.get_by_role("button", name="加入购物车").click()
+    await expect(page.get_by_test_id("cart-units")).to_have_text(str(units + 1))
 
 
 async def test_a_koc_share_link_leads_to_a_paid_order_credited_to_the_store_and_koc(
@@ -180,3 +186,83 @@ async def test_errors_are_pages_with_their_status(
     assert response is not None
     assert response.status in (404, 422)
     assert await page.evaluate("document.documentElement.lang") == "zh-CN"
+
+
+async def test_delivery_to_an_address_with_the_browsers_location(
+    live_api: Api, tenant: TenantHandle, browser: Browser, live_url: str, shots: Shots
+) -> None:
+    await _shop(live_api, tenant)
+    context = await browser.new_context(
+        viewport=PHONE,
+        locale="zh-CN",
+        geolocation={"latitude": 22.5401, "longitude": 113.9402},  # Nanshan, inside the store's 5 km
+        permissions=["geolocation"],  # the shopper said yes when the browser asked
+    )
+    await context.route("**/*", local_only)
+    page = await context.new_page()
+    base = f"{live_url}/s/{tenant.slug}/S-NS"
+    try:
+        await page.goto(f"{base}/login")
+        await page.get_by_label("你的名字").fill("xiaowang")
+        await page.get_by_role("button", name="登录").click()
+        await expect(page.get_by_text("已登录")).to_be_visible()
+        await _add(page, "武夷大红袍", "100g罐装")  # the store's own stock
+        await page.get_by_role("link", name="南山店").click()
+        await _add(page, "西湖龙井", "250g礼盒")  # Shenzhen warehouse
+        await page.goto(f"{base}/checkout")
+        await page.get_by_label("配送到家").check()
+        await page.get_by_label("地区").select_option("440305")
+        await page.get_by_label("详细地址").fill("科技园南区 1 栋")
+        await page.get_by_label("收货人").fill("王先生")
+        await page.get_by_label("手机号").fill("13800138000")
+        await page.get_by_role("button", name="使用我的位置").click()
+        await expect(page.get_by_label("纬度")).to_have_value("22.540100")
+        await expect(page.get_by_label("经度")).to_have_value("113.940200")
+        await page.get_by_role("button", name="提交订单").click()
+        await expect(page.get_by_test_id("order-status")).to_have_text("待支付")
+        assert "/orders/" in page.url
+        await expect(page.get_by_text("配送到家").first).to_be_visible()
+        fulfilments = page.locator(".fulfilment")
+        await expect(fulfilments).to_have_count(2)
+        await expect(fulfilments.filter(has_text="S-NS")).to_contain_text("DHP-100 × 1")
+        await expect(fulfilments.filter(has_text="WH-SZ")).to_contain_text("LJ-250 × 1")
+        await shots.take(page, "order-delivery")
+    finally:
+        await context.close()
+
+
+async def test_delivery_without_an_address_is_a_page_saying_so(
+    live_api: Api, tenant: TenantHandle, page: Page, live_url: str
+) -> None:
+    await _shop(live_api, tenant)
+    base = f"{live_url}/s/{tenant.slug}/S-NS"
+    await page.goto(f"{base}/login")
+    await page.get_by_label("你的名字").fill("xiaozhao")
+    await page.get_by_role("button", name="登录").click()
+    await expect(page.get_by_text("已登录")).to_be_visible()
+    await _add(page, "武夷大红袍", "100g罐装")
+    await page.goto(f"{base}/checkout")
+    await page.get_by_label("配送到家").check()
+    async with page.expect_response(lambda r: r.url.endswith("/checkout") and r.request.method == "POST") as posted:
+        await page.get_by_role("button", name="提交订单").click()
+    assert (await posted.value).status == 422
+    await expect(page.get_by_role("heading", level=1)).to_have_text("信息有误")
+    await page.goto(f"{base}/orders")
+    await expect(page.get_by_text("还没有订单")).to_be_visible()
+
+
+async def test_the_first_page_is_small(live_api: Api, tenant: TenantHandle, live_url: str) -> None:
+    """The share link's page and everything it loads, product images aside, in at most 100 KB transferred."""
+    await _shop(live_api, tenant)
+    async with httpx.AsyncClient(base_url=live_url, headers={"Accept-Encoding": "gzip"}) as client:
+        page = await client.get(f"/s/{tenant.slug}/S-NS")
+        assert page.status_code == 200
+        assert page.headers["content-type"].startswith("text/html")
+        assets = re.findall(r'(?:src|href)="(/static/[^"]+)"', page.text)
+        assert {"/static/pages.css", "/static/pages.js", "/static/vendor/htmx/htmx.min.js"} <= set(assets)
+        total = page.num_bytes_downloaded
+        for asset in assets:
+            r = await client.get(asset)
+            assert r.status_code == 200, asset
+            total += r.num_bytes_downloaded
+    assert total <= 100_000, total
