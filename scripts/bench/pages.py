@@ -1,6 +1,6 @@
 """Benchmark the H5 storefront page against the JSON storefront route it is built on.
 
-Run from the repository root: ``scripts/bench/pages`` (options: ``--help``).
+Run from the repository root: ``scripts/bench/pages`` (options: ``--help``; ``--quick`` for a short run).
 
 Creates a throw-away database (``DATABASE_URL``'s server, else an embedded PostgreSQL), applies the demo tenant
 (``tenants/demo.toml``: 10 stores, its catalog and stock), starts cloudstore under uvicorn (production settings,
@@ -73,7 +73,10 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=10.0, help="seconds measured per run")
     parser.add_argument("--warmup", type=float, default=2.0, help="seconds before measuring")
     parser.add_argument("--rounds", type=int, default=2, help="runs per route, alternating")
+    parser.add_argument("--quick", action="store_true", help="3 s runs, 1 round")
     args = parser.parse_args()
+    if args.quick:
+        args.duration, args.warmup, args.rounds = 3.0, 1.0, 1
 
     server_url, url = asyncio.run(new_database("cloudstore-bench-pages"))
     asyncio.run(apply_file(url, ROOT / "tenants" / "demo.toml", Settings()))

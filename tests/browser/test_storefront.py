@@ -49,6 +49,12 @@ async def _koc(api: Api, store_token: str) -> dict[str, Any]:
     return dict(koc)
 
 
+async def _fits(page: Page) -> bool:
+    """Nothing on the page is wider than the screen (no sideways scrolling)."""
+    width: int = await page.evaluate("document.documentElement.scrollWidth")
+    return width <= (page.viewport_size or PHONE)["width"]
+
+
 async def _add(page: Page, title: str, spec: str) -> None:
     """Open the product from the page shown, choose ``spec`` and add one; returns once the cart shows it."""
     units = int(await page.get_by_test_id("cart-units").inner_text())
@@ -193,7 +199,7 @@ async def test_delivery_to_an_address_with_the_browsers_location(
 ) -> None:
     await _shop(live_api, tenant)
     context = await browser.new_context(
-        viewport=PHONE,
+        viewport={"width": 360, "height": 780},  # the narrowest phones in use
         locale="zh-CN",
         geolocation={"latitude": 22.5401, "longitude": 113.9402},  # Nanshan, inside the store's 5 km
         permissions=["geolocation"],  # the shopper said yes when the browser asked
@@ -208,8 +214,11 @@ async def test_delivery_to_an_address_with_the_browsers_location(
         await expect(page.get_by_text("已登录")).to_be_visible()
         await _add(page, "武夷大红袍", "100g罐装")  # the store's own stock
         await page.get_by_role("link", name="南山店").click()
+        assert await _fits(page)
         await _add(page, "西湖龙井", "250g礼盒")  # Shenzhen warehouse
+        assert await _fits(page)
         await page.goto(f"{base}/checkout")
+        assert await _fits(page)
         await page.get_by_label("配送到家").check()
         await page.get_by_label("地区").select_option("440305")
         await page.get_by_label("详细地址").fill("科技园南区 1 栋")
