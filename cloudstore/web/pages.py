@@ -17,7 +17,7 @@ from urllib.parse import quote, urlencode
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
-from litestar.datastructures import Cookie
+from litestar.datastructures import CacheControlHeader, Cookie
 from litestar.di import Provide
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.params import FromPath, FromQuery
@@ -76,7 +76,8 @@ static_assets = create_static_files_router(
     path="/static",
     directories=[STATIC_DIR],
     include_in_schema=False,
-    cache_control=None,
+    # Versioned with the code; an hour keeps repeat visits light without pinning an old file for long.
+    cache_control=CacheControlHeader(public=True, max_age=3600),
     name="static",
 )
 
