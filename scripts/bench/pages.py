@@ -31,6 +31,7 @@ from harness import HEADER, ROOT, Result, drop_database, new_database, serve  # 
 
 from cloudstore.lib.settings import Settings  # noqa: E402
 from cloudstore.tenancy.tenantfile import apply_file  # noqa: E402
+from cloudstore.wiring import TENANT_FILE_SECTIONS  # noqa: E402
 
 STORES = ["SZ-LH-01", "SZ-FT-01", "SZ-NS-01", "SZ-BA-01", "SZ-LG-01", "GZ-LW-01", "GZ-YX-01", "GZ-TH-01"]
 
@@ -79,7 +80,7 @@ def main() -> None:
         args.duration, args.warmup, args.rounds = 3.0, 1.0, 1
 
     server_url, url = asyncio.run(new_database("cloudstore-bench-pages"))
-    asyncio.run(apply_file(url, ROOT / "tenants" / "demo.toml", Settings()))
+    asyncio.run(apply_file(url, ROOT / "tenants" / "demo.toml", Settings(), TENANT_FILE_SECTIONS))
     rng = random.Random(5)
     stores = [rng.choice(STORES) for _ in range(1000)]
     routes = {
