@@ -9,10 +9,10 @@ transaction, subscribers in the order's, the release job in the worker's.
 - :mod:`~cloudstore.referrals.service.ledger`: reading the ledger, and settling it;
 - :mod:`~cloudstore.referrals.service.attribution`: an order's attribution and commission, for HQ;
 - :mod:`~cloudstore.referrals.service.subscribers`: the order events and the release job (the booking itself
-  is :mod:`cloudstore.referrals.booking`);
-- :mod:`~cloudstore.referrals.service.tenantfile`: the KOCs of a tenant file.
+  is :mod:`cloudstore.referrals.booking`).
 
-Importing this package also registers its order-event subscribers, its job handler and its tenant-file section.
+The tenant file's KOCs are applied by :mod:`cloudstore.referrals.tenantfile`, through SQL of its own. Importing
+this package also registers the order-event subscribers, the job handler and that tenant-file section.
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ from cloudstore.referrals.service.subscribers import (
     on_order_refunded,
     release_commission,
 )
-from cloudstore.referrals.service.tenantfile import apply_kocs
 from cloudstore.referrals.service.touches import TouchService
+from cloudstore.referrals.tenantfile import apply_kocs
 
 __all__ = (
     "KocService",
