@@ -25,7 +25,7 @@ from cloudstore.auth.api import (
 )
 from cloudstore.auth.tenantfile import apply_admin, apply_staff
 from cloudstore.catalog.api import HqCategoryController, HqProductController
-from cloudstore.catalog.service.tenantfile import apply_products
+from cloudstore.catalog.tenantfile import apply_products
 from cloudstore.inventory.api import DistributorStockController, HqStockController
 from cloudstore.inventory.service import apply_stock
 from cloudstore.orders.api import (
@@ -49,13 +49,13 @@ from cloudstore.referrals.api import (
     StoreEarningsController,
 )
 from cloudstore.referrals.booking import RELEASE_JOB
-from cloudstore.referrals.service import (
-    apply_kocs,
+from cloudstore.referrals.service.subscribers import (
     on_order_completed,
     on_order_paid,
     on_order_refunded,
     release_commission,
 )
+from cloudstore.referrals.tenantfile import apply_kocs
 from cloudstore.stores.api import (
     DistributorStoreController,
     HqDistributorController,
@@ -64,7 +64,7 @@ from cloudstore.stores.api import (
     ShopStorefrontController,
     StorefrontController,
 )
-from cloudstore.stores.service.tenantfile import apply_distributors, apply_locations, apply_stores
+from cloudstore.stores.tenantfile import apply_distributors, apply_locations, apply_stores
 from cloudstore.tenancy.tenantfile import SectionApplier, apply_policies
 
 if TYPE_CHECKING:
