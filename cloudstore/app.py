@@ -54,7 +54,7 @@ ROUTE_MODULES = (
     "cloudstore.catalog.api",
     "cloudstore.inventory.api",
     "cloudstore.orders.api",
-    "cloudstore.payments.api",
+    "cloudstore.checkout.api",
     "cloudstore.referrals.api",
     "cloudstore.analytics.api",
 )
