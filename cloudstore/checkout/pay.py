@@ -1,11 +1,12 @@
 """Paying: starting a payment, and applying the provider's notification.
 
-A notification is verified by the provider, then applied with the order row locked first (``FOR NO KEY
-UPDATE``, once) and the payment row second: the first SUCCESS marks the payment and the order paid and
-publishes ``OrderPaid`` (whose subscribers attribute the order and book commission, in this transaction,
-without locking the order again); a repeat finds the payment already succeeded and changes nothing. An amount
-that differs from the payment's is refused and changes nothing. A payment that lands on an order that was
-cancelled or expired meanwhile is queued for refund, so no money is kept for goods no longer reserved.
+A notification is verified by the provider, then applied with the order row and then the payment row locked
+in one statement (``FOR NO KEY UPDATE OF o, p``: the order is locked once). The first SUCCESS marks the
+payment and the order paid and publishes ``OrderPaid``, whose subscribers attribute the order and book
+commission in this transaction without locking the order again; a repeat finds the payment already succeeded
+and changes nothing. An amount that differs from the payment's is refused and changes nothing. A payment that
+lands on an order that was cancelled or expired meanwhile is queued for refund, so no money is kept for goods
+no longer reserved.
 """
 
 from __future__ import annotations
@@ -54,10 +55,10 @@ async def apply_notification(
     payments = PaymentService(session, tenant_id, providers)
     if note.kind == "refund":
         return await payments.refund_notification(note)
-    order = await lifecycle.lock_of_payment(session, tenant_id, note.payment_id)
-    pay = await payments.lock_payment(note.payment_id)
-    if order is None or pay is None or pay.provider != provider_name:
+    locked = await payments.lock_with_order(note.payment_id)
+    if locked is None or locked[1].provider != provider_name:
         raise NotFound("payment", note.payment_id)
+    order, pay = locked
     if note.order_no is not None and note.order_no != order.order_no:
         raise NotificationMismatch("the notification's order is not its payment's order; nothing was changed")
     if pay.status == "succeeded":

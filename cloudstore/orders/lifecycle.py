@@ -21,13 +21,11 @@ if TYPE_CHECKING:
 
 __all__ = (
     "OrderLine",
-    "PayingOrder",
     "RefundableOrder",
     "UnpaidOrder",
     "close",
     "lock_for_cancel",
     "lock_for_refund",
-    "lock_of_payment",
     "lock_open",
     "lock_refundable_lines",
     "lock_unpaid",
@@ -35,19 +33,6 @@ __all__ = (
     "record_credit",
     "record_refund",
 )
-
-
-@dataclass(frozen=True)
-class PayingOrder:
-    """The order a payment is for, as the payment notification needs it."""
-
-    id: int
-    order_no: str
-    status: str
-    consumer_id: int
-    store_id: int
-    koc_id: int | None
-    via_link: bool
 
 
 @dataclass(frozen=True)
@@ -108,31 +93,6 @@ async def lock_unpaid(
     if o.status != "pending_payment" or o.expires_at is None or o.expires_at <= now:
         raise InvalidState(f"order {order_no} is {o.status if o.status != 'pending_payment' else 'expired'}")
     return UnpaidOrder(id=o.id, order_no=o.order_no, total=o.total, expires_at=o.expires_at, openid=o.openid)
-
-
-async def lock_of_payment(session: AsyncSession, tenant_id: int, payment_no: str) -> PayingOrder | None:
-    """Lock the order a payment is for (before the payment, as every path locks them)."""
-    row = (
-        await session.execute(
-            text(
-                "SELECT id, order_no, status, consumer_id, store_id, koc_id, via_link FROM orders "
-                "WHERE tenant_id = :t AND id = "
-                "(SELECT order_id FROM payments WHERE tenant_id = :t AND payment_no = :p) FOR NO KEY UPDATE"
-            ),
-            {"t": tenant_id, "p": payment_no},
-        )
-    ).first()
-    if row is None:
-        return None
-    return PayingOrder(
-        id=row.id,
-        order_no=row.order_no,
-        status=row.status,
-        consumer_id=row.consumer_id,
-        store_id=row.store_id,
-        koc_id=row.koc_id,
-        via_link=row.via_link,
-    )
 
 
 async def mark_paid(session: AsyncSession, tenant_id: int, order_id: int, paid_at: datetime) -> None:

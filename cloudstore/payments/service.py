@@ -37,6 +37,7 @@ __all__ = (
     "AmountMismatch",
     "LockedPayment",
     "NotificationMismatch",
+    "NotifiedOrder",
     "PayableOrder",
     "PaymentService",
     "ProviderRefund",
@@ -89,6 +90,19 @@ class PayableOrder(Protocol):
     def expires_at(self) -> datetime: ...
     @property
     def openid(self) -> str | None: ...
+
+
+@dataclass(frozen=True)
+class NotifiedOrder:
+    """The order a notified payment is for, locked with it."""
+
+    id: int
+    order_no: str
+    status: str
+    consumer_id: int
+    store_id: int
+    koc_id: int | None
+    via_link: bool
 
 
 @dataclass(frozen=True)
@@ -163,22 +177,34 @@ class PaymentService:
         )
         return PaymentRead(payment_id=payment_no, provider=provider.name, params=dict(prepay.params))
 
-    async def lock_payment(self, payment_no: str) -> LockedPayment | None:
-        """Lock a payment (after its order: every path locks the order first)."""
+    async def lock_with_order(self, payment_no: str) -> tuple[NotifiedOrder, LockedPayment] | None:
+        """Lock a payment's order and then the payment, in one statement (the order first, as every path does)."""
         row = (
             await self.session.execute(
                 text(
-                    "SELECT id, order_id, status, amount, provider FROM payments "
-                    "WHERE tenant_id = :t AND payment_no = :p FOR NO KEY UPDATE"
+                    "SELECT o.id AS order_id, o.order_no, o.status AS order_status, o.consumer_id, o.store_id, "
+                    "o.koc_id, o.via_link, p.id, p.status, p.amount, p.provider "
+                    "FROM orders o JOIN payments p ON p.tenant_id = o.tenant_id AND p.order_id = o.id "
+                    "WHERE o.tenant_id = :t AND p.payment_no = :p FOR NO KEY UPDATE OF o, p"
                 ),
                 {"t": self.tenant_id, "p": payment_no},
             )
         ).first()
         if row is None:
             return None
-        return LockedPayment(
+        order = NotifiedOrder(
+            id=row.order_id,
+            order_no=row.order_no,
+            status=row.order_status,
+            consumer_id=row.consumer_id,
+            store_id=row.store_id,
+            koc_id=row.koc_id,
+            via_link=row.via_link,
+        )
+        payment = LockedPayment(
             id=row.id, order_id=row.order_id, status=row.status, amount=row.amount, provider=row.provider
         )
+        return order, payment
 
     async def mark_succeeded(
         self, payment: LockedPayment, note: PaymentNotification, raw: dict[str, Any], paid_at: datetime
