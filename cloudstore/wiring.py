@@ -26,6 +26,8 @@ from cloudstore.auth.api import (
 from cloudstore.auth.tenantfile import apply_admin, apply_staff
 from cloudstore.catalog.api import HqCategoryController, HqProductController
 from cloudstore.catalog.tenantfile import apply_products
+from cloudstore.checkout.api import HqCheckoutController, PaymentNotificationController, ShopCheckoutController
+from cloudstore.checkout.cancel import expire_order
 from cloudstore.inventory.api import DistributorStockController, HqStockController
 from cloudstore.inventory.service import apply_stock
 from cloudstore.orders.api import (
@@ -36,8 +38,6 @@ from cloudstore.orders.api import (
     StoreOrderController,
 )
 from cloudstore.orders.events import OrderCompleted, OrderPaid, OrderRefunded
-from cloudstore.orders.service import expire_order
-from cloudstore.payments.api import PaymentNotificationController
 from cloudstore.payments.gateways.local import LocalPaymentProvider
 from cloudstore.payments.gateways.wechat import WeChatPayConfig, WeChatPayProvider
 from cloudstore.payments.service import refund_orphan_payment
@@ -100,6 +100,8 @@ CONTROLLERS: tuple[ControllerRouterHandler, ...] = (
     HqOrderController,
     ShopOrderController,
     StoreOrderController,
+    ShopCheckoutController,
+    HqCheckoutController,
     PaymentNotificationController,
     DistributorEarningsController,
     KocController,
