@@ -273,6 +273,11 @@ async def run(args: argparse.Namespace) -> None:
             f"{sum(v for k, v in statuses.items() if k not in (201, 409)) + failures} other; "
             f"all answered in {seconds:.2f} s (p50 {flash.quantile(0.5):.0f} ms, p99 {flash.quantile(0.99):.0f} ms)"
         )
+        others = {k: v for k, v in statuses.items() if k not in (201, 409)}
+        if others or failures:
+            detail = [f"{v} × {k}" for k, v in sorted(others.items())]
+            detail += [f"{failures} × no answer"] if failures else []
+            print(f"flash sale other answers: {', '.join(detail)}")
         ok = statuses.get(201, 0) == 100 and statuses.get(409, 0) == args.buyers - 100 and failures == 0
         print("flash sale result:", "exactly 100 sold, 0 errors" if ok else "UNEXPECTED")
         if not ok:

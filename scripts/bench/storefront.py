@@ -233,12 +233,13 @@ async def load(
                 return await raw[worker].get(path)
             return (await shared.get(path)).status_code
 
-        async def worker(w: int, until: float, record: bool) -> None:
+        async def worker(w: int, measure_from: float, until: float) -> None:
+            # One loop through warm-up and measurement: no connection idles between the two (the server closes
+            # a keep-alive connection idle for 5 s, and the next request on it would fail).
             i = w
-            while time.perf_counter() < until:
+            while (started := time.perf_counter()) < until:
                 path = paths[i % len(paths)]
                 i += concurrency
-                started = time.perf_counter()
                 failure = ""
                 try:
                     status = await get(w, path)
@@ -246,19 +247,16 @@ async def load(
                 except (httpx.HTTPError, OSError, ValueError, IndexError, asyncio.IncompleteReadError) as exc:
                     failure = type(exc).__name__
                     await raw[w].close()
-                if record:
+                if started >= measure_from:
                     latencies.append((time.perf_counter() - started) * 1000)
                     counts["requests"] += 1
                     if failure:
                         counts["errors"] += 1
                         failures[failure] = failures.get(failure, 0) + 1
 
-        until = time.perf_counter() + warmup
-        await asyncio.gather(*(worker(w, until, False) for w in range(concurrency)))
-        started = time.perf_counter()
-        until = started + duration
-        await asyncio.gather(*(worker(w, until, True) for w in range(concurrency)))
-        elapsed = time.perf_counter() - started
+        measure_from = time.perf_counter() + warmup
+        await asyncio.gather(*(worker(w, measure_from, measure_from + duration) for w in range(concurrency)))
+        elapsed = time.perf_counter() - measure_from
         for c in raw:
             await c.close()
     if failures:
