@@ -26,19 +26,21 @@ from litestar.static_files import create_static_files_router
 from sqlalchemy.exc import DBAPIError
 
 from cloudstore.auth.service import AuthService
+from cloudstore.checkout.pay import apply_notification, start_payment
+from cloudstore.checkout.place import place_order
 from cloudstore.http.deps import DbSession, Shop, provide_shop_tenant
 from cloudstore.http.problems import exception_handlers as problem_handlers
 from cloudstore.lib.db import scope_to_slug
 from cloudstore.lib.errors import DomainError, InsufficientStock, NotFound, Unauthorized, ValidationFailed
 from cloudstore.lib.idempotency import StoredResponse, begin_idempotent, finish_idempotent
+from cloudstore.orders.reading import OrderService
 from cloudstore.orders.schemas import DeliveryIn, LineIn, OrderCreate, OrderCreated
-from cloudstore.orders.service import OrderService
 from cloudstore.payments.gateways.local import (
     LOCAL_SIGNATURE_HEADER,
     encode_local_notification,
     sign_local_notification,
 )
-from cloudstore.payments.service import PaymentService, scoped_notification
+from cloudstore.payments.service import scoped_notification
 from cloudstore.referrals.schemas import TouchCreate
 from cloudstore.referrals.service import TouchService
 from cloudstore.stores.links import share_links
@@ -487,9 +489,8 @@ class StorefrontPages(Controller):
         """Start paying through the payment service: the local cashier outside production, else WeChat Pay."""
         consumer = self._signed_in(request, state, tenant, store)
         provider = "local" if state.settings.local_providers_enabled else "wechat"
-        payment = await PaymentService(db, shop.id, request.app.state.payment_providers).start(
-            order_no, consumer.subject_id, provider
-        )
+        providers = request.app.state.payment_providers
+        payment = await start_payment(db, shop.id, providers, order_no, consumer.subject_id, provider)
         base = _base(tenant, store)
         if provider == "local":
             cashier = f"{base}/orders/{quote(order_no, safe='')}/cashier?{urlencode({'payment': payment.payment_id})}"
@@ -548,7 +549,7 @@ class StorefrontPages(Controller):
         )
         if tenant_id != shop.id:
             raise NotFound("payment", payment_id)
-        await PaymentService(db, tenant_id, providers).apply_notification("local", note, msgspec.json.decode(body))
+        await apply_notification(db, tenant_id, providers, "local", note, msgspec.json.decode(body))
         return Redirect(f"{_base(tenant, store)}/orders/{quote(order_no, safe='')}", status_code=303)
 
 
@@ -585,7 +586,8 @@ async def _place_once(
         db, tenant_id=tenant_id, scope=f"{consumer.actor}:web-orders", key=form_key, body=body
     )
     if isinstance(claim, StoredResponse):
-        return msgspec.json.decode(claim.body, type=OrderCreated)
-    created = await OrderService(db, tenant_id).place(consumer.subject_id, order)
+        replayed: OrderCreated = msgspec.json.decode(claim.body, type=OrderCreated)
+        return replayed
+    created = await place_order(db, tenant_id, consumer.subject_id, order)
     await finish_idempotent(db, claim, status_code=201, body=msgspec.json.encode(created))
     return created
