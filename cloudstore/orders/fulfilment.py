@@ -77,7 +77,7 @@ class FulfilmentService:
         )
         if new_status in ("delivered", "picked_up"):
             await self._complete_if_done(f.order_id)
-        _lines, fulfilments = await OrderService(self.session, self.tenant_id).lines_and_fulfilments(f.order_id)
+        _lines, fulfilments = await OrderService(self.session).lines_and_fulfilments(self.tenant_id, f.order_id)
         return next(x for x in fulfilments if x.id == f.id)
 
     async def _complete_if_done(self, order_id: int) -> None:
