@@ -21,18 +21,14 @@ from cloudstore.inventory.schemas import (
 )
 from cloudstore.lib.db import insert_rows
 from cloudstore.lib.errors import InvalidState, NotFound, ValidationFailed
-from cloudstore.lib.imports import file_entry
 from cloudstore.lib.paging import cut_page, page_start
-from cloudstore.tenancy.tenantfile import ApplyReport, TenantFile
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from cloudstore.lib.settings import Settings
-
-__all__ = ("BelowReserved", "Level", "Outcome", "StockService", "apply_stock")
+__all__ = ("BelowReserved", "Level", "Outcome", "StockService")
 
 Outcome = Literal["created", "updated", "unchanged"]
 
@@ -318,20 +314,3 @@ class StockService:
         ).first()
         if mine is None:
             raise NotFound("location", code)
-
-
-async def apply_stock(
-    session: AsyncSession, tenant_id: int, doc: TenantFile, report: ApplyReport, settings: Settings
-) -> None:
-    """Set the file's on-hand quantities; a level already at its quantity is left alone (no movement)."""
-    del settings
-    if not doc.stock:
-        return
-    service = StockService(session)
-    items = [file_entry(StockSetItem, raw, "stock", i) for i, raw in enumerate(doc.stock)]
-    levels = await service.levels_for(tenant_id, items)
-    outcomes, _ = await service.write(
-        tenant_id, levels, actor="tenantfile", reason="import", reference=f"tenantfile:{doc.slug}"
-    )
-    for outcome in outcomes:
-        report.count("stock", outcome)
