@@ -96,7 +96,7 @@ class _FulfilmentActions(Controller):
         self, fulfilment_id: FromPath[int], action: FromPath[FulfilmentAction], principal: Caller, db: DbSession
     ) -> FulfilmentRead:
         """``ship`` and ``pickup`` take the goods out of the location's stock."""
-        return await FulfilmentService(db, principal.tenant_id).fulfil(fulfilment_id, _check_action(action), principal)
+        return await FulfilmentService(db).fulfil(principal.tenant_id, fulfilment_id, _check_action(action), principal)
 
 
 class HqFulfilmentController(_FulfilmentActions):

@@ -95,7 +95,7 @@ async def order_header(
 
 
 class OrderService:
-    """Orders, read."""
+    """Reading orders: one with its lines and fulfilments, or a page of them."""
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
