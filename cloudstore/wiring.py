@@ -29,7 +29,7 @@ from cloudstore.catalog.tenantfile import apply_products
 from cloudstore.checkout.api import HqCheckoutController, PaymentNotificationController, ShopCheckoutController
 from cloudstore.checkout.cancel import expire_order
 from cloudstore.inventory.api import DistributorStockController, HqStockController
-from cloudstore.inventory.service import apply_stock
+from cloudstore.inventory.tenantfile import apply_stock
 from cloudstore.orders.api import (
     DistributorFulfilmentController,
     HqFulfilmentController,

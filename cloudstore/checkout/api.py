@@ -23,7 +23,7 @@ from cloudstore.http.deps import DbSession, Limit, Shop, provide_shop_tenant
 from cloudstore.http.idempotent import IdempotencyKey, idempotent
 from cloudstore.http.problems import problems
 from cloudstore.lib.errors import DomainError, InvalidSignature, NotFound, ValidationFailed
-from cloudstore.orders.api import order_page
+from cloudstore.lib.paging import check_limit
 from cloudstore.orders.reading import OrderService
 from cloudstore.orders.schemas import OrderCreate, OrderCreated, OrderPage, OrderRead
 from cloudstore.payments.gateways import base as p
@@ -79,7 +79,9 @@ class ShopCheckoutController(Controller):
         cursor: FromQuery[str | None] = None,
     ) -> OrderPage:
         """Newest first."""
-        return await order_page(OrderService(db, shop.id), limit, cursor, consumer_id=consumer.subject_id)
+        return await OrderService(db).page(
+            shop.id, cursor=cursor, limit=check_limit(limit), consumer_id=consumer.subject_id
+        )
 
     @post(
         "/{order_no:str}/pay",
@@ -115,7 +117,7 @@ class ShopCheckoutController(Controller):
     ) -> OrderRead:
         """Cancel while unpaid, or paid but not shipped (then refunded in full); the stock is released."""
         await cancel_order(db, shop.id, request.app.state.payment_providers, order_no, consumer.subject_id)
-        return await OrderService(db, shop.id).read(order_no, consumer_id=consumer.subject_id)
+        return await OrderService(db).read(shop.id, order_no, consumer_id=consumer.subject_id)
 
 
 class HqCheckoutController(Controller):

@@ -48,12 +48,14 @@ async def refund_order(
     amount = sum(qty * line.unit_price for line, qty in take)
     if amount <= 0:
         raise ValidationFailed("nothing left to refund")
-    payments = PaymentService(session, tenant_id, providers)
+    payments = PaymentService(session, providers)
     refund = await payments.refund_through_provider(
         o.provider, payment_no=o.payment_no, amount=amount, total=o.paid or 0
     )
     refunded = [FulfilmentLineRead(sku=line.sku_code, qty=qty) for line, qty in take]
-    await payments.record_refund(o.id, o.payment_id, amount, [{"sku": r.sku, "qty": r.qty} for r in refunded], refund)
+    await payments.record_refund(
+        tenant_id, o.id, o.payment_id, amount, [{"sku": r.sku, "qty": r.qty} for r in refunded], refund
+    )
     full = o.refunded_total + amount >= o.total
     await lifecycle.record_refund(session, tenant_id, o.id, take, amount, full=full)
     await _release_refunded(session, tenant_id, o.id, take, whole=full)
