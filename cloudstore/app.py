@@ -56,6 +56,7 @@ ROUTE_MODULES = (
     "cloudstore.orders.api",
     "cloudstore.payments.api",
     "cloudstore.referrals.api",
+    "cloudstore.pricing.api",
     "cloudstore.analytics.api",
 )
 

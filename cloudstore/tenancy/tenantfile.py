@@ -64,6 +64,7 @@ class TenantFile(msgspec.Struct, forbid_unknown_fields=True):
     stock: list[dict[str, Any]] = msgspec.field(default_factory=list)
     staff: list[StaffEntry] = msgspec.field(default_factory=list)
     kocs: list[dict[str, Any]] = msgspec.field(default_factory=list)
+    pricing: dict[str, Any] = msgspec.field(default_factory=dict)
 
 
 class ApplyReport(msgspec.Struct):
@@ -164,6 +165,7 @@ def _load_domain_sections() -> None:
         "cloudstore.inventory.service",
         "cloudstore.auth.tenantfile",
         "cloudstore.referrals.service",
+        "cloudstore.pricing.tenantfile",
     ):
         try:
             importlib.import_module(module)
