@@ -1,4 +1,5 @@
-"""Pricing: the delivery policy, automatic promotions, coupons and the coupons consumers claimed.
+"""Pricing: the delivery policy, automatic promotions, coupons and the coupons consumers claimed; orders keep
+their discounts (per line and in total) and their promotion.
 
 ``coupons.claimed`` and ``coupons.used`` are counters moved by single conditional updates in the claiming
 or ordering transaction; the check constraint keeps ``claimed <= total`` whatever the code does.
@@ -152,8 +153,25 @@ def upgrade() -> None:
     for table in TABLES:
         enable_tenant_rls(table)
     grant_runtime(TABLES)
+    # Orders keep what was taken off (frozen per line) and the delivery fee, so refunds and commission work
+    # from stored amounts and never price again.
+    op.add_column("orders", sa.Column("discount_total", sa.BigInteger(), server_default=sa.text("0"), nullable=False))
+    op.add_column("orders", sa.Column("promotion_code", sa.Text(), nullable=True))
+    op.create_check_constraint(
+        op.f("ck_orders_pricing"),
+        "orders",
+        "discount_total BETWEEN 0 AND goods_total AND shipping_fee >= 0 "
+        "AND total = goods_total - discount_total + shipping_fee",
+    )
+    op.add_column("order_lines", sa.Column("discount", sa.BigInteger(), server_default=sa.text("0"), nullable=False))
+    op.create_check_constraint(op.f("ck_order_lines_discount"), "order_lines", "discount BETWEEN 0 AND amount")
 
 
 def downgrade() -> None:
+    op.drop_constraint(op.f("ck_order_lines_discount"), "order_lines", type_="check")
+    op.drop_column("order_lines", "discount")
+    op.drop_constraint(op.f("ck_orders_pricing"), "orders", type_="check")
+    op.drop_column("orders", "promotion_code")
+    op.drop_column("orders", "discount_total")
     for table in reversed(TABLES):
         op.drop_table(table)
