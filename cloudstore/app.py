@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, cast
@@ -20,7 +19,7 @@ from litestar.openapi.plugins import JsonRenderPlugin, ScalarRenderPlugin, Swagg
 from litestar.openapi.spec import Components, SecurityScheme
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cloudstore import __version__
+from cloudstore import __version__, wiring
 from cloudstore.auth.identity import IdentityProvider, InvalidLoginCode, LocalIdentityProvider, WeChatIdentityProvider
 from cloudstore.auth.passwords import PasswordHashing
 from cloudstore.auth.tokens import Principal, TokenCodec
@@ -28,6 +27,7 @@ from cloudstore.http.deps import ShopTenant, provide_db
 from cloudstore.http.nesting import refuse_deep_json
 from cloudstore.http.problems import PROBLEM_MEDIA_TYPE, Problem, exception_handlers, problems
 from cloudstore.lib.db import Database, resolve_database_url
+from cloudstore.lib.events import EventBus, attach
 from cloudstore.lib.jobs import Worker
 from cloudstore.lib.logs import RequestIdMiddleware, configure_logging
 from cloudstore.lib.settings import Settings, load_settings
@@ -45,20 +45,6 @@ SIGNATURE_NAMESPACE: dict[str, Any] = {
     "ShopTenant": ShopTenant,
     "Request": Request,
 }
-
-# Each domain's routes; a module's import also registers its job handlers.
-ROUTE_MODULES = (
-    "cloudstore.tenancy.api",
-    "cloudstore.auth.api",
-    "cloudstore.stores.api",
-    "cloudstore.catalog.api",
-    "cloudstore.inventory.api",
-    "cloudstore.orders.api",
-    "cloudstore.payments.api",
-    "cloudstore.referrals.api",
-    "cloudstore.pricing.api",
-    "cloudstore.analytics.api",
-)
 
 
 class Health(msgspec.Struct):
@@ -91,16 +77,7 @@ class _RejectingIdentity:
 
 
 def _route_handlers() -> list[ControllerRouterHandler]:
-    handlers: list[ControllerRouterHandler] = [healthz]
-    for name in ROUTE_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            continue
-        handlers.extend(getattr(module, attr) for attr in getattr(module, "__all__", ()))
-    return handlers
+    return [healthz, *wiring.CONTROLLERS]
 
 
 def create_app(settings: Settings | None = None, *, database_url: str | None = None) -> Litestar:
@@ -148,12 +125,10 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
             pool_timeout=settings.db_pool_timeout_s,
             prepared_statements=settings.db_prepared_statements,
         )
+        attach(db.sessions, EventBus(wiring.SUBSCRIBERS))
         app.state.db = db
-        from cloudstore.payments.registry import build_providers, install_providers
-
-        app.state.payment_providers = build_providers(settings)
-        install_providers(app.state.payment_providers)
-        worker = Worker(db.sessions)
+        app.state.payment_providers = wiring.payment_providers(settings)
+        worker = Worker(db.sessions, wiring.job_handlers(app.state.payment_providers))
         app.state.worker = worker
         task = asyncio.create_task(worker.run_forever()) if settings.run_worker else None
         try:

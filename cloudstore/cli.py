@@ -77,9 +77,10 @@ def tenants_apply(
 ) -> None:
     """Create or update a tenant from a file; applying the same file again changes nothing."""
     from cloudstore.tenancy.tenantfile import apply_file
+    from cloudstore.wiring import TENANT_FILE_SECTIONS
 
     async def run() -> None:
-        report = await apply_file(await _database_url(), path, load_settings())
+        report = await apply_file(await _database_url(), path, load_settings(), TENANT_FILE_SECTIONS)
         typer.echo(report.summary())
 
     asyncio.run(run())
@@ -99,6 +100,7 @@ def serve(
     from cloudstore.app import create_app
     from cloudstore.lib.migrate import upgrade
     from cloudstore.tenancy.tenantfile import apply_file
+    from cloudstore.wiring import TENANT_FILE_SECTIONS
 
     settings = load_settings()
 
@@ -107,7 +109,7 @@ def serve(
         if migrate:
             await upgrade(url)
         for file in apply or []:
-            report = await apply_file(url, file, settings)
+            report = await apply_file(url, file, settings, TENANT_FILE_SECTIONS)
             typer.echo(report.summary())
         return url
 
@@ -121,27 +123,26 @@ def serve(
 @app.command("worker")
 def worker() -> None:
     """Run only the background job worker."""
-    from cloudstore.app import ROUTE_MODULES
+    from cloudstore import wiring
     from cloudstore.lib.db import Database
+    from cloudstore.lib.events import EventBus, attach
     from cloudstore.lib.jobs import Worker
     from cloudstore.lib.logs import configure_logging
 
     settings = load_settings()
     configure_logging(settings.log_level)
-    import importlib
-
-    for name in ROUTE_MODULES:  # registers every job handler
-        try:
-            importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
 
     async def run() -> None:
         db = Database(await _database_url(), pool_size=2, max_overflow=2)
+        attach(db.sessions, EventBus(wiring.SUBSCRIBERS))
+        providers = wiring.payment_providers(settings)
         try:
-            await Worker(db.sessions).run_forever()
+            await Worker(db.sessions, wiring.job_handlers(providers)).run_forever()
         finally:
+            for provider in providers.values():
+                aclose = getattr(provider, "aclose", None)
+                if aclose is not None:
+                    await aclose()
             await db.dispose()
 
     asyncio.run(run())

@@ -10,7 +10,8 @@ from litestar.params import FromQuery
 
 from cloudstore.analytics.schemas import StoreSalesReport
 from cloudstore.analytics.service import store_sales
-from cloudstore.http.deps import Caller, DbSession, require_staff
+from cloudstore.auth.guards import Caller, require_staff
+from cloudstore.http.deps import DbSession
 from cloudstore.http.problems import problems
 
 __all__ = ("DistributorReportController", "HqReportController")

@@ -1,4 +1,4 @@
-"""Staff accounts from tenant files."""
+"""Staff accounts from tenant files: the first HQ account (``admin``) and the ``staff`` section."""
 
 from __future__ import annotations
 
@@ -9,17 +9,27 @@ from sqlalchemy import text
 from cloudstore.auth.passwords import PasswordHashing
 from cloudstore.auth.schemas import StaffCreate
 from cloudstore.auth.service import AuthService
-from cloudstore.tenancy.tenantfile import ApplyReport, TenantFile, register_section
+from cloudstore.auth.tenants import create_first_hq
+from cloudstore.tenancy.tenantfile import ApplyReport, TenantFile
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from cloudstore.lib.settings import Settings
 
-__all__ = ("apply_staff",)
+__all__ = ("apply_admin", "apply_staff")
 
 
-@register_section(90, "staff")
+async def apply_admin(
+    session: AsyncSession, tenant_id: int, doc: TenantFile, report: ApplyReport, settings: Settings
+) -> None:
+    """Give a tenant this file has just created its first HQ account; a tenant that existed keeps its own."""
+    if not report.created_tenant:
+        return
+    hashing = PasswordHashing(fast=settings.env == "test")
+    await create_first_hq(session, tenant_id, doc.admin.username, await hashing.hash(doc.admin.password))
+
+
 async def apply_staff(
     session: AsyncSession, tenant_id: int, doc: TenantFile, report: ApplyReport, settings: Settings
 ) -> None:

@@ -6,6 +6,7 @@ from litestar import Controller, get, patch, post
 from litestar.di import Provide
 from litestar.params import FromPath, FromQuery, JSONBody
 
+from cloudstore.auth.guards import Caller, require_staff
 from cloudstore.catalog.schemas import (
     CategoryList,
     ProductCreate,
@@ -18,7 +19,7 @@ from cloudstore.catalog.schemas import (
     SkuUpdate,
 )
 from cloudstore.catalog.service import ProductService
-from cloudstore.http.deps import Caller, DbSession, Limit, require_staff
+from cloudstore.http.deps import DbSession, Limit
 from cloudstore.http.problems import problems
 from cloudstore.lib.paging import check_limit
 

@@ -6,7 +6,8 @@ from litestar import Controller, get, put
 from litestar.di import Provide
 from litestar.params import FromQuery, JSONBody
 
-from cloudstore.http.deps import Caller, DbSession, Limit, require_staff
+from cloudstore.auth.guards import Caller, require_staff
+from cloudstore.http.deps import DbSession, Limit
 from cloudstore.http.problems import problems
 from cloudstore.inventory.schemas import MovementPage, StockPage, StockSet, StockSetResult
 from cloudstore.inventory.service import StockService

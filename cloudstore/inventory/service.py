@@ -23,7 +23,7 @@ from cloudstore.lib.db import insert_rows
 from cloudstore.lib.errors import InvalidState, NotFound, ValidationFailed
 from cloudstore.lib.imports import file_entry
 from cloudstore.lib.paging import decode_cursor, encode_cursor
-from cloudstore.tenancy.tenantfile import ApplyReport, TenantFile, register_section
+from cloudstore.tenancy.tenantfile import ApplyReport, TenantFile
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -319,7 +319,6 @@ class StockService:
             raise NotFound("location", code)
 
 
-@register_section(60, "stock")
 async def apply_stock(
     session: AsyncSession, tenant_id: int, doc: TenantFile, report: ApplyReport, settings: Settings
 ) -> None:

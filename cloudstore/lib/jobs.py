@@ -7,6 +7,8 @@ mid-job releases the lock and the job runs again.
 
 Claiming crosses tenants, so it runs as ``cloudstore_worker``, whose only policy lets it see the job
 table; the job itself then runs as the ordinary runtime role scoped to the job's tenant.
+
+Which function runs which kind of job is handed to the :class:`Worker` (see :mod:`cloudstore.wiring`).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -30,14 +32,13 @@ from cloudstore.lib.tables import TenantTable, counter, id_column, now_column, w
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-__all__ = ("Job", "JobContext", "Worker", "enqueue", "job_handler")
+__all__ = ("Job", "JobContext", "JobHandler", "Worker", "enqueue")
 
 _log = logging.getLogger(__name__)
 
 FINISHED_JOBS_KEPT = timedelta(days=7)
 
 JobHandler = Callable[["JobContext"], Awaitable[None]]
-_HANDLERS: dict[str, JobHandler] = {}
 
 
 class Job(TenantTable, table=True):
@@ -74,16 +75,6 @@ class JobContext(msgspec.Struct, kw_only=True):
     kind: str
     payload: dict[str, Any]
     attempts: int
-
-
-def job_handler(kind: str) -> Callable[[JobHandler], JobHandler]:
-    """Register the handler for one kind of job."""
-
-    def register(fn: JobHandler) -> JobHandler:
-        _HANDLERS[kind] = fn
-        return fn
-
-    return register
 
 
 _ENQUEUE = text(
@@ -140,10 +131,17 @@ _CLAIM = text(
 
 
 class Worker:
-    """Polls the job table and runs due jobs; one instance per process is plenty."""
+    """Polls the job table and runs due jobs with ``handlers`` (job kind → function); one per process is plenty."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], *, poll_interval_s: float = 1.0) -> None:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        handlers: Mapping[str, JobHandler],
+        *,
+        poll_interval_s: float = 1.0,
+    ) -> None:
         self.sessions = sessions
+        self.handlers = dict(handlers)
         self.poll_interval_s = poll_interval_s
         self._stopping = asyncio.Event()
 
@@ -170,7 +168,7 @@ class Worker:
             if row is None:
                 return False
             tenant_id, job_id, kind = row["tenant_id"], row["id"], row["kind"]
-            handler = _HANDLERS.get(kind)
+            handler = self.handlers.get(kind)
             try:
                 if handler is None:
                     raise LookupError(f"no handler for job kind {kind!r}")

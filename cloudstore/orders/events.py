@@ -1,22 +1,20 @@
 """Order lifecycle events other domains react to, inside the same transaction.
 
-The orders service publishes these at the moment the order changes; subscribers (attribution and
-commission, analytics) run in the caller's transaction, so the order change and its consequences
-commit together. Subscribers must not commit and must not do network I/O.
+The orders service publishes these at the moment the order changes (with :func:`publish`, from
+:mod:`cloudstore.lib.events`); the subscribers listed in :mod:`cloudstore.wiring` (attribution and
+commission) run in the caller's transaction, so the order change and its consequences commit together.
+Subscribers must not commit and must not do network I/O.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-if TYPE_CHECKING:
-    from sqlalchemy.ext.asyncio import AsyncSession
+from cloudstore.lib.events import publish
 
-__all__ = ("OrderCompleted", "OrderPaid", "OrderRefunded", "publish", "subscribe")
+__all__ = ("Event", "OrderCompleted", "OrderPaid", "OrderRefunded", "publish")
 
 
 class OrderPaid(msgspec.Struct, frozen=True, kw_only=True):
@@ -51,23 +49,3 @@ class OrderRefunded(msgspec.Struct, frozen=True, kw_only=True):
 
 
 Event = OrderPaid | OrderCompleted | OrderRefunded
-Subscriber = Callable[["AsyncSession", Any], Awaitable[None]]
-_SUBSCRIBERS: dict[type, list[Subscriber]] = {}
-
-
-def subscribe(event: type[Event]) -> Callable[[Subscriber], Subscriber]:
-    """Register ``fn(session, event)`` for one kind of event."""
-
-    def register(fn: Subscriber) -> Subscriber:
-        handlers = _SUBSCRIBERS.setdefault(event, [])
-        if fn not in handlers:
-            handlers.append(fn)
-        return fn
-
-    return register
-
-
-async def publish(session: AsyncSession, event: Event) -> None:
-    """Run every subscriber of ``event`` in the caller's transaction."""
-    for fn in _SUBSCRIBERS.get(type(event), []):
-        await fn(session, event)

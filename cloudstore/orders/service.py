@@ -18,7 +18,7 @@ from sqlalchemy import text
 
 from cloudstore.lib.db import insert_rows
 from cloudstore.lib.errors import InsufficientStock, InvalidState, NotFound, ValidationFailed
-from cloudstore.lib.jobs import JobContext, enqueue, job_handler
+from cloudstore.lib.jobs import JobContext, enqueue
 from cloudstore.orders.events import OrderCompleted, publish
 from cloudstore.orders.schemas import (
     FulfilmentLineRead,
@@ -815,7 +815,6 @@ async def close_order(session: AsyncSession, tenant_id: int, order_id: int, stat
     )
 
 
-@job_handler("orders.expire")
 async def expire_order(ctx: JobContext) -> None:
     """An unpaid order past its time gives its stock back."""
     order_id = int(ctx.payload["order_id"])

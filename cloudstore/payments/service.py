@@ -20,7 +20,7 @@ from sqlalchemy import text
 
 from cloudstore.lib.db import set_tenant
 from cloudstore.lib.errors import DomainError, InvalidState, NotFound, ServiceUnavailable, ValidationFailed
-from cloudstore.lib.jobs import JobContext, enqueue, job_handler
+from cloudstore.lib.jobs import JobContext, enqueue
 from cloudstore.orders.events import OrderPaid, OrderRefunded, publish
 from cloudstore.orders.schemas import FulfilmentLineRead, PaymentRead, RefundCreate, RefundRead
 from cloudstore.orders.service import OrderService, close_order, release_reservations
@@ -32,6 +32,8 @@ from cloudstore.payments.gateways.base import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from cloudstore.payments.gateways.base import PaymentProvider
@@ -413,11 +415,8 @@ async def _release_refunded(
         )
 
 
-@job_handler("payments.refund")
-async def refund_orphan_payment(ctx: JobContext) -> None:
-    """Refund a payment that arrived for an order that can no longer be fulfilled."""
-    from cloudstore.payments.registry import current_providers
-
+async def refund_orphan_payment(ctx: JobContext, providers: Mapping[str, PaymentProvider]) -> None:
+    """Refund a payment that arrived for an order that can no longer be fulfilled, through ``providers``."""
     row = (
         await ctx.session.execute(
             text(
@@ -430,7 +429,7 @@ async def refund_orphan_payment(ctx: JobContext) -> None:
     ).first()
     if row is None or row.status != "pending":
         return
-    provider = current_providers()[row.provider]
+    provider = providers[row.provider]
     result = await provider.refund(
         payment_id=row.payment_no, refund_id=row.refund_no, amount=row.amount, total=row.paid, reason="order closed"
     )

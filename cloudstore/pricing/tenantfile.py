@@ -11,12 +11,12 @@ from sqlalchemy import text
 from cloudstore.lib.errors import ValidationFailed
 from cloudstore.pricing.schemas import CouponCreate, CouponFileEntry, PricingSection, PromotionCreate
 from cloudstore.pricing.service import CouponService, DeliveryPolicyService, PromotionService
-from cloudstore.tenancy.tenantfile import ApplyReport, TenantFile, register_section
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from cloudstore.lib.settings import Settings
+    from cloudstore.tenancy.tenantfile import ApplyReport, TenantFile
 
 __all__ = ("apply_pricing",)
 
@@ -118,7 +118,6 @@ async def _apply_coupons(session: AsyncSession, tenant_id: int, section: Pricing
             report.count("pricing", "updated")
 
 
-@register_section(80, "pricing")
 async def apply_pricing(
     session: AsyncSession, tenant_id: int, doc: TenantFile, report: ApplyReport, settings: Settings
 ) -> None:

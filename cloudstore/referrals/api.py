@@ -8,7 +8,8 @@ from litestar import Controller, get, patch, post
 from litestar.di import Provide
 from litestar.params import FromPath, FromQuery, JSONBody
 
-from cloudstore.http.deps import Caller, DbSession, Limit, Shop, provide_shop_tenant, require_consumer, require_staff
+from cloudstore.auth.guards import Caller, require_consumer, require_staff
+from cloudstore.http.deps import DbSession, Limit, Shop, provide_shop_tenant
 from cloudstore.http.problems import problems
 from cloudstore.lib.errors import Forbidden
 from cloudstore.lib.paging import check_limit

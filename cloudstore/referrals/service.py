@@ -27,10 +27,10 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from cloudstore.lib.errors import Conflict, NotFound, ValidationFailed
-from cloudstore.lib.jobs import JobContext, job_handler
+from cloudstore.lib.jobs import JobContext
 from cloudstore.lib.paging import decode_cursor, encode_cursor
 from cloudstore.lib.tables import utcnow
-from cloudstore.orders.events import OrderCompleted, OrderPaid, OrderRefunded, subscribe
+from cloudstore.orders.events import OrderCompleted, OrderPaid, OrderRefunded
 from cloudstore.referrals import booking
 from cloudstore.referrals.bindings import (
     attribution_policy,
@@ -40,7 +40,6 @@ from cloudstore.referrals.bindings import (
     lock_consumer,
     write_binding,
 )
-from cloudstore.referrals.booking import RELEASE_JOB
 from cloudstore.referrals.rules import Touch, apply_touch
 from cloudstore.referrals.schemas import (
     AttributionRead,
@@ -56,7 +55,7 @@ from cloudstore.referrals.schemas import (
 )
 from cloudstore.stores.links import share_links
 from cloudstore.tenancy.service import load_policies
-from cloudstore.tenancy.tenantfile import ApplyReport, TenantFile, register_section
+from cloudstore.tenancy.tenantfile import ApplyReport, TenantFile
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Row
@@ -317,25 +316,21 @@ class TouchService:
 # --- order events --------------------------------------------------------------------------------------------------
 
 
-@subscribe(OrderPaid)
 async def on_order_paid(session: AsyncSession, event: OrderPaid) -> None:
     """Attribute the paid order, renew (or create) the binding, and book pending commission."""
     await booking.book_paid(session, event)
 
 
-@subscribe(OrderCompleted)
 async def on_order_completed(session: AsyncSession, event: OrderCompleted) -> None:
     """Queue the release of the order's commission for when its after-sales window closes."""
     await booking.schedule_release(session, event)
 
 
-@subscribe(OrderRefunded)
 async def on_order_refunded(session: AsyncSession, event: OrderRefunded) -> None:
     """Book the reversal that matches what is still paid."""
     await booking.book_refund(session, event)
 
 
-@job_handler(RELEASE_JOB)
 async def release_commission(ctx: JobContext) -> None:
     """``referrals.release``: the order's pending entries become available."""
     await booking.release(ctx.session, ctx.tenant_id, int(ctx.payload["order_id"]))
@@ -394,7 +389,6 @@ async def order_attribution(
 # --- tenant files --------------------------------------------------------------------------------------------------
 
 
-@register_section(70, "kocs")
 async def apply_kocs(
     session: AsyncSession, tenant_id: int, doc: TenantFile, report: ApplyReport, settings: Settings
 ) -> None:

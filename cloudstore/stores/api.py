@@ -8,7 +8,8 @@ from litestar import Controller, MediaType, Response, get, patch, post, put
 from litestar.di import Provide
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
-from cloudstore.http.deps import Caller, DbSession, Limit, require_staff
+from cloudstore.auth.guards import Caller, require_staff
+from cloudstore.http.deps import DbSession, Limit
 from cloudstore.http.problems import problems
 from cloudstore.lib.paging import check_limit
 from cloudstore.stores.links import share_links

@@ -1,4 +1,4 @@
-"""Creating tenants and reading/writing their policies."""
+"""Creating tenants and reading/writing their policies (the tenants and tenant_policies tables)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,6 @@ from cloudstore.tenancy.schemas import (
     CommissionRatesDoc,
     OrderPolicyDoc,
     RoutingPolicyDoc,
-    TenantRead,
 )
 
 if TYPE_CHECKING:
@@ -100,8 +99,14 @@ class TenantService:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def create(self, *, slug: str, name: str, admin_username: str, admin_password_hash: str) -> TenantRead:
-        """Create a tenant with default policies and its first HQ account."""
+    async def create(self, *, slug: str, name: str) -> int:
+        """Create a tenant with default policies and scope the session to it; returns its id.
+
+        Its first HQ account is auth's to create (``cloudstore.auth.tenants.create_tenant`` does both).
+
+        Raises:
+            Conflict: a tenant with this slug exists.
+        """
         try:
             async with self.session.begin_nested():
                 tenant_id = (
@@ -114,11 +119,7 @@ class TenantService:
             raise Conflict(f"tenant {slug!r} already exists") from exc
         await set_tenant(self.session, tenant_id)
         await self.session.execute(text("INSERT INTO tenant_policies (tenant_id) VALUES (:t)"), {"t": tenant_id})
-        await self.session.execute(
-            text("INSERT INTO staff (tenant_id, username, password_hash, role) VALUES (:t, :u, :h, 'hq')"),
-            {"t": tenant_id, "u": admin_username, "h": admin_password_hash},
-        )
-        return TenantRead(slug=slug, name=name)
+        return int(tenant_id)
 
     async def set_policy(self, tenant_id: int, kind: str, doc: msgspec.Struct) -> None:
         """Replace one policy document."""

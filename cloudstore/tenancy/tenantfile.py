@@ -2,12 +2,14 @@
 
 ``cloudstore tenants apply tenants/<name>.toml`` creates what is missing and updates what differs, matching
 everything by its business key; applying the same file again changes nothing. Each section is applied by
-its own domain's service, in dependency order, all in one transaction.
+its own domain's service, in dependency order, all in one transaction. This module reads the file, creates
+the tenant and applies the policies; the other domains' appliers are handed in, in order, by
+:mod:`cloudstore.wiring`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,7 +30,15 @@ if TYPE_CHECKING:
 
     from cloudstore.lib.settings import Settings
 
-__all__ = ("ApplyReport", "TenantFile", "apply_file", "apply_tenant_file", "register_section")
+__all__ = (
+    "ApplyReport",
+    "SectionApplier",
+    "StaffEntry",
+    "TenantFile",
+    "apply_file",
+    "apply_policies",
+    "apply_tenant_file",
+)
 
 
 class PoliciesSection(msgspec.Struct, forbid_unknown_fields=True):
@@ -41,7 +51,7 @@ class PoliciesSection(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class StaffEntry(msgspec.Struct, forbid_unknown_fields=True):
-    """A staff account; its password is set only when the account is created."""
+    """A staff account (auth's section applies these); its password is set only when the account is created."""
 
     username: str
     password: str
@@ -79,6 +89,11 @@ class ApplyReport(msgspec.Struct):
         bucket[outcome] = bucket.get(outcome, 0) + n
 
     @property
+    def created_tenant(self) -> bool:
+        """Whether this file created its tenant (rather than finding it)."""
+        return self.counts.get("tenant", {}).get("created", 0) > 0
+
+    @property
     def changed(self) -> int:
         """How many objects were created or updated."""
         return sum(c.get("created", 0) + c.get("updated", 0) for c in self.counts.values())
@@ -91,35 +106,16 @@ class ApplyReport(msgspec.Struct):
         return "\n".join(lines)
 
 
+#: ``applier(session, tenant_id, doc, report, settings)``: one domain's part of a file.
 SectionApplier = Callable[["AsyncSession", int, "TenantFile", ApplyReport, "Settings"], Awaitable[None]]
-_SECTIONS: list[tuple[int, str, SectionApplier]] = []
 
 
-def register_section(order: int, name: str) -> Callable[[SectionApplier], SectionApplier]:
-    """Register a domain's applier for a section; lower ``order`` runs first."""
-
-    def register(fn: SectionApplier) -> SectionApplier:
-        _SECTIONS[:] = [s for s in _SECTIONS if s[1] != name]
-        _SECTIONS.append((order, name, fn))
-        _SECTIONS.sort(key=lambda s: s[0])
-        return fn
-
-    return register
-
-
-async def _ensure_tenant(session: AsyncSession, doc: TenantFile, report: ApplyReport, settings: Settings) -> int:
+async def _ensure_tenant(session: AsyncSession, doc: TenantFile, report: ApplyReport) -> int:
     row = (await session.execute(text("SELECT id, name FROM tenants WHERE slug = :s"), {"s": doc.slug})).first()
     if row is None:
-        from cloudstore.auth.passwords import PasswordHashing
         from cloudstore.tenancy.service import TenantService
 
-        hashing = PasswordHashing(fast=settings.env == "test")
-        await TenantService(session).create(
-            slug=doc.slug,
-            name=doc.name,
-            admin_username=doc.admin.username,
-            admin_password_hash=await hashing.hash(doc.admin.password),
-        )
+        await TenantService(session).create(slug=doc.slug, name=doc.name)
         report.count("tenant", "created")
         tenant_id = (
             await session.execute(text("SELECT id FROM tenants WHERE slug = :s"), {"s": doc.slug})
@@ -136,10 +132,10 @@ async def _ensure_tenant(session: AsyncSession, doc: TenantFile, report: ApplyRe
     return tenant_id
 
 
-@register_section(10, "policies")
-async def _apply_policies(
+async def apply_policies(
     session: AsyncSession, tenant_id: int, doc: TenantFile, report: ApplyReport, settings: Settings
 ) -> None:
+    """Set the policies the file names; one already as written is left alone."""
     from cloudstore.tenancy.service import TenantService, load_policies
 
     current = await load_policies(session, tenant_id)
@@ -156,30 +152,13 @@ async def _apply_policies(
     del settings
 
 
-def _load_domain_sections() -> None:
-    import importlib
-
-    for module in (
-        "cloudstore.stores.service",
-        "cloudstore.catalog.service",
-        "cloudstore.inventory.service",
-        "cloudstore.auth.tenantfile",
-        "cloudstore.referrals.service",
-        "cloudstore.pricing.tenantfile",
-    ):
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name != module:
-                raise
-
-
-async def apply_tenant_file(session: AsyncSession, doc: TenantFile, settings: Settings) -> ApplyReport:
-    """Apply a parsed file in the caller's transaction."""
-    _load_domain_sections()
+async def apply_tenant_file(
+    session: AsyncSession, doc: TenantFile, settings: Settings, sections: Sequence[SectionApplier]
+) -> ApplyReport:
+    """Apply a parsed file in the caller's transaction: find or create its tenant, then each of ``sections`` in turn."""
     report = ApplyReport(tenant=doc.slug)
-    tenant_id = await _ensure_tenant(session, doc, report, settings)
-    for _order, _name, applier in _SECTIONS:
+    tenant_id = await _ensure_tenant(session, doc, report)
+    for applier in sections:
         await applier(session, tenant_id, doc, report, settings)
     return report
 
@@ -189,12 +168,14 @@ def parse_file(path: Path) -> TenantFile:
     return msgspec.toml.decode(path.read_bytes(), type=TenantFile)
 
 
-async def apply_file(database_url: str, path: Path, settings: Settings) -> ApplyReport:
-    """Apply ``path`` to the database at ``database_url`` in one transaction, as the runtime role."""
+async def apply_file(
+    database_url: str, path: Path, settings: Settings, sections: Sequence[SectionApplier]
+) -> ApplyReport:
+    """Apply ``path`` with ``sections`` to the database at ``database_url`` in one transaction, as the runtime role."""
     doc = parse_file(path)
     db = Database(database_url, pool_size=1, max_overflow=0)
     try:
         async with db.sessions() as session, session.begin():
-            return await apply_tenant_file(session, doc, settings)
+            return await apply_tenant_file(session, doc, settings, sections)
     finally:
         await db.dispose()

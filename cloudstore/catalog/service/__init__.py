@@ -3,8 +3,6 @@
 A product goes draft → published (on every storefront) → archived. A published product always keeps at least
 one active SKU. When HQ narrows a SKU's band, store prices outside it are moved to its nearest edge, so a
 store's price is inside HQ's band at all times.
-
-Importing this package also registers the tenant-file section for products.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from cloudstore.catalog.schemas import ProductFileEntry
 from cloudstore.catalog.service.upsert import upsert_products
 from cloudstore.lib.imports import file_entry
-from cloudstore.tenancy.tenantfile import ApplyReport, TenantFile, register_section
+from cloudstore.tenancy.tenantfile import ApplyReport, TenantFile
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,7 +17,6 @@ if TYPE_CHECKING:
 __all__ = ("apply_products",)
 
 
-@register_section(50, "products")
 async def apply_products(
     session: AsyncSession, tenant_id: int, doc: TenantFile, report: ApplyReport, settings: Settings
 ) -> None:

@@ -1,7 +1,4 @@
-"""HQ manages the store network: distributors, warehouses and stores (each store is also a stock location).
-
-Importing this package also registers its tenant-file sections (distributors, locations, stores).
-"""
+"""HQ manages the store network: distributors, warehouses and stores (each store is also a stock location)."""
 
 from __future__ import annotations
 

@@ -19,7 +19,7 @@ from cloudstore.stores.schemas import (
 from cloudstore.stores.service.distributors import DistributorService
 from cloudstore.stores.service.locations import LocationService
 from cloudstore.stores.service.stores import StoreService
-from cloudstore.tenancy.tenantfile import ApplyReport, TenantFile, register_section
+from cloudstore.tenancy.tenantfile import ApplyReport, TenantFile
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -35,7 +35,6 @@ def _same(current: msgspec.Struct, wanted: msgspec.Struct) -> bool:
     return all(have.get(k) == v for k, v in msgspec.to_builtins(wanted).items())
 
 
-@register_section(20, "distributors")
 async def apply_distributors(
     session: AsyncSession, tenant_id: int, doc: TenantFile, report: ApplyReport, settings: Settings
 ) -> None:
@@ -55,7 +54,6 @@ async def apply_distributors(
             report.count("distributors", "updated")
 
 
-@register_section(30, "locations")
 async def apply_locations(
     session: AsyncSession, tenant_id: int, doc: TenantFile, report: ApplyReport, settings: Settings
 ) -> None:
@@ -82,7 +80,6 @@ async def apply_locations(
             report.count("locations", "updated")
 
 
-@register_section(40, "stores")
 async def apply_stores(
     session: AsyncSession, tenant_id: int, doc: TenantFile, report: ApplyReport, settings: Settings
 ) -> None:

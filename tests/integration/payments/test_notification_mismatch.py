@@ -11,7 +11,6 @@ import pytest
 from litestar import Litestar
 
 from cloudstore.payments.gateways.wechat import WeChatPayProvider
-from cloudstore.payments.registry import install_providers
 from tests.fakes.wechat import FakeWeChat
 from tests.integration.network import Network, place, seed, signed_notification
 from tests.support import Api, TenantHandle, consumer, problem
@@ -84,13 +83,13 @@ def wechat(app: Litestar, fake: FakeWeChat) -> Iterator[FakeWeChat]:
     fake.reset()
     client = httpx.AsyncClient()
     providers = dict(app.state.payment_providers)
-    app.state.payment_providers = {**providers, "wechat": WeChatPayProvider(fake.config(), client=client)}
-    install_providers(app.state.payment_providers)
+    # In place: the worker's refund job holds this same mapping.
+    app.state.payment_providers["wechat"] = WeChatPayProvider(fake.config(), client=client)
     try:
         yield fake
     finally:
-        app.state.payment_providers = providers
-        install_providers(providers)
+        app.state.payment_providers.clear()
+        app.state.payment_providers.update(providers)
 
 
 async def test_wechat_notification_for_another_order_or_unknown_payment(

@@ -15,7 +15,6 @@ from litestar import Litestar
 
 from cloudstore.auth.identity import WeChatIdentityProvider
 from cloudstore.payments.gateways.wechat import WeChatPayProvider
-from cloudstore.payments.registry import install_providers
 from tests.fakes.wechat import FakeWeChat
 from tests.integration.network import Network, place
 from tests.support import Api, problem
@@ -29,14 +28,14 @@ def wechat(app: Litestar, api: Api, fake: FakeWeChat) -> Iterator[FakeWeChat]:
     providers = dict(app.state.payment_providers)
     original_identity = app.state.identity_for
     identity = WeChatIdentityProvider(fake.appid, fake.mini_secret, base_url=fake.base_url, client=client)
-    app.state.payment_providers = {**providers, "wechat": WeChatPayProvider(fake.config(), client=client)}
-    install_providers(app.state.payment_providers)
+    # In place: the worker's refund job holds this same mapping.
+    app.state.payment_providers["wechat"] = WeChatPayProvider(fake.config(), client=client)
     app.state.identity_for = lambda code: identity
     try:
         yield fake
     finally:
-        app.state.payment_providers = providers
-        install_providers(providers)
+        app.state.payment_providers.clear()
+        app.state.payment_providers.update(providers)
         app.state.identity_for = original_identity
         close = client.aclose
         del close

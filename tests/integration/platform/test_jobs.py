@@ -10,14 +10,13 @@ from litestar import Litestar
 from sqlalchemy import text
 
 from cloudstore.lib.db import set_tenant
-from cloudstore.lib.jobs import JobContext, Worker, enqueue, job_handler
+from cloudstore.lib.jobs import JobContext, Worker, enqueue
 from tests.support import Api, TenantHandle
 
 RAN: Counter[tuple[int, int]] = Counter()
 SEEN_TENANT: dict[int, int] = {}
 
 
-@job_handler("test.record")
 async def record(ctx: JobContext) -> None:
     RAN[(ctx.tenant_id, ctx.job_id)] += 1
     # The job runs scoped to its own tenant: it sees that tenant's staff and nobody else's.
@@ -27,9 +26,14 @@ async def record(ctx: JobContext) -> None:
     await asyncio.sleep(0.001)
 
 
-@job_handler("test.fail")
 async def fail(ctx: JobContext) -> None:
     raise RuntimeError(f"boom on attempt {ctx.attempts}")
+
+
+def _worker(app: Litestar) -> Worker:
+    """A worker with the app's handlers and this module's two test kinds."""
+    app_worker: Worker = app.state.worker
+    return Worker(app.state.db.sessions, {**app_worker.handlers, "test.record": record, "test.fail": fail})
 
 
 async def _tenant_id(app: Litestar, slug: str) -> int:
@@ -51,7 +55,7 @@ async def test_two_workers_run_each_job_exactly_once(
     await _enqueue(app, a, "test.record", 15)
     await _enqueue(app, b, "test.record", 15)
     RAN.clear()
-    w1, w2 = Worker(app.state.db.sessions), Worker(app.state.db.sessions)
+    w1, w2 = _worker(app), _worker(app)
     await asyncio.gather(w1.run_pending(), w2.run_pending())
     mine = {k: v for k, v in RAN.items() if k[0] in (a, b)}
     assert len(mine) == 30
@@ -65,7 +69,7 @@ async def test_two_workers_run_each_job_exactly_once(
 async def test_failures_retry_with_backoff_then_fail(app: Litestar, api: Api, tenant: TenantHandle) -> None:
     tid = await _tenant_id(app, tenant.slug)
     await _enqueue(app, tid, "test.fail", 1)
-    worker = Worker(app.state.db.sessions)
+    worker = _worker(app)
     await worker.run_pending()
     async with app.state.db.sessions() as s, s.begin():
         await set_tenant(s, tid)
@@ -84,7 +88,7 @@ async def test_failures_retry_with_backoff_then_fail(app: Litestar, api: Api, te
 async def test_unknown_kind_is_recorded_not_lost(app: Litestar, api: Api, tenant: TenantHandle) -> None:
     tid = await _tenant_id(app, tenant.slug)
     await _enqueue(app, tid, "test.nobody-handles-this", 1)
-    await Worker(app.state.db.sessions).run_pending()
+    await _worker(app).run_pending()
     async with app.state.db.sessions() as s, s.begin():
         await set_tenant(s, tid)
         row = (await s.execute(text("SELECT status, last_error FROM jobs"))).one()
@@ -107,7 +111,7 @@ async def test_prune_removes_only_what_is_past_retention(app: Litestar, api: Api
         await enqueue(s, tenant_id=tid, kind="test.record", payload={})
         await s.execute(text("UPDATE jobs SET status = 'done', finished_at = now() - interval '8 days'"))
         await enqueue(s, tenant_id=tid, kind="test.record", payload={}, dedupe_key="recent")
-    removed = await Worker(app.state.db.sessions).prune()
+    removed = await _worker(app).prune()
     assert removed >= 2
     async with app.state.db.sessions() as s, s.begin():
         await set_tenant(s, tid)

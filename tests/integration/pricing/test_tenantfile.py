@@ -10,6 +10,7 @@ from litestar import Litestar
 
 from cloudstore.lib.settings import Settings
 from cloudstore.tenancy.tenantfile import ApplyReport, TenantFile, apply_tenant_file, parse_file
+from cloudstore.wiring import TENANT_FILE_SECTIONS
 from tests.support import Api
 
 DEMO = Path(__file__).resolve().parents[3] / "tenants" / "demo.toml"
@@ -17,7 +18,7 @@ DEMO = Path(__file__).resolve().parents[3] / "tenants" / "demo.toml"
 
 async def apply(app: Litestar, settings: Settings, doc: TenantFile) -> ApplyReport:
     async with app.state.db.sessions() as session, session.begin():
-        return await apply_tenant_file(session, doc, settings)
+        return await apply_tenant_file(session, doc, settings, TENANT_FILE_SECTIONS)
 
 
 async def test_demo_pricing_applies_idempotently_and_updates_what_changed(

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from cloudstore.lib.errors import ValidationFailed
 from cloudstore.lib.settings import Settings
 from cloudstore.tenancy.tenantfile import ApplyReport, TenantFile, apply_tenant_file, parse_file
+from cloudstore.wiring import TENANT_FILE_SECTIONS
 from tests.support import Api
 
 DEMO = Path(__file__).resolve().parents[3] / "tenants" / "demo.toml"
@@ -22,7 +23,7 @@ TABLES = ("distributors", "locations", "stores", "products", "skus", "stock_leve
 
 async def apply(app: Litestar, settings: Settings, doc: TenantFile) -> ApplyReport:
     async with app.state.db.sessions() as session, session.begin():
-        return await apply_tenant_file(session, doc, settings)
+        return await apply_tenant_file(session, doc, settings, TENANT_FILE_SECTIONS)
 
 
 async def snapshot(engine: AsyncEngine, slug: str) -> dict[str, object]:

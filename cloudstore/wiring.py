@@ -1,0 +1,177 @@
+"""The one list of what the app and the worker are made of.
+
+Every controller, job handler, event subscriber, tenant-file section and payment provider is named here and
+imported plainly, so a missing or misspelt piece is an ImportError at start-up rather than a route, job or
+subscriber that silently is not there. Nothing registers itself by being imported; :mod:`cloudstore.app`
+and :mod:`cloudstore.cli` hand these lists to Litestar, the :class:`~cloudstore.lib.jobs.Worker`, the
+:class:`~cloudstore.lib.events.EventBus` and the tenant-file applier.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from cloudstore.analytics.api import DistributorReportController, HqReportController
+from cloudstore.auth.api import (
+    ConsumerAdminController,
+    ConsumerAuthController,
+    PlatformController,
+    PolicyController,
+    StaffController,
+    TokenController,
+)
+from cloudstore.auth.tenantfile import apply_admin, apply_staff
+from cloudstore.catalog.api import HqCategoryController, HqProductController
+from cloudstore.catalog.service.tenantfile import apply_products
+from cloudstore.inventory.api import DistributorStockController, HqStockController
+from cloudstore.inventory.service import apply_stock
+from cloudstore.orders.api import (
+    DistributorFulfilmentController,
+    HqFulfilmentController,
+    HqOrderController,
+    ShopOrderController,
+    StoreOrderController,
+)
+from cloudstore.orders.events import OrderCompleted, OrderPaid, OrderRefunded
+from cloudstore.orders.service import expire_order
+from cloudstore.payments.api import PaymentNotificationController
+from cloudstore.payments.gateways.local import LocalPaymentProvider
+from cloudstore.payments.gateways.wechat import WeChatPayConfig, WeChatPayProvider
+from cloudstore.payments.service import refund_orphan_payment
+from cloudstore.pricing.api import (
+    DeliveryPolicyController,
+    HqCouponController,
+    PromotionController,
+    ShopCouponController,
+    StoreCouponController,
+)
+from cloudstore.pricing.tenantfile import apply_pricing
+from cloudstore.referrals.api import (
+    DistributorEarningsController,
+    KocController,
+    LedgerController,
+    ShopReferralController,
+    StoreEarningsController,
+)
+from cloudstore.referrals.booking import RELEASE_JOB
+from cloudstore.referrals.service import (
+    apply_kocs,
+    on_order_completed,
+    on_order_paid,
+    on_order_refunded,
+    release_commission,
+)
+from cloudstore.stores.api import (
+    DistributorStoreController,
+    HqDistributorController,
+    HqLocationController,
+    HqStoreController,
+    ShopStorefrontController,
+    StorefrontController,
+)
+from cloudstore.stores.service.tenantfile import apply_distributors, apply_locations, apply_stores
+from cloudstore.tenancy.tenantfile import SectionApplier, apply_policies
+
+if TYPE_CHECKING:
+    from litestar.types import ControllerRouterHandler
+
+    from cloudstore.lib.events import Subscriber
+    from cloudstore.lib.jobs import JobHandler
+    from cloudstore.lib.settings import Settings
+    from cloudstore.payments.gateways.base import PaymentProvider
+
+__all__ = ("CONTROLLERS", "SUBSCRIBERS", "TENANT_FILE_SECTIONS", "job_handlers", "payment_providers")
+
+#: Every controller of the HTTP API, in the order the OpenAPI document lists them.
+CONTROLLERS: tuple[ControllerRouterHandler, ...] = (
+    PlatformController,
+    PolicyController,
+    ConsumerAdminController,
+    ConsumerAuthController,
+    StaffController,
+    TokenController,
+    DistributorStoreController,
+    HqDistributorController,
+    HqLocationController,
+    HqStoreController,
+    ShopStorefrontController,
+    StorefrontController,
+    HqCategoryController,
+    HqProductController,
+    DistributorStockController,
+    HqStockController,
+    DistributorFulfilmentController,
+    HqFulfilmentController,
+    HqOrderController,
+    ShopOrderController,
+    StoreOrderController,
+    PaymentNotificationController,
+    DistributorEarningsController,
+    KocController,
+    LedgerController,
+    ShopReferralController,
+    StoreEarningsController,
+    DeliveryPolicyController,
+    HqCouponController,
+    PromotionController,
+    ShopCouponController,
+    StoreCouponController,
+    DistributorReportController,
+    HqReportController,
+)
+
+#: Who reacts to each order event, in the order they run (in the emitter's transaction).
+SUBSCRIBERS: Mapping[type, tuple[Subscriber, ...]] = {
+    OrderPaid: (on_order_paid,),
+    OrderCompleted: (on_order_completed,),
+    OrderRefunded: (on_order_refunded,),
+}
+
+#: The tenant file's sections after the tenant itself, in dependency order (each names what came before it).
+TENANT_FILE_SECTIONS: tuple[SectionApplier, ...] = (
+    apply_admin,
+    apply_policies,
+    apply_distributors,
+    apply_locations,
+    apply_stores,
+    apply_products,
+    apply_stock,
+    apply_kocs,
+    apply_pricing,
+    apply_staff,
+)
+
+
+def job_handlers(providers: Mapping[str, PaymentProvider]) -> dict[str, JobHandler]:
+    """Every kind of background job and its handler; refunds go through ``providers``."""
+    return {
+        "orders.expire": expire_order,
+        "payments.refund": partial(refund_orphan_payment, providers=providers),
+        RELEASE_JOB: release_commission,
+    }
+
+
+def payment_providers(settings: Settings) -> dict[str, PaymentProvider]:
+    """The local provider outside production; WeChat Pay when its credentials are configured."""
+    providers: dict[str, PaymentProvider] = {}
+    if settings.local_providers_enabled:
+        providers["local"] = LocalPaymentProvider(settings.local_pay_secret.encode())
+    wechat = settings.wechat
+    if wechat.pay_configured:
+        providers["wechat"] = WeChatPayProvider(
+            WeChatPayConfig(
+                mchid=wechat.mchid or "",
+                appid=wechat.appid or "",
+                merchant_serial_no=wechat.merchant_serial_no or "",
+                merchant_private_key_pem=Path(wechat.merchant_private_key_path or "").read_text(),
+                apiv3_key=wechat.apiv3_key or "",
+                platform_public_key_pem=Path(wechat.platform_public_key_path or "").read_text(),
+                platform_serial=wechat.platform_serial or "",
+                notify_url=wechat.notify_url or "",
+                base_url=wechat.pay_base_url,
+            )
+        )
+    return providers
