@@ -15,6 +15,7 @@ __all__ = (
     "CouponKind",
     "CouponPage",
     "CouponRead",
+    "CouponUsability",
     "DeliveryPolicyDoc",
     "FeeDoc",
     "FeeRuleDoc",
@@ -25,6 +26,12 @@ __all__ = (
     "PromotionFileEntry",
     "PromotionPage",
     "PromotionRead",
+    "QuoteCoupon",
+    "QuoteFulfilment",
+    "QuoteFulfilmentLine",
+    "QuoteLine",
+    "QuotePromotion",
+    "QuoteRead",
 )
 
 Fen = Annotated[int, msgspec.Meta(ge=0, le=10**10, description="fen (1/100 CNY)")]
@@ -205,3 +212,79 @@ class PricingSection(msgspec.Struct, forbid_unknown_fields=True):
     delivery: DeliveryPolicyDoc | None = None
     promotions: list[PromotionFileEntry] = msgspec.field(default_factory=list)
     coupons: list[CouponFileEntry] = msgspec.field(default_factory=list)
+
+
+# --- the quote ---------------------------------------------------------------------------------------------------
+
+
+class QuoteLine(msgspec.Struct):
+    """A line's price: ``paid = amount - discount``; ``shelf`` says whether the store itself supplies it."""
+
+    sku: str
+    qty: int
+    unit_price: int
+    amount: int
+    discount: int
+    paid: int
+    shelf: str
+
+
+class QuoteFulfilmentLine(msgspec.Struct):
+    """Units of one SKU in a planned fulfilment."""
+
+    sku: str
+    qty: int
+
+
+class QuoteFulfilment(msgspec.Struct):
+    """Where one part of the order would come from, and its share of the delivery fee."""
+
+    location: str
+    kind: str
+    delivery_fee: int
+    lines: list[QuoteFulfilmentLine]
+
+
+class QuotePromotion(msgspec.Struct):
+    """The promotion applied."""
+
+    code: str
+    discount: int
+
+
+class QuoteCoupon(msgspec.Struct):
+    """The coupon applied: what it takes off the goods and the delivery fee it waives."""
+
+    id: int
+    code: str
+    discount: int
+    fee_waived: int = 0
+
+
+class CouponUsability(msgspec.Struct):
+    """Whether one of the consumer's coupons could be used on this cart, what it would give, or why not.
+
+    Reasons: ``locked``, ``used``, ``expired``, ``not_yet_valid``, ``other_store``, ``no_eligible_items``,
+    ``below_min_goods``, ``no_discount``, ``no_delivery_fee``, ``promotion_better``.
+    """
+
+    id: int
+    coupon: str
+    usable: bool
+    reason: str | None = None
+    discount: int = 0
+    fee_waived: int = 0
+
+
+class QuoteRead(msgspec.Struct):
+    """``POST /v1/shop/{tenant}/quote``: ``total = goods_total - discount_total + delivery_fee``."""
+
+    goods_total: int
+    discount_total: int
+    delivery_fee: int
+    total: int
+    lines: list[QuoteLine]
+    fulfilments: list[QuoteFulfilment]
+    promotion: QuotePromotion | None
+    coupon: QuoteCoupon | None
+    coupons: list[CouponUsability]

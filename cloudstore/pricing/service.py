@@ -46,6 +46,7 @@ __all__ = (
     "CouponNotUsable",
     "CouponService",
     "DeliveryPolicyService",
+    "PriceChanged",
     "PricingTerms",
     "PromotionService",
     "engine_policy",
@@ -82,6 +83,14 @@ class CouponNotUsable(DomainError):
     code = "coupon_not_usable"
     status = 422
     title = "Coupon not usable"
+
+
+class PriceChanged(DomainError):
+    """The total recomputed at placement differs from the ``expected_total`` the consumer was shown."""
+
+    code = "price_changed"
+    status = 409
+    title = "Price changed"
 
 
 class PricingTerms(msgspec.Struct, frozen=True):
