@@ -13,7 +13,6 @@ from cloudstore.http.deps import DbSession, Limit, Shop, provide_shop_tenant
 from cloudstore.http.problems import problems
 from cloudstore.lib.errors import Forbidden
 from cloudstore.lib.paging import check_limit
-from cloudstore.referrals.ledger import LedgerService
 from cloudstore.referrals.schemas import (
     BeneficiaryKind,
     BindingRead,
@@ -30,7 +29,7 @@ from cloudstore.referrals.schemas import (
     TouchCreate,
     TouchResult,
 )
-from cloudstore.referrals.service import KocService, TouchService
+from cloudstore.referrals.service import KocService, LedgerService, TouchService
 
 if TYPE_CHECKING:
     from litestar.datastructures import State
