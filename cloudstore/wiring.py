@@ -26,7 +26,12 @@ from cloudstore.auth.api import (
 from cloudstore.auth.tenantfile import apply_admin, apply_staff
 from cloudstore.catalog.api import HqCategoryController, HqProductController
 from cloudstore.catalog.tenantfile import apply_products
-from cloudstore.checkout.api import HqCheckoutController, PaymentNotificationController, ShopCheckoutController
+from cloudstore.checkout.api import (
+    HqCheckoutController,
+    PaymentNotificationController,
+    ShopCheckoutController,
+    ShopQuoteController,
+)
 from cloudstore.checkout.cancel import expire_order
 from cloudstore.inventory.api import DistributorStockController, HqStockController
 from cloudstore.inventory.service import apply_stock
@@ -109,6 +114,7 @@ CONTROLLERS: tuple[ControllerRouterHandler, ...] = (
     ShopOrderController,
     StoreOrderController,
     ShopCheckoutController,
+    ShopQuoteController,
     HqCheckoutController,
     PaymentNotificationController,
     DistributorEarningsController,
