@@ -42,8 +42,8 @@ class ShopCheckoutController(Controller):
     """A consumer places, lists, pays for and cancels orders (one controller: Litestar serves a path from one)."""
 
     path = "/v1/shop/{tenant:str}/orders"
-    tags = ["shop"]  # noqa: RUF012
-    dependencies = {"shop": Provide(provide_shop_tenant), "consumer": Provide(require_consumer)}  # noqa: RUF012
+    tags = ["shop"]
+    dependencies = {"shop": Provide(provide_shop_tenant), "consumer": Provide(require_consumer)}
 
     @post(
         "/",
@@ -146,8 +146,8 @@ class HqCheckoutController(Controller):
     """HQ reads an order whole and refunds."""
 
     path = "/v1/hq/orders"
-    tags = ["hq"]  # noqa: RUF012
-    dependencies = {"principal": Provide(require_staff("hq"))}  # noqa: RUF012
+    tags = ["hq"]
+    dependencies = {"principal": Provide(require_staff("hq"))}
 
     @get("/{order_no:str}", responses=problems(401, 403, 404), summary="An order with routing, attribution, ledger")
     async def read(self, order_no: FromPath[str], principal: Caller, db: DbSession) -> HqOrderRead:
@@ -216,7 +216,7 @@ class PaymentNotificationController(Controller):
     """Asynchronous payment and refund notifications."""
 
     path = "/v1/payments"
-    tags = ["payments"]  # noqa: RUF012
+    tags = ["payments"]
 
     @post(
         "/local/notify",

@@ -47,8 +47,8 @@ class ShopOrderController(Controller):
     """A consumer's orders."""
 
     path = "/v1/shop/{tenant:str}/orders"
-    tags = ["shop"]  # noqa: RUF012
-    dependencies = {"shop": Provide(provide_shop_tenant), "consumer": Provide(require_consumer)}  # noqa: RUF012
+    tags = ["shop"]
+    dependencies = {"shop": Provide(provide_shop_tenant), "consumer": Provide(require_consumer)}
 
     @get("/{order_no:str}", responses=problems(401, 404), summary="One of the consumer's orders")
     async def read(self, order_no: FromPath[str], shop: Shop, consumer: Caller, db: DbSession) -> OrderRead:
@@ -60,8 +60,8 @@ class HqOrderController(Controller):
     """HQ lists every order."""
 
     path = "/v1/hq/orders"
-    tags = ["hq"]  # noqa: RUF012
-    dependencies = {"principal": Provide(require_staff("hq"))}  # noqa: RUF012
+    tags = ["hq"]
+    dependencies = {"principal": Provide(require_staff("hq"))}
 
     @get("/", responses=problems(401, 403, 422), summary="Orders, newest first")
     async def list_orders(
@@ -107,24 +107,24 @@ class HqFulfilmentController(_FulfilmentActions):
     """HQ acts on any fulfilment."""
 
     path = "/v1/hq"
-    tags = ["hq"]  # noqa: RUF012
-    dependencies = {"principal": Provide(require_staff("hq"))}  # noqa: RUF012
+    tags = ["hq"]
+    dependencies = {"principal": Provide(require_staff("hq"))}
 
 
 class DistributorFulfilmentController(_FulfilmentActions):
     """A distributor acts on fulfilments at its warehouses."""
 
     path = "/v1/distributor"
-    tags = ["distributor"]  # noqa: RUF012
-    dependencies = {"principal": Provide(require_staff("distributor"))}  # noqa: RUF012
+    tags = ["distributor"]
+    dependencies = {"principal": Provide(require_staff("distributor"))}
 
 
 class StoreOrderController(_FulfilmentActions):
     """A store sees the orders it is credited with or fulfils, and acts on its own fulfilments."""
 
     path = "/v1/store"
-    tags = ["store"]  # noqa: RUF012
-    dependencies = {"principal": Provide(require_staff("store"))}  # noqa: RUF012
+    tags = ["store"]
+    dependencies = {"principal": Provide(require_staff("store"))}
 
     @get("/orders", responses=problems(401, 403, 422), summary="Orders credited to or fulfilled by this store")
     async def list_orders(
