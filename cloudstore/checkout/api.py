@@ -129,8 +129,8 @@ class ShopQuoteController(Controller):
     """A consumer asks what a cart would cost before placing it."""
 
     path = "/v1/shop/{tenant:str}"
-    tags = ["shop"]  # noqa: RUF012
-    dependencies = {"shop": Provide(provide_shop_tenant), "consumer": Provide(require_consumer)}  # noqa: RUF012
+    tags = ["shop"]
+    dependencies = {"shop": Provide(provide_shop_tenant), "consumer": Provide(require_consumer)}
 
     @post("/quote", status_code=200, responses=problems(401, 404, 409, 422), summary="Quote a cart")
     async def quote(self, data: JSONBody[OrderCreate], shop: Shop, consumer: Caller, db: DbSession) -> QuoteRead:

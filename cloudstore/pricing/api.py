@@ -49,8 +49,8 @@ class DeliveryPolicyController(Controller):
     """HQ sets what delivery costs."""
 
     path = "/v1/hq/policies"
-    tags = ["hq"]  # noqa: RUF012
-    dependencies = {"principal": Provide(require_staff("hq"))}  # noqa: RUF012
+    tags = ["hq"]
+    dependencies = {"principal": Provide(require_staff("hq"))}
 
     @get("/delivery", responses=problems(401, 403), summary="The delivery policy")
     async def get_delivery(self, principal: Caller, db: DbSession) -> DeliveryPolicyDoc:
@@ -71,8 +71,8 @@ class PromotionController(Controller):
     """HQ's automatic promotions."""
 
     path = "/v1/hq/promotions"
-    tags = ["hq"]  # noqa: RUF012
-    dependencies = {"principal": Provide(require_staff("hq"))}  # noqa: RUF012
+    tags = ["hq"]
+    dependencies = {"principal": Provide(require_staff("hq"))}
 
     @post("/", responses=problems(401, 403, 409, 422), summary="Create a promotion")
     async def create(self, data: JSONBody[PromotionCreate], principal: Caller, db: DbSession) -> PromotionRead:
@@ -94,8 +94,8 @@ class HqCouponController(Controller):
     """HQ's coupons, usable at every store."""
 
     path = "/v1/hq/coupons"
-    tags = ["hq"]  # noqa: RUF012
-    dependencies = {"principal": Provide(require_staff("hq"))}  # noqa: RUF012
+    tags = ["hq"]
+    dependencies = {"principal": Provide(require_staff("hq"))}
 
     @post("/", responses=problems(401, 403, 409, 422), summary="Issue a coupon")
     async def create(self, data: JSONBody[CouponCreate], principal: Caller, db: DbSession) -> CouponRead:
@@ -114,8 +114,8 @@ class StoreCouponController(Controller):
     """A store's own coupons, usable only at that store."""
 
     path = "/v1/store/coupons"
-    tags = ["store"]  # noqa: RUF012
-    dependencies = {"principal": Provide(require_staff("store"))}  # noqa: RUF012
+    tags = ["store"]
+    dependencies = {"principal": Provide(require_staff("store"))}
 
     @post("/", responses=problems(401, 403, 409, 422), summary="Issue a store coupon")
     async def create(self, data: JSONBody[CouponCreate], principal: Caller, db: DbSession) -> CouponRead:
@@ -136,8 +136,8 @@ class ShopCouponController(Controller):
     """Consumers claim coupons and see the ones they hold."""
 
     path = "/v1/shop/{tenant:str}"
-    tags = ["shop"]  # noqa: RUF012
-    dependencies = {"shop": Provide(provide_shop_tenant), "consumer": Provide(require_consumer)}  # noqa: RUF012
+    tags = ["shop"]
+    dependencies = {"shop": Provide(provide_shop_tenant), "consumer": Provide(require_consumer)}
 
     @post("/coupons/{code:str}/claim", responses=problems(401, 404, 409), summary="Claim a coupon")
     async def claim(self, code: FromPath[str], shop: Shop, consumer: Caller, db: DbSession) -> MyCoupon:
