@@ -41,4 +41,6 @@ async def hq_order(session: AsyncSession, tenant_id: int, order_no: str) -> HqOr
         expires_at=o.expires_at,
         paid_at=o.paid_at,
         completed_at=o.completed_at,
+        discount_total=o.discount_total,
+        delivery_fee=o.delivery_fee,
     )

@@ -2,8 +2,9 @@
 
 A notification is verified by the provider, then applied with the order row and then the payment row locked
 in one statement (``FOR NO KEY UPDATE OF o, p``: the order is locked once). The first SUCCESS marks the
-payment and the order paid and publishes ``OrderPaid``, whose subscribers attribute the order and book
-commission in this transaction without locking the order again; a repeat finds the payment already succeeded
+payment and the order paid, spends the order's coupon if it has one (``locked -> used``), and publishes
+``OrderPaid``, whose subscribers attribute the order and book commission in this transaction without locking
+the order again; a repeat finds the payment already succeeded
 and changes nothing. An amount that differs from the payment's is refused and changes nothing. A payment that
 lands on an order that was cancelled or expired meanwhile is queued for refund, so no money is kept for goods
 no longer reserved.
@@ -18,6 +19,7 @@ from cloudstore.lib.errors import NotFound
 from cloudstore.orders import lifecycle
 from cloudstore.orders.events import OrderPaid, publish
 from cloudstore.payments.service import AmountMismatch, NotificationMismatch, PaymentService
+from cloudstore.pricing.service import use_order_coupon
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -74,6 +76,7 @@ async def apply_notification(
         await payments.refund_orphan(tenant_id, pay)
         return "refund_queued"
     await lifecycle.mark_paid(session, tenant_id, order.id, paid_at)
+    await use_order_coupon(session, tenant_id, order.id, paid_at)
     await publish(
         session,
         OrderPaid(

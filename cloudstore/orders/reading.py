@@ -42,6 +42,8 @@ class OrderHeader:
     goods_total: int
     total: int
     refunded_total: int
+    discount_total: int
+    delivery_fee: int
     routing_trace: list[Any]
     created_at: datetime
     expires_at: datetime | None
@@ -86,6 +88,8 @@ async def order_header(
         goods_total=row.goods_total,
         total=row.total,
         refunded_total=row.refunded_total,
+        discount_total=row.discount_total,
+        delivery_fee=row.shipping_fee,
         routing_trace=row.routing_trace,
         created_at=row.created_at,
         expires_at=row.expires_at,
@@ -109,11 +113,12 @@ class OrderService:
                 text(
                     """
                     SELECT 'line' AS kind, line_no AS id, sku_code AS sku, product_code AS product, title, spec, qty,
-                           unit_price, amount, refunded_qty, NULL AS location, NULL AS fkind, NULL AS status
+                           unit_price, amount, refunded_qty, discount, NULL AS location, NULL AS fkind,
+                           NULL AS status
                     FROM order_lines WHERE tenant_id = :t AND order_id = :o
                     UNION ALL
-                    SELECT 'fulfilment', f.id, k.code, NULL, NULL, NULL, fl.qty, NULL, NULL, NULL, l.code, f.kind,
-                           f.status
+                    SELECT 'fulfilment', f.id, k.code, NULL, NULL, NULL, fl.qty, NULL, NULL, NULL, NULL, l.code,
+                           f.kind, f.status
                     FROM fulfilments f
                     JOIN locations l ON l.tenant_id = f.tenant_id AND l.id = f.location_id
                     LEFT JOIN fulfilment_lines fl ON fl.tenant_id = f.tenant_id AND fl.fulfilment_id = f.id
@@ -135,6 +140,8 @@ class OrderService:
                 unit_price=r.unit_price,
                 amount=r.amount,
                 refunded_qty=r.refunded_qty,
+                discount=r.discount,
+                paid=r.amount - r.discount,
             )
             for r in rows
             if r.kind == "line"
@@ -168,6 +175,8 @@ class OrderService:
             expires_at=o.expires_at,
             paid_at=o.paid_at,
             completed_at=o.completed_at,
+            discount_total=o.discount_total,
+            delivery_fee=o.delivery_fee,
         )
 
     async def read_for_hq(self, tenant_id: int, order_no: str) -> HqOrderParts:
