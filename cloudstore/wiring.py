@@ -26,10 +26,15 @@ from cloudstore.auth.api import (
 from cloudstore.auth.tenantfile import apply_admin, apply_staff
 from cloudstore.catalog.api import HqCategoryController, HqProductController
 from cloudstore.catalog.tenantfile import apply_products
-from cloudstore.checkout.api import HqCheckoutController, PaymentNotificationController, ShopCheckoutController
+from cloudstore.checkout.api import (
+    HqCheckoutController,
+    PaymentNotificationController,
+    ShopCheckoutController,
+    ShopQuoteController,
+)
 from cloudstore.checkout.cancel import expire_order
 from cloudstore.inventory.api import DistributorStockController, HqStockController
-from cloudstore.inventory.service import apply_stock
+from cloudstore.inventory.tenantfile import apply_stock
 from cloudstore.orders.api import (
     DistributorFulfilmentController,
     HqFulfilmentController,
@@ -41,6 +46,14 @@ from cloudstore.orders.events import OrderCompleted, OrderPaid, OrderRefunded
 from cloudstore.payments.gateways.local import LocalPaymentProvider
 from cloudstore.payments.gateways.wechat import WeChatPayConfig, WeChatPayProvider
 from cloudstore.payments.service import refund_orphan_payment
+from cloudstore.pricing.api import (
+    DeliveryPolicyController,
+    HqCouponController,
+    PromotionController,
+    ShopCouponController,
+    StoreCouponController,
+)
+from cloudstore.pricing.tenantfile import apply_pricing
 from cloudstore.referrals.api import (
     DistributorEarningsController,
     KocController,
@@ -102,6 +115,7 @@ CONTROLLERS: tuple[ControllerRouterHandler, ...] = (
     ShopOrderController,
     StoreOrderController,
     ShopCheckoutController,
+    ShopQuoteController,
     HqCheckoutController,
     PaymentNotificationController,
     DistributorEarningsController,
@@ -109,6 +123,11 @@ CONTROLLERS: tuple[ControllerRouterHandler, ...] = (
     LedgerController,
     ShopReferralController,
     StoreEarningsController,
+    DeliveryPolicyController,
+    HqCouponController,
+    PromotionController,
+    ShopCouponController,
+    StoreCouponController,
     DistributorReportController,
     HqReportController,
     # The H5 storefront's pages and their static assets (HTML, left out of the OpenAPI document).
@@ -133,6 +152,7 @@ TENANT_FILE_SECTIONS: tuple[SectionApplier, ...] = (
     apply_products,
     apply_stock,
     apply_kocs,
+    apply_pricing,
     apply_staff,
 )
 

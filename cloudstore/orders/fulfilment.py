@@ -25,13 +25,12 @@ __all__ = ("FulfilmentService", "HeldUnits", "cancel_unshipped", "lock_unshipped
 
 
 class FulfilmentService:
-    """Fulfilments of one tenant."""
+    """Moving fulfilments forward: ship, ready, deliver, pickup."""
 
-    def __init__(self, session: AsyncSession, tenant_id: int) -> None:
+    def __init__(self, session: AsyncSession) -> None:
         self.session = session
-        self.tenant_id = tenant_id
 
-    async def fulfil(self, fulfilment_id: int, action: str, principal: Principal) -> FulfilmentRead:
+    async def fulfil(self, tenant_id: int, fulfilment_id: int, action: str, principal: Principal) -> FulfilmentRead:
         """Move one fulfilment forward; stores act on their own, distributors on their warehouses, HQ on all."""
         f = (
             await self.session.execute(
@@ -47,7 +46,7 @@ class FulfilmentService:
                     FOR NO KEY UPDATE OF f, o
                     """
                 ),
-                {"t": self.tenant_id, "f": fulfilment_id},
+                {"t": tenant_id, "f": fulfilment_id},
             )
         ).first()
         if f is None or not _may_act(principal, f):
@@ -58,7 +57,7 @@ class FulfilmentService:
         if action in ("ship", "pickup"):
             await consume_fulfilment(
                 self.session,
-                self.tenant_id,
+                tenant_id,
                 f.id,
                 f.location_id,
                 reason="ship" if f.kind == "delivery" else "pickup",
@@ -73,14 +72,14 @@ class FulfilmentService:
                 "WHERE tenant_id = :t AND id = :f"
             ),
             # the time is a parameter: Citus refuses now() inside a CASE
-            {"s": new_status, "t": self.tenant_id, "f": f.id, "at": datetime.now(UTC)},
+            {"s": new_status, "t": tenant_id, "f": f.id, "at": datetime.now(UTC)},
         )
         if new_status in ("delivered", "picked_up"):
-            await self._complete_if_done(f.order_id)
-        _lines, fulfilments = await OrderService(self.session, self.tenant_id).lines_and_fulfilments(f.order_id)
+            await self._complete_if_done(tenant_id, f.order_id)
+        _lines, fulfilments = await OrderService(self.session).lines_and_fulfilments(tenant_id, f.order_id)
         return next(x for x in fulfilments if x.id == f.id)
 
-    async def _complete_if_done(self, order_id: int) -> None:
+    async def _complete_if_done(self, tenant_id: int, order_id: int) -> None:
         done = (
             await self.session.execute(
                 text(
@@ -92,13 +91,13 @@ class FulfilmentService:
                     RETURNING completed_at
                     """
                 ),
-                {"t": self.tenant_id, "o": order_id},
+                {"t": tenant_id, "o": order_id},
             )
         ).first()
         if done is not None:
             await publish(
                 self.session,
-                OrderCompleted(tenant_id=self.tenant_id, order_id=order_id, completed_at=done.completed_at),
+                OrderCompleted(tenant_id=tenant_id, order_id=order_id, completed_at=done.completed_at),
             )
 
 
