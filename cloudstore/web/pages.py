@@ -451,9 +451,9 @@ class StorefrontPages(Controller):
         """The shopper's orders, newest first."""
         consumer = self._signed_in(request, state, tenant, store)
         shop_store = await StorefrontService(db, state.settings).shop_store(shop.id, store)
-        items, _ = await OrderService(db, shop.id).page(limit=50, before=None, consumer_id=consumer.subject_id)
+        orders = await OrderService(db).page(shop.id, cursor=None, limit=50, consumer_id=consumer.subject_id)
         context = self._common(request, state, tenant, shop_store)
-        context["orders"] = items
+        context["orders"] = orders.items
         return Template(template_name="orders.html", context=context)
 
     @get("/orders/{order_no:str}", name="order")
@@ -470,7 +470,7 @@ class StorefrontPages(Controller):
         """One of the shopper's orders: its lines, status, fulfilments and their tracking."""
         consumer = self._signed_in(request, state, tenant, store)
         shop_store = await StorefrontService(db, state.settings).shop_store(shop.id, store)
-        found = await OrderService(db, shop.id).read(order_no, consumer_id=consumer.subject_id)
+        found = await OrderService(db).read(shop.id, order_no, consumer_id=consumer.subject_id)
         context = self._common(request, state, tenant, shop_store)
         context["order"] = found
         return Template(template_name="order.html", context=context)
@@ -517,7 +517,7 @@ class StorefrontPages(Controller):
         if not state.settings.local_providers_enabled:
             raise NotFound("cashier")
         shop_store = await StorefrontService(db, state.settings).shop_store(shop.id, store)
-        found = await OrderService(db, shop.id).read(order_no, consumer_id=consumer.subject_id)
+        found = await OrderService(db).read(shop.id, order_no, consumer_id=consumer.subject_id)
         context = self._common(request, state, tenant, shop_store)
         context |= {"order": found, "payment_id": _code(payment, "payment")}
         return Template(template_name="cashier.html", context=context)
@@ -539,7 +539,7 @@ class StorefrontPages(Controller):
             raise NotFound("cashier")
         form = await request.form()
         payment_id = _code(form.get("payment"), "payment")
-        found = await OrderService(db, shop.id).read(order_no, consumer_id=consumer.subject_id)
+        found = await OrderService(db).read(shop.id, order_no, consumer_id=consumer.subject_id)
         now = datetime.now(UTC)
         body = encode_local_notification(payment_id=payment_id, order_no=order_no, amount=found.total, paid_at=now)
         signature = sign_local_notification(state.settings.local_pay_secret.encode(), body)
