@@ -28,6 +28,7 @@ from sqlalchemy.exc import DBAPIError
 from cloudstore.auth.service import AuthService
 from cloudstore.checkout.pay import apply_notification, start_payment
 from cloudstore.checkout.place import place_order
+from cloudstore.checkout.quote import quote_order
 from cloudstore.http.deps import DbSession, Shop, provide_shop_tenant
 from cloudstore.http.problems import exception_handlers as problem_handlers
 from cloudstore.lib.db import scope_to_slug
@@ -35,6 +36,7 @@ from cloudstore.lib.errors import DomainError, InsufficientStock, NotFound, Unau
 from cloudstore.lib.idempotency import StoredResponse, begin_idempotent, finish_idempotent
 from cloudstore.orders.reading import OrderService
 from cloudstore.orders.schemas import DeliveryIn, LineIn, OrderCreate, OrderCreated
+from cloudstore.pricing.service import CouponService
 from cloudstore.payments.gateways.local import (
     LOCAL_SIGNATURE_HEADER,
     encode_local_notification,
@@ -45,7 +47,7 @@ from cloudstore.referrals.schemas import TouchCreate
 from cloudstore.referrals.service import TouchService
 from cloudstore.stores.links import share_links
 from cloudstore.stores.storefront import StorefrontService
-from cloudstore.web.service import price_cart, served_regions, shelves_of
+from cloudstore.web.service import offered_coupons, price_cart, served_regions, shelves_of
 from cloudstore.web.templating import STATIC_DIR
 from cloudstore.web.visit import (
     CART_COOKIE,
@@ -65,6 +67,7 @@ if TYPE_CHECKING:
 
     from cloudstore.auth.tokens import Principal
     from cloudstore.stores.schemas import ShopStore
+    from cloudstore.web.visit import CartItem
 
 __all__ = ("StorefrontPages", "static_assets")
 
@@ -397,18 +400,42 @@ class StorefrontPages(Controller):
 
     @get("/checkout", name="checkout")
     async def checkout_page(
-        self, request: Request[Any, Any, Any], tenant: FromPath[str], store: FromPath[str], state: State
+        self,
+        request: Request[Any, Any, Any],
+        tenant: FromPath[str],
+        store: FromPath[str],
+        shop: Shop,
+        state: State,
+        db: DbSession,
     ) -> Template:
-        """Pickup at the store or delivery to an address, with the cart and its goods total."""
-        self._signed_in(request, state, tenant, store)
+        """Pickup or delivery, and the quote for the cart as chosen: shelves, fee, promotion and coupons.
+
+        The form's choices come back as the query (``更新金额``), so the quote follows them without JavaScript.
+        """
+        consumer = self._signed_in(request, state, tenant, store)
         items = decode_cart(request.cookies.get(CART_COOKIE))
-        async with state.db.read(tenant, state.tenant_ids) as (conn, tenant_id):
-            storefront = StorefrontService(conn, state.settings)
-            shop_store = await storefront.shop_store(tenant_id, store)
-            view = await price_cart(storefront, tenant_id, store, items)
-            regions = await served_regions(conn, tenant_id)
+        storefront = StorefrontService(db, state.settings)
+        shop_store = await storefront.shop_store(shop.id, store)
+        view = await price_cart(storefront, shop.id, store, items)
+        chosen = dict(request.query_params)
+        chosen.setdefault("mode", "pickup" if shop_store.pickup else "delivery")
+        chosen.setdefault("region", shop_store.region)
+        quote, quote_error = None, None
+        if view.orderable:
+            try:
+                order = _order(items, chosen, store, request)
+                quote = await quote_order(db, shop.id, consumer.subject_id, order)
+            except DomainError as exc:
+                quote_error = exc.detail
         context = self._common(request, state, tenant, shop_store)
-        context |= {"cart": view, "regions": regions, "form_key": secrets.token_urlsafe(16)}
+        context |= {
+            "cart": view,
+            "regions": await served_regions(db, shop.id),
+            "form_key": secrets.token_urlsafe(16),
+            "chosen": chosen,
+            "quote": quote,
+            "quote_error": quote_error,
+        }
         return Template(template_name="checkout.html", context=context)
 
     @post("/checkout", name="checkout-post", status_code=303)
@@ -427,16 +454,52 @@ class StorefrontPages(Controller):
         items = decode_cart(request.cookies.get(CART_COOKIE))
         if not items:
             raise ValidationFailed("购物车是空的")
-        order = OrderCreate(
-            lines=[LineIn(sku=i.sku, qty=i.qty) for i in items],
-            delivery=_delivery(form),
-            store=store,
-            koc=_visit_koc(decode_visit(request.cookies.get(VISIT_COOKIE)), store),
-        )
+        order = _order(items, form, store, request)
+        expected = (form.get("expected_total") or "").strip()
+        if expected:
+            if not expected.isdigit():
+                raise ValidationFailed("结算金额有误，请重新打开结算页")
+            order = msgspec.structs.replace(order, expected_total=int(expected))
         created = await _place_once(db, shop.id, consumer, order, form.get("form_key"))
         base = _base(tenant, store)
         emptied = _cookie(request, CART_COOKIE, "", base, max_age=0)
         return Redirect(f"{base}/orders/{quote(created.order_no, safe='')}", status_code=303, cookies=[emptied])
+
+    @get("/coupons", name="coupons")
+    async def coupons(
+        self,
+        request: Request[Any, Any, Any],
+        tenant: FromPath[str],
+        store: FromPath[str],
+        shop: Shop,
+        state: State,
+        db: DbSession,
+    ) -> Template:
+        """The brand's and this store's coupons still to be had, and the shopper's own."""
+        shop_store = await StorefrontService(db, state.settings).shop_store(shop.id, store)
+        now = datetime.now(UTC)
+        context = self._common(request, state, tenant, shop_store)
+        mine = None
+        if context["consumer"] is not None:
+            mine = await CouponService(db).mine(shop.id, context["consumer"].subject_id, now, cursor=None, limit=50)
+        context |= {"offered": await offered_coupons(db, shop.id, store, now), "mine": mine.items if mine else []}
+        return Template(template_name="coupons.html", context=context)
+
+    @post("/coupons/{code:str}/claim", name="coupon-claim", status_code=303)
+    async def claim_coupon(
+        self,
+        request: Request[Any, Any, Any],
+        tenant: FromPath[str],
+        store: FromPath[str],
+        code: FromPath[str],
+        shop: Shop,
+        state: State,
+        db: DbSession,
+    ) -> Redirect:
+        """Claim a coupon through the coupon service (the API's), then show the shopper's coupons."""
+        consumer = self._signed_in(request, state, tenant, store)
+        await CouponService(db).claim(shop.id, consumer.subject_id, _code(code, "coupon"), datetime.now(UTC))
+        return Redirect(f"{_base(tenant, store)}/coupons", status_code=303)
 
     @get("/orders", name="orders")
     async def orders(
@@ -551,6 +614,22 @@ class StorefrontPages(Controller):
             raise NotFound("payment", payment_id)
         await apply_notification(db, tenant_id, providers, "local", note, msgspec.json.decode(body))
         return Redirect(f"{_base(tenant, store)}/orders/{quote(order_no, safe='')}", status_code=303)
+
+
+def _order(items: list[CartItem], form: Any, store: str, request: Request[Any, Any, Any]) -> OrderCreate:
+    """The order body the checkout form describes: the cart, the delivery choice and the chosen coupon."""
+    if not items:
+        raise ValidationFailed("购物车是空的")
+    coupon = (form.get("coupon") or "").strip()
+    if coupon and not coupon.isdigit():
+        raise ValidationFailed("优惠券有误")
+    return OrderCreate(
+        lines=[LineIn(sku=i.sku, qty=i.qty) for i in items],
+        delivery=_delivery(form),
+        store=store,
+        koc=_visit_koc(decode_visit(request.cookies.get(VISIT_COOKIE)), store),
+        coupon=int(coupon) if coupon else None,
+    )
 
 
 def _delivery(form: Any) -> DeliveryIn:

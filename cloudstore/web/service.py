@@ -13,15 +13,20 @@ import msgspec
 from sqlalchemy import text
 
 from cloudstore.lib.errors import NotFound
+from cloudstore.pricing.service import CouponService
 from cloudstore.stores.schemas import ShopProduct, ShopProductDetail
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
+    from cloudstore.pricing.schemas import CouponRead
 
     from cloudstore.stores.storefront import StorefrontService
     from cloudstore.web.visit import CartItem
 
-__all__ = ("CartLine", "CartView", "Shelves", "price_cart", "served_regions", "shelves_of")
+__all__ = ("CartLine", "CartView", "Shelves", "offered_coupons", "price_cart", "served_regions", "shelves_of")
 
 
 class Shelves(msgspec.Struct):
@@ -124,3 +129,24 @@ _REGIONS = text(
 async def served_regions(session: AsyncSession | AsyncConnection, tenant_id: int) -> list[str]:
     """The GB/T 2260 codes the brand serves: its stores' districts and its distributors' and warehouses' regions."""
     return [str(code) for code in (await session.execute(_REGIONS, {"t": tenant_id})).scalars()]
+
+
+async def offered_coupons(session: AsyncSession, tenant_id: int, store: str, now: datetime) -> list[CouponRead]:
+    """The coupons a shopper of ``store`` may still claim: the brand's and the store's own, not used up or over.
+
+    Whether a claim succeeds is the coupon service's to decide; this only chooses which to offer.
+    """
+    offered: list[CouponRead] = []
+    cursor: str | None = None
+    while True:
+        page = await CouponService(session).list(tenant_id, cursor=cursor, limit=100)
+        offered.extend(
+            c
+            for c in page.items
+            if c.store in (None, store)
+            and (c.total is None or c.claimed < c.total)
+            and (c.valid_until is None or c.valid_until > now)
+        )
+        if page.next_cursor is None or len(offered) >= 50:
+            return offered[:50]
+        cursor = page.next_cursor

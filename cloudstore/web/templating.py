@@ -33,6 +33,19 @@ FULFILMENT_NAMES = {
     "picked_up": "已自提",
 }
 MODE_NAMES = {"pickup": "到店自提", "delivery": "配送到家"}
+COUPON_STATUS_NAMES = {"available": "可使用", "locked": "已占用", "used": "已使用", "expired": "已过期"}
+COUPON_REASON_NAMES = {
+    "locked": "被未支付的订单占用",
+    "used": "已使用",
+    "expired": "已过期",
+    "not_yet_valid": "尚未生效",
+    "other_store": "仅限其他门店",
+    "no_eligible_items": "没有适用的商品",
+    "below_min_goods": "未达到使用门槛",
+    "no_discount": "没有优惠",
+    "no_delivery_fee": "没有配送费可免",
+    "promotion_better": "当前活动更优惠",
+}
 
 
 def yuan(fen: int) -> str:
@@ -62,6 +75,10 @@ def page_templates() -> TemplateConfig[JinjaTemplateEngine]:
         env.filters["fulfilment_name"] = lambda status: FULFILMENT_NAMES.get(status, status)
         env.filters["mode_name"] = lambda mode: MODE_NAMES.get(mode, mode)
         env.filters["local_time"] = _local_time
+        env.filters["coupon_status"] = lambda status: COUPON_STATUS_NAMES.get(status, status)
+        env.filters["coupon_reason"] = lambda reason: COUPON_REASON_NAMES.get(reason, reason or "")
+        # Basis points as a shopper reads them: 1500 (15% off) is 八五折.
+        env.filters["percent_off"] = lambda bp: f"{(10000 - bp) / 1000:g} 折"
         env.trim_blocks = True
         env.lstrip_blocks = True
 

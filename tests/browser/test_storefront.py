@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING, Any
 import httpx
 from playwright.async_api import expect
 
+from cloudstore.web.templating import yuan
 from tests.browser.conftest import PHONE, local_only
-from tests.support import Api, TenantHandle, seed_catalog, staff_token
+from tests.support import Api, TenantHandle, consumer, seed_catalog, staff_token
 
 if TYPE_CHECKING:
     from playwright.async_api import Browser, Page
@@ -34,6 +35,13 @@ async def _shop(api: Api, tenant: TenantHandle) -> tuple[str, str]:
               "default_radius_km": 5, "ship_to_store": True},
     )  # fmt: skip
     assert r.status_code == 200, r.text
+    r = await api.post(
+        "/v1/hq/coupons",
+        token=hq,
+        json={"code": "NEW10", "name": "新客立减10元", "kind": "amount_off", "value": 1000, "total": 100,
+              "per_consumer": 1},
+    )  # fmt: skip
+    assert r.status_code == 201, r.text
     store = await staff_token(api, tenant, username="ns-owner", role="store", store="S-NS")
     r = await api.put("/v1/store/storefront/items/P-PE", token=store, json={"pinned": True})
     assert r.status_code == 200, r.text
@@ -112,17 +120,35 @@ async def test_a_koc_share_link_leads_to_a_paid_order_credited_to_the_store_and_
     await expect(page.get_by_role("heading", level=1)).to_have_text("结算")
     assert (await _koc(api, store_token))["touches"] == 1  # the link's touch, recorded at sign-in
 
+    quote = page.get_by_test_id("quote")
+    await expect(quote.locator(".line").filter(has_text="武夷大红袍")).to_contain_text("门店现货")
+    await expect(quote.locator(".line").filter(has_text="白瓷盖碗")).to_contain_text("云仓发货")
+    await expect(page.get_by_test_id("quote-total")).to_have_text("¥164.00")
+
+    await page.get_by_role("navigation", name="导航").get_by_role("link", name="领券").click()
+    await page.get_by_role("button", name="领取 新客立减10元").click()
+    await expect(page.locator("[data-mine=NEW10]")).to_contain_text("可使用")
+    await shots.take(page, "coupons")
+    await page.goto(f"{live_url}/s/{tenant.slug}/S-NS/checkout")
     await page.get_by_label("到店自提").check()
+    await page.get_by_label("NEW10").check()
+    await page.get_by_role("button", name="更新金额").click()
+    await expect(page.get_by_test_id("quote-goods")).to_have_text("¥164.00")
+    await expect(page.get_by_test_id("quote-discount")).to_have_text("-¥10.00")
+    await expect(page.get_by_test_id("quote-fee")).to_have_text("¥0.00")  # pickup
+    await expect(page.get_by_test_id("quote-total")).to_have_text("¥154.00")
+    await expect(quote).to_contain_text("2 个包裹")
     await shots.take(page, "checkout")
     await page.get_by_role("button", name="提交订单").click()
     await expect(page.get_by_test_id("order-status")).to_have_text("待支付")
-    await expect(page.get_by_test_id("order-total")).to_have_text("¥164.00")
+    await expect(page.get_by_test_id("order-discount")).to_have_text("-¥10.00")
+    await expect(page.get_by_test_id("order-total")).to_have_text("¥154.00")
     await expect(page.get_by_test_id("cart-units")).to_have_text("0")
     order_no = (await page.locator("h1 .mono").inner_text()).strip()
 
     await page.get_by_role("button", name="去支付").click()
     await expect(page.get_by_role("heading", level=1)).to_have_text("本地收银台")
-    await expect(page.get_by_test_id("pay-amount")).to_have_text("¥164.00")
+    await expect(page.get_by_test_id("pay-amount")).to_have_text("¥154.00")
     await shots.take(page, "cashier")
     await page.get_by_role("button", name="确认支付").click()
     await expect(page.get_by_test_id("order-status")).to_have_text("已支付")
@@ -145,8 +171,9 @@ async def test_a_koc_share_link_leads_to_a_paid_order_credited_to_the_store_and_
     koc = await _koc(api, store_token)
     assert body["attribution"] == {"store": "S-NS", "distributor": "D-SZ", "koc": koc["code"], "source": "link"}
     amounts = {c["beneficiary_kind"]: c["amount"] for c in body["commissions"]}
-    assert amounts == {"store": 16400 * 800 // 10000, "distributor": 16400 * 300 // 10000, "koc": 16400 * 500 // 10000}
-    assert (koc["touches"], koc["orders"], koc["sales"]) == (1, 1, 16400)
+    paid = 15400  # goods after the coupon: commission is on what was paid for goods
+    assert amounts == {"store": paid * 800 // 10000, "distributor": paid * 300 // 10000, "koc": paid * 500 // 10000}
+    assert (koc["touches"], koc["orders"]) == (1, 1)
 
 
 async def test_a_sold_out_item_cannot_be_added_and_a_second_visit_adds_no_touch(
@@ -198,6 +225,13 @@ async def test_delivery_to_an_address_with_the_browsers_location(
     live_api: Api, tenant: TenantHandle, browser: Browser, live_url: str, shots: Shots
 ) -> None:
     await _shop(live_api, tenant)
+    r = await live_api.put(
+        "/v1/hq/policies/delivery",
+        token=tenant.hq_token,
+        json={"basis": "per_order", "rules": [{"regions": ["4403"], "first_fee": 800, "extra_fee": 200}],
+              "default_rule": None, "free_over": None, "store_fee": 600, "no_delivery_regions": []},
+    )  # fmt: skip
+    assert r.status_code == 200, r.text
     context = await browser.new_context(
         viewport={"width": 360, "height": 780},  # the narrowest phones in use
         locale="zh-CN",
@@ -227,6 +261,21 @@ async def test_delivery_to_an_address_with_the_browsers_location(
         await page.get_by_role("button", name="使用我的位置").click()
         await expect(page.get_by_label("纬度")).to_have_value("22.540100")
         await expect(page.get_by_label("经度")).to_have_value("113.940200")
+        await page.get_by_role("button", name="更新金额").click()
+        await expect(page.get_by_label("详细地址")).to_have_value("科技园南区 1 栋")  # the form keeps the choices
+        await expect(page.get_by_test_id("quote")).to_contain_text("2 个包裹")
+        assert await _fits(page)
+        # The fee shown is the quote service's, as the API answers it for the same cart.
+        token, _ = await consumer(live_api, tenant, "xiaowang")
+        body = {"store": "S-NS", "lines": [{"sku": "DHP-100", "qty": 1}, {"sku": "LJ-250", "qty": 1}],
+                "delivery": {"mode": "delivery", "region": "440305", "lat": 22.5401, "lng": 113.9402,
+                             "address": "科技园南区 1 栋", "contact": "王先生", "phone": "13800138000"}}  # fmt: skip
+        r = await live_api.post(f"/v1/shop/{tenant.slug}/quote", token=token, json=body)
+        assert r.status_code == 200, r.text
+        quoted = r.json()
+        assert quoted["delivery_fee"] > 0
+        await expect(page.get_by_test_id("quote-fee")).to_have_text(yuan(quoted["delivery_fee"]))
+        await expect(page.get_by_test_id("quote-total")).to_have_text(yuan(quoted["total"]))
         await page.get_by_role("button", name="提交订单").click()
         await expect(page.get_by_test_id("order-status")).to_have_text("待支付")
         assert "/orders/" in page.url
