@@ -36,13 +36,13 @@ from cloudstore.lib.errors import DomainError, InsufficientStock, NotFound, Unau
 from cloudstore.lib.idempotency import StoredResponse, begin_idempotent, finish_idempotent
 from cloudstore.orders.reading import OrderService
 from cloudstore.orders.schemas import DeliveryIn, LineIn, OrderCreate, OrderCreated
-from cloudstore.pricing.service import CouponService
 from cloudstore.payments.gateways.local import (
     LOCAL_SIGNATURE_HEADER,
     encode_local_notification,
     sign_local_notification,
 )
 from cloudstore.payments.service import scoped_notification
+from cloudstore.pricing.service import CouponService
 from cloudstore.referrals.schemas import TouchCreate
 from cloudstore.referrals.service import TouchService
 from cloudstore.stores.links import share_links

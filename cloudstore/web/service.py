@@ -22,7 +22,6 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
     from cloudstore.pricing.schemas import CouponRead
-
     from cloudstore.stores.storefront import StorefrontService
     from cloudstore.web.visit import CartItem
 
