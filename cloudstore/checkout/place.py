@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from cloudstore.orders.schemas import OrderCreate, OrderCreated
-    from cloudstore.pricing.engine import PriceBreakdown
+    from cloudstore.pricing.model import PriceBreakdown
 
 __all__ = ("place_order", "priced_for_placing")
 

@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from cloudstore.pricing.engine import PriceBreakdown
+    from cloudstore.pricing.model import PriceBreakdown
     from cloudstore.tenancy.service import Policies
 
 __all__ = ("Basket", "PlannedOrder", "StockRow", "plan", "prepare", "price", "record")

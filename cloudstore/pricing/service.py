@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 
 from cloudstore.lib.errors import Conflict, DomainError, InvalidState, NotFound, ValidationFailed
 from cloudstore.lib.paging import decode_cursor, encode_cursor
-from cloudstore.pricing.engine import CouponOffer, DeliveryPolicy, FeeRule, Promotion
+from cloudstore.pricing.model import CouponOffer, DeliveryPolicy, FeeRule, Promotion
 from cloudstore.pricing.schemas import (
     CouponCreate,
     CouponPage,
