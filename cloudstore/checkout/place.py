@@ -20,7 +20,7 @@ from sqlalchemy import text
 
 from cloudstore.inventory import reservations
 from cloudstore.orders import placing
-from cloudstore.pricing.service import CouponNotUsable, PriceChanged, lock_coupon
+from cloudstore.pricing.service.terms import CouponNotUsable, PriceChanged, lock_coupon
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession

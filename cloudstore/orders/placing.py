@@ -25,7 +25,7 @@ from cloudstore.lib.jobs import enqueue
 from cloudstore.orders.schemas import FulfilmentLineRead, FulfilmentRead, OrderCreate, OrderCreated, PricedLineRead
 from cloudstore.pricing.cart import ItemPrice, pricing_cart
 from cloudstore.pricing.engine import price_cart
-from cloudstore.pricing.service import TERMS_COLUMNS, PricingTerms, terms_from_row
+from cloudstore.pricing.service.terms import TERMS_COLUMNS, PricingTerms, terms_from_row
 from cloudstore.routing.engine import (
     Candidate,
     Destination,
