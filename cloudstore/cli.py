@@ -95,6 +95,13 @@ def _stop_on_signal(signum: int, frame: object) -> None:
     raise SystemExit(0)
 
 
+def _cores() -> int:
+    """The cores this process may run on (a container's cpuset, not the whole host's)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0)) or 1
+    return os.cpu_count() or 1
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -220,7 +227,7 @@ def serve(
     settings = load_settings()
     configure_logging(settings.log_level)
     log = structlog.get_logger("cloudstore.cli")
-    processes = workers or ((os.cpu_count() or 1) if settings.env == "prod" else 1)
+    processes = workers or (_cores() if settings.env == "prod" else 1)
     # uvicorn re-raises the stop signal once it has drained; exiting through Python instead lets the
     # embedded PostgreSQL be released below.
     for sig in (signal.SIGTERM, signal.SIGINT):
