@@ -95,6 +95,15 @@ def _stop_on_signal(signum: int, frame: object) -> None:
     raise SystemExit(0)
 
 
+def _positive_env(name: str) -> int | None:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit() or int(raw) < 1:
+        raise SettingsError(f"{name} must be a whole number of at least 1, not {raw!r}")
+    return int(raw)
+
+
 def _cores() -> int:
     """The cores this process may run on (a container's cpuset, not the whole host's)."""
     if hasattr(os, "sched_getaffinity"):
@@ -194,20 +203,16 @@ def serve(
     workers: Annotated[
         int | None,
         typer.Option(
-            envvar="CLOUDSTORE_WORKERS",
-            min=1,
-            help="HTTP server processes (default: one per core in prod, else 1)",
-            show_default=False,
+            min=1, help="HTTP server processes (default: CLOUDSTORE_WORKERS, else one per core in prod, else 1)"
         ),
     ] = None,
     shutdown_timeout: Annotated[
-        int,
+        int | None,
         typer.Option(
-            envvar="CLOUDSTORE_SHUTDOWN_TIMEOUT",
             min=1,
-            help="seconds in-flight requests get to finish after SIGTERM/Ctrl-C",
+            help="seconds in-flight requests get after SIGTERM/Ctrl-C (default: CLOUDSTORE_SHUTDOWN_TIMEOUT, 30)",
         ),
-    ] = 30,
+    ] = None,
 ) -> None:
     """Run the HTTP API (and, unless CLOUDSTORE_RUN_WORKER=0, the background worker).
 
@@ -225,9 +230,10 @@ def serve(
     from cloudstore.wiring import TENANT_FILE_SECTIONS
 
     settings = load_settings()
+    processes = workers or _positive_env("CLOUDSTORE_WORKERS") or (_cores() if settings.env == "prod" else 1)
+    shutdown_timeout = shutdown_timeout or _positive_env("CLOUDSTORE_SHUTDOWN_TIMEOUT") or 30
     configure_logging(settings.log_level)
     log = structlog.get_logger("cloudstore.cli")
-    processes = workers or (_cores() if settings.env == "prod" else 1)
     # uvicorn re-raises the stop signal once it has drained; exiting through Python instead lets the
     # embedded PostgreSQL be released below.
     for sig in (signal.SIGTERM, signal.SIGINT):

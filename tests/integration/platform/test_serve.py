@@ -179,7 +179,13 @@ def test_workers_run_one_job_worker_in_the_supervisor(database_url: str, tmp_pat
 
 @pytest.mark.parametrize(
     ("variable", "value"),
-    [("CLOUDSTORE_SECRET_KEY", "too-short"), ("PORT", "eighty"), ("CLOUDSTORE_ENV", "staging")],
+    [
+        ("CLOUDSTORE_SECRET_KEY", "too-short"),
+        ("PORT", "eighty"),
+        ("CLOUDSTORE_ENV", "staging"),
+        ("CLOUDSTORE_WORKERS", "0"),
+        ("CLOUDSTORE_SHUTDOWN_TIMEOUT", "soon"),
+    ],
 )
 def test_a_bad_setting_is_one_line_and_exit_2(variable: str, value: str) -> None:
     done = subprocess.run(  # noqa: S603
