@@ -31,6 +31,7 @@ from cloudstore.lib.events import EventBus, attach
 from cloudstore.lib.jobs import Worker
 from cloudstore.lib.logs import RequestIdMiddleware, configure_logging
 from cloudstore.lib.settings import Settings, load_settings
+from cloudstore.web.templating import page_templates
 
 if TYPE_CHECKING:
     from litestar.types import ControllerRouterHandler
@@ -151,6 +152,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         middleware=[DefineMiddleware(RequestIdMiddleware, access_log=settings.access_log)],
         before_request=refuse_deep_json,
         lifespan=[lifespan],
+        template_config=page_templates(),
         logging_config=None,  # configure_logging above owns the handlers; Litestar's would replace them
         state=state,
         request_max_body_size=1024 * 1024,

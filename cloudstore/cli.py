@@ -12,9 +12,10 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
+import msgspec
 import typer
 
-from cloudstore.lib.settings import Settings, SettingsError, load_settings
+from cloudstore.lib.settings import Settings, SettingsError, listening_url, load_settings
 
 __all__ = ("app", "main")
 
@@ -248,9 +249,14 @@ def serve(
             log.info("tenant file applied", file=str(file), summary=report.summary())
         return url
 
+    port = port or settings.port
+    if not os.environ.get("CLOUDSTORE_PUBLIC_URL"):
+        # Share links name the address this server listens on; worker processes read it from the environment.
+        settings = msgspec.structs.replace(settings, port=port, public_base_url=listening_url(host, port))
+        os.environ["CLOUDSTORE_PUBLIC_URL"] = settings.public_base_url
     options: dict[str, Any] = {
         "host": host,
-        "port": port or settings.port,
+        "port": port,
         "log_config": logging_config(settings.log_level),
         "access_log": False,
         "timeout_graceful_shutdown": shutdown_timeout,

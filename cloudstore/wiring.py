@@ -79,6 +79,7 @@ from cloudstore.stores.api import (
 )
 from cloudstore.stores.tenantfile import apply_distributors, apply_locations, apply_stores
 from cloudstore.tenancy.tenantfile import SectionApplier, apply_policies
+from cloudstore.web.pages import StorefrontPages, static_assets
 
 if TYPE_CHECKING:
     from litestar.types import ControllerRouterHandler
@@ -129,6 +130,9 @@ CONTROLLERS: tuple[ControllerRouterHandler, ...] = (
     StoreCouponController,
     DistributorReportController,
     HqReportController,
+    # The H5 storefront's pages and their static assets (HTML, left out of the OpenAPI document).
+    StorefrontPages,
+    static_assets,
 )
 
 #: Who reacts to each order event, in the order they run (in the emitter's transaction).

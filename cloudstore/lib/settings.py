@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 import msgspec
 
-__all__ = ("Settings", "SettingsError", "WeChatSettings", "load_settings")
+__all__ = ("Settings", "SettingsError", "WeChatSettings", "listening_url", "load_settings")
 
 Environment = Literal["dev", "test", "prod"]
 
@@ -86,6 +86,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         return self.env != "prod"
 
 
+def listening_url(host: str, port: int) -> str:
+    """The base URL of a server listening on ``host:port``; a wildcard address is reached as ``localhost``."""
+    shown = "localhost" if host in ("", "0.0.0.0", "::") else host  # noqa: S104 - compared, not bound
+    if ":" in shown:
+        shown = f"[{shown}]"
+    return f"http://{shown}:{port}"
+
+
 def _env(name: str, default: str | None = None) -> str | None:
     value = os.environ.get(name)
     return value if value not in (None, "") else default
@@ -129,15 +137,17 @@ def load_settings() -> Settings:
         pay_base_url=_env("WECHAT_PAY_BASE_URL", "https://api.mch.weixin.qq.com") or "",
         login_base_url=_env("WECHAT_LOGIN_BASE_URL", "https://api.weixin.qq.com") or "",
     )
+    port = _number("PORT", "8000", int)
     return Settings(
         database_url=_env("DATABASE_URL"),
         data_dir=Path(_env("CLOUDSTORE_DATA_DIR", ".cloudstore") or ".cloudstore"),
-        port=_number("PORT", "8000", int),
+        port=port,
         env=env,  # type: ignore[arg-type]
         secret_key=secret_key,
         operator_token=_env("CLOUDSTORE_OPERATOR_TOKEN"),
         local_pay_secret=_env("CLOUDSTORE_LOCAL_PAY_SECRET", "dev-local-pay-secret") or "",
-        public_base_url=(_env("CLOUDSTORE_PUBLIC_URL", "http://localhost:8000") or "").rstrip("/"),
+        # Links follow the server: without a public URL they name the port it listens on.
+        public_base_url=(_env("CLOUDSTORE_PUBLIC_URL") or listening_url("localhost", port)).rstrip("/"),
         miniprogram_path=_env("CLOUDSTORE_MINIPROGRAM_PATH", "pages/store/index") or "",
         token_ttl_s=_number("CLOUDSTORE_TOKEN_TTL", str(12 * 3600), int),
         db_pool_size=_number("CLOUDSTORE_DB_POOL_SIZE", "20", int),
