@@ -136,9 +136,11 @@ def worker() -> None:
         db = Database(await _database_url(), pool_size=2, max_overflow=2)
         attach(db.sessions, EventBus(wiring.SUBSCRIBERS))
         providers = wiring.payment_providers(settings)
+        sender = wiring.webhook_sender(settings)
         try:
-            await Worker(db.sessions, wiring.job_handlers(providers)).run_forever()
+            await Worker(db.sessions, wiring.job_handlers(providers, sender)).run_forever()
         finally:
+            await sender.aclose()
             for provider in providers.values():
                 aclose = getattr(provider, "aclose", None)
                 if aclose is not None:

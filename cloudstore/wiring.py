@@ -26,6 +26,10 @@ from cloudstore.auth.api import (
 from cloudstore.auth.tenantfile import apply_admin, apply_staff
 from cloudstore.catalog.api import HqCategoryController, HqProductController
 from cloudstore.catalog.service.tenantfile import apply_products
+from cloudstore.integrations.api import HqApiKeyController, HqWebhookController
+from cloudstore.integrations.delivery import DELIVER_JOB, WebhookSender, deliver
+from cloudstore.integrations.subscribers import on_order_paid as webhook_order_paid
+from cloudstore.integrations.subscribers import on_order_refunded as webhook_order_refunded
 from cloudstore.inventory.api import DistributorStockController, HqStockController
 from cloudstore.inventory.service import apply_stock
 from cloudstore.orders.api import (
@@ -75,7 +79,7 @@ if TYPE_CHECKING:
     from cloudstore.lib.settings import Settings
     from cloudstore.payments.gateways.base import PaymentProvider
 
-__all__ = ("CONTROLLERS", "SUBSCRIBERS", "TENANT_FILE_SECTIONS", "job_handlers", "payment_providers")
+__all__ = ("CONTROLLERS", "SUBSCRIBERS", "TENANT_FILE_SECTIONS", "job_handlers", "payment_providers", "webhook_sender")
 
 #: Every controller of the HTTP API, in the order the OpenAPI document lists them.
 CONTROLLERS: tuple[ControllerRouterHandler, ...] = (
@@ -108,13 +112,15 @@ CONTROLLERS: tuple[ControllerRouterHandler, ...] = (
     StoreEarningsController,
     DistributorReportController,
     HqReportController,
+    HqWebhookController,
+    HqApiKeyController,
 )
 
 #: Who reacts to each order event, in the order they run (in the emitter's transaction).
 SUBSCRIBERS: Mapping[type, tuple[Subscriber, ...]] = {
-    OrderPaid: (on_order_paid,),
+    OrderPaid: (on_order_paid, webhook_order_paid),
     OrderCompleted: (on_order_completed,),
-    OrderRefunded: (on_order_refunded,),
+    OrderRefunded: (on_order_refunded, webhook_order_refunded),
 }
 
 #: The tenant file's sections after the tenant itself, in dependency order (each names what came before it).
@@ -131,13 +137,19 @@ TENANT_FILE_SECTIONS: tuple[SectionApplier, ...] = (
 )
 
 
-def job_handlers(providers: Mapping[str, PaymentProvider]) -> dict[str, JobHandler]:
-    """Every kind of background job and its handler; refunds go through ``providers``."""
+def job_handlers(providers: Mapping[str, PaymentProvider], webhooks: WebhookSender) -> dict[str, JobHandler]:
+    """Every kind of background job and its handler; refunds go through ``providers``, deliveries ``webhooks``."""
     return {
         "orders.expire": expire_order,
         "payments.refund": partial(refund_orphan_payment, providers=providers),
         RELEASE_JOB: release_commission,
+        DELIVER_JOB: partial(deliver, sender=webhooks),
     }
+
+
+def webhook_sender(settings: Settings) -> WebhookSender:
+    """Outside ``prod`` an endpoint may be on a private or loopback address (a local receiver)."""
+    return WebhookSender(allow_private=settings.env != "prod")
 
 
 def payment_providers(settings: Settings) -> dict[str, PaymentProvider]:

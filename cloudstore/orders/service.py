@@ -754,7 +754,7 @@ def _next_status(kind: str, status: str, action: str) -> str:
 
 def _may_act(principal: Principal, f: Any) -> bool:
     if principal.role == "hq":
-        return True
+        return principal.location is None or f.location == principal.location  # a location-bound API key
     if principal.role == "store":
         return f.store_id is not None and f.store_id == principal.store_id
     if principal.role == "distributor":

@@ -1,0 +1,38 @@
+"""Order events written to the webhook outbox, in the transaction that made them (one statement each)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from cloudstore.integrations.delivery import record_event
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from cloudstore.orders.events import OrderPaid, OrderRefunded
+
+__all__ = ("on_order_paid", "on_order_refunded")
+
+
+async def on_order_paid(session: AsyncSession, event: OrderPaid) -> None:
+    """``order.paid``: the warehouse may start picking; the order's details are at ``GET /v1/hq/orders/{no}``."""
+    await record_event(
+        session,
+        event.tenant_id,
+        "order.paid",
+        {"order_no": event.order_no, "paid_at": event.paid_at.isoformat()},
+        event.paid_at,
+        key=f"{event.order_no}.paid",
+    )
+
+
+async def on_order_refunded(session: AsyncSession, event: OrderRefunded) -> None:
+    """``refund.succeeded``: money went back to the consumer."""
+    await record_event(
+        session,
+        event.tenant_id,
+        "refund.succeeded",
+        {"refund_no": event.refund_no, "amount": event.amount, "refunded_at": event.refunded_at.isoformat()},
+        event.refunded_at,
+        key=f"{event.refund_no}.refunded",
+    )
