@@ -28,6 +28,7 @@ from cloudstore.catalog.api import HqCategoryController, HqProductController
 from cloudstore.catalog.service.tenantfile import apply_products
 from cloudstore.integrations.api import HqApiKeyController, HqWebhookController
 from cloudstore.integrations.delivery import DELIVER_JOB, WebhookSender, deliver
+from cloudstore.integrations.subscribers import on_fulfilment_moved as webhook_fulfilment_moved
 from cloudstore.integrations.subscribers import on_order_paid as webhook_order_paid
 from cloudstore.integrations.subscribers import on_order_refunded as webhook_order_refunded
 from cloudstore.inventory.api import DistributorStockController, HqStockController
@@ -39,7 +40,7 @@ from cloudstore.orders.api import (
     ShopOrderController,
     StoreOrderController,
 )
-from cloudstore.orders.events import OrderCompleted, OrderPaid, OrderRefunded
+from cloudstore.orders.events import FulfilmentMoved, OrderCompleted, OrderPaid, OrderRefunded
 from cloudstore.orders.service import expire_order
 from cloudstore.payments.api import PaymentNotificationController
 from cloudstore.payments.gateways.local import LocalPaymentProvider
@@ -121,6 +122,7 @@ SUBSCRIBERS: Mapping[type, tuple[Subscriber, ...]] = {
     OrderPaid: (on_order_paid, webhook_order_paid),
     OrderCompleted: (on_order_completed,),
     OrderRefunded: (on_order_refunded, webhook_order_refunded),
+    FulfilmentMoved: (webhook_fulfilment_moved,),
 }
 
 #: The tenant file's sections after the tenant itself, in dependency order (each names what came before it).

@@ -9,9 +9,16 @@ from cloudstore.integrations.delivery import record_event
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from cloudstore.orders.events import OrderPaid, OrderRefunded
+    from cloudstore.orders.events import FulfilmentMoved, OrderPaid, OrderRefunded
 
-__all__ = ("on_order_paid", "on_order_refunded")
+__all__ = ("on_fulfilment_moved", "on_order_paid", "on_order_refunded")
+
+_FULFILMENT_EVENTS = {
+    "shipped": "fulfilment.shipped",
+    "ready_for_pickup": "fulfilment.ready",
+    "delivered": "fulfilment.delivered",
+    "picked_up": "fulfilment.picked_up",
+}
 
 
 async def on_order_paid(session: AsyncSession, event: OrderPaid) -> None:
@@ -35,4 +42,25 @@ async def on_order_refunded(session: AsyncSession, event: OrderRefunded) -> None
         {"refund_no": event.refund_no, "amount": event.amount, "refunded_at": event.refunded_at.isoformat()},
         event.refunded_at,
         key=f"{event.refund_no}.refunded",
+    )
+
+
+async def on_fulfilment_moved(session: AsyncSession, event: FulfilmentMoved) -> None:
+    """``fulfilment.shipped`` (with carrier and tracking number), ``.ready``, ``.delivered``, ``.picked_up``."""
+    name = _FULFILMENT_EVENTS[event.status]
+    await record_event(
+        session,
+        event.tenant_id,
+        name,
+        {
+            "fulfilment_id": event.fulfilment_id,
+            "order_no": event.order_no,
+            "location": event.location,
+            "status": event.status,
+            "carrier": event.carrier,
+            "tracking_no": event.tracking_no,
+            "at": event.at.isoformat(),
+        },
+        event.at,
+        key=f"f{event.fulfilment_id}.{event.status}",
     )

@@ -27,6 +27,7 @@ from cloudstore.orders.schemas import (
     PayRequest,
     RefundCreate,
     RefundRead,
+    Shipment,
 )
 from cloudstore.orders.service import OrderService
 from cloudstore.payments.service import PaymentService
@@ -259,10 +260,15 @@ class _FulfilmentActions(Controller):
         summary="Ship, mark ready, deliver or hand over a fulfilment",
     )
     async def act(
-        self, fulfilment_id: FromPath[int], action: FromPath[FulfilmentAction], principal: Caller, db: DbSession
+        self,
+        fulfilment_id: FromPath[int],
+        action: FromPath[FulfilmentAction],
+        principal: Caller,
+        db: DbSession,
+        data: JSONBody[Shipment | None] = None,
     ) -> FulfilmentRead:
-        """``ship`` and ``pickup`` take the goods out of the location's stock."""
-        return await OrderService(db, principal.tenant_id).fulfil(fulfilment_id, _check_action(action), principal)
+        """``ship`` and ``pickup`` take the goods out of the location's stock; ``ship`` may carry the tracking."""
+        return await OrderService(db, principal.tenant_id).fulfil(fulfilment_id, _check_action(action), principal, data)
 
 
 class HqFulfilmentController(_FulfilmentActions):

@@ -14,7 +14,7 @@ import msgspec
 
 from cloudstore.lib.events import publish
 
-__all__ = ("Event", "OrderCompleted", "OrderPaid", "OrderRefunded", "publish")
+__all__ = ("Event", "FulfilmentMoved", "OrderCompleted", "OrderPaid", "OrderRefunded", "publish")
 
 
 class OrderPaid(msgspec.Struct, frozen=True, kw_only=True):
@@ -48,4 +48,17 @@ class OrderRefunded(msgspec.Struct, frozen=True, kw_only=True):
     refunded_at: datetime
 
 
-Event = OrderPaid | OrderCompleted | OrderRefunded
+class FulfilmentMoved(msgspec.Struct, frozen=True, kw_only=True):
+    """A fulfilment was shipped, made ready for pickup, delivered or picked up (``status`` is the new one)."""
+
+    tenant_id: int
+    fulfilment_id: int
+    order_no: str
+    location: str
+    status: str
+    carrier: str | None
+    tracking_no: str | None
+    at: datetime
+
+
+Event = OrderPaid | OrderCompleted | OrderRefunded | FulfilmentMoved

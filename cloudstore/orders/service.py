@@ -19,7 +19,7 @@ from sqlalchemy import text
 from cloudstore.lib.db import insert_rows
 from cloudstore.lib.errors import InsufficientStock, InvalidState, NotFound, ValidationFailed
 from cloudstore.lib.jobs import JobContext, enqueue
-from cloudstore.orders.events import OrderCompleted, publish
+from cloudstore.orders.events import FulfilmentMoved, OrderCompleted, publish
 from cloudstore.orders.schemas import (
     FulfilmentLineRead,
     FulfilmentRead,
@@ -28,6 +28,7 @@ from cloudstore.orders.schemas import (
     OrderLineRead,
     OrderRead,
     OrderSummary,
+    Shipment,
     TraceRead,
 )
 from cloudstore.routing.engine import (
@@ -497,11 +498,12 @@ class OrderService:
                 text(
                     """
                     SELECT 'line' AS kind, line_no AS id, sku_code AS sku, product_code AS product, title, spec, qty,
-                           unit_price, amount, refunded_qty, NULL AS location, NULL AS fkind, NULL AS status
+                           unit_price, amount, refunded_qty, NULL AS location, NULL AS fkind, NULL AS status,
+                           NULL AS carrier, NULL AS tracking_no
                     FROM order_lines WHERE tenant_id = :t AND order_id = :o
                     UNION ALL
                     SELECT 'fulfilment', f.id, k.code, NULL, NULL, NULL, fl.qty, NULL, NULL, NULL, l.code, f.kind,
-                           f.status
+                           f.status, f.carrier, f.tracking_no
                     FROM fulfilments f
                     JOIN locations l ON l.tenant_id = f.tenant_id AND l.id = f.location_id
                     LEFT JOIN fulfilment_lines fl ON fl.tenant_id = f.tenant_id AND fl.fulfilment_id = f.id
@@ -532,7 +534,16 @@ class OrderService:
             if r.kind != "fulfilment":
                 continue
             f = fulfilments.setdefault(
-                r.id, FulfilmentRead(id=r.id, location=r.location, kind=r.fkind, status=r.status, lines=[])
+                r.id,
+                FulfilmentRead(
+                    id=r.id,
+                    location=r.location,
+                    kind=r.fkind,
+                    status=r.status,
+                    lines=[],
+                    carrier=r.carrier,
+                    tracking_no=r.tracking_no,
+                ),
             )
             if r.sku is not None:
                 f.lines.append(FulfilmentLineRead(sku=r.sku, qty=r.qty))
@@ -641,8 +652,16 @@ class OrderService:
 
     # --- fulfilment ----------------------------------------------------------------------------------
 
-    async def fulfil(self, fulfilment_id: int, action: str, principal: Principal) -> FulfilmentRead:
-        """Move one fulfilment forward; stores act on their own, distributors on their warehouses, HQ on all."""
+    async def fulfil(
+        self, fulfilment_id: int, action: str, principal: Principal, shipment: Shipment | None = None
+    ) -> FulfilmentRead:
+        """Move one fulfilment forward; stores act on their own, distributors on their warehouses, HQ on all.
+
+        ``shipment`` (carrier and tracking number) goes with ``ship`` only. The change is published as a
+        :class:`FulfilmentMoved` event in this transaction.
+        """
+        if shipment is not None and action != "ship":
+            raise ValidationFailed("a carrier and tracking number go with ship only")
         f = (
             await self.session.execute(
                 text(
@@ -671,16 +690,38 @@ class OrderService:
             text(
                 "UPDATE fulfilments SET status = :s, updated_at = now(), "
                 "shipped_at = CASE WHEN :s IN ('shipped', 'ready_for_pickup') THEN :at ELSE shipped_at END, "
-                "completed_at = CASE WHEN :s IN ('delivered', 'picked_up') THEN :at ELSE completed_at END "
+                "completed_at = CASE WHEN :s IN ('delivered', 'picked_up') THEN :at ELSE completed_at END, "
+                "carrier = COALESCE(:carrier, carrier), tracking_no = COALESCE(:tracking, tracking_no) "
                 "WHERE tenant_id = :t AND id = :f"
             ),
             # the time is a parameter: Citus refuses now() inside a CASE
-            {"s": new_status, "t": self.tenant_id, "f": f.id, "at": datetime.now(UTC)},
+            {
+                "s": new_status,
+                "t": self.tenant_id,
+                "f": f.id,
+                "at": (at := datetime.now(UTC)),
+                "carrier": shipment.carrier if shipment else None,
+                "tracking": shipment.tracking_no if shipment else None,
+            },
         )
         if new_status in ("delivered", "picked_up"):
             await self._complete_if_done(f.order_id)
         _lines, fulfilments = await self._lines_and_fulfilments(f.order_id)
-        return next(x for x in fulfilments if x.id == f.id)
+        moved = next(x for x in fulfilments if x.id == f.id)
+        await publish(
+            self.session,
+            FulfilmentMoved(
+                tenant_id=self.tenant_id,
+                fulfilment_id=f.id,
+                order_no=f.order_no,
+                location=f.location,
+                status=new_status,
+                carrier=moved.carrier,
+                tracking_no=moved.tracking_no,
+                at=at,
+            ),
+        )
+        return moved
 
     async def _consume(self, f: Any, principal: Principal) -> None:
         """Turn the fulfilment's reservation into stock leaving the location (with movement rows)."""

@@ -113,7 +113,9 @@ async def test_bad_keys_are_refused(api: Api, network: Network, other_tenant: Te
     r = await api.delete(f"/v1/hq/api-keys/{created['id']}", token=other_tenant.hq_token)
     problem(r, 404, "not_found")
     r = await api.post(
-        "/v1/hq/api-keys", token=network.tenant.hq_token, json={"name": "x", "scopes": ["orders:read"], "location": "NOPE"}
+        "/v1/hq/api-keys",
+        token=network.tenant.hq_token,
+        json={"name": "x", "scopes": ["orders:read"], "location": "NOPE"},
     )
     problem(r, 422, "validation_failed")
     r = await api.post("/v1/hq/api-keys", token=network.tenant.hq_token, json={"name": "x", "scopes": ["admin"]})
