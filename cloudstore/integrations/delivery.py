@@ -42,7 +42,7 @@ __all__ = (
 )
 
 DELIVER_JOB = "webhooks.deliver"
-#: Delay before each retry after a failed attempt (the Standard Webhooks example schedule): 9 attempts, ~27.6 h.
+#: Delay before each retry after a failed attempt (the Standard Webhooks example schedule): 8 attempts over ~27.6 h.
 RETRY_SCHEDULE: tuple[timedelta, ...] = (
     timedelta(seconds=5),
     timedelta(minutes=5),

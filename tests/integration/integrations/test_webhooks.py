@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import UTC, datetime
 from functools import partial
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -20,6 +22,8 @@ from tests.integration.integrations.helpers import add_endpoint, deliveries, due
 from tests.integration.integrations.receiver import receiver
 from tests.integration.network import pay, place
 from tests.support import problem
+
+EXAMPLE_RECEIVER = Path(__file__).resolve().parents[3] / "scripts" / "webhook_receiver.py"
 
 if TYPE_CHECKING:
     from litestar import Litestar
@@ -307,3 +311,49 @@ async def test_a_burst_of_1000_events_all_arrive(app: Litestar, api: Api, networ
     )
     assert [tuple(x) for x in statuses] == [("succeeded", 1000)]
     print(f"1000 deliveries in {elapsed:.1f}s ({1000 / elapsed:.0f}/s)")
+
+
+async def test_the_example_receiver_accepts_a_real_delivery_and_refuses_a_forgery(
+    app: Litestar, api: Api, network: Network, worker: Worker
+) -> None:
+    import socket
+    import subprocess
+    import sys
+
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    endpoint = await add_endpoint(api, network, f"http://127.0.0.1:{port}/hooks")
+    proc = subprocess.Popen(  # noqa: S603, ASYNC220 - our own script, a short-lived child stopped below
+        [sys.executable, str(EXAMPLE_RECEIVER), "--port", str(port), "--secret", endpoint["secret"]],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        async with httpx.AsyncClient() as client:
+            for _ in range(100):
+                try:
+                    forged = await client.post(
+                        f"http://127.0.0.1:{port}/hooks",
+                        content=b"{}",
+                        headers={
+                            "webhook-id": "msg_x",
+                            "webhook-timestamp": str(int(time.time())),
+                            "webhook-signature": "v1,AAAA",
+                        },
+                    )
+                    break
+                except httpx.ConnectError:
+                    await asyncio.sleep(0.05)
+        assert forged.status_code == 401
+        order_no = await paid_order(api, network, "wh-example")
+        await worker.run_pending()
+        [d] = await deliveries(api, network, endpoint["id"])
+        assert (d["status"], d["last_status"]) == ("succeeded", 204)
+    finally:
+        proc.terminate()
+        out, _ = proc.communicate(timeout=10)
+    printed = msgspec.json.decode(out.decode().strip().splitlines()[-1])
+    assert (printed["type"], printed["data"]["order_no"]) == ("order.paid", order_no)
