@@ -29,7 +29,9 @@ from cloudstore.catalog.service.tenantfile import apply_products
 from cloudstore.integrations.api import HqApiKeyController, HqWebhookController
 from cloudstore.integrations.delivery import DELIVER_JOB, WebhookSender, deliver
 from cloudstore.integrations.subscribers import on_fulfilment_moved as webhook_fulfilment_moved
+from cloudstore.integrations.subscribers import on_order_closed as webhook_order_closed
 from cloudstore.integrations.subscribers import on_order_paid as webhook_order_paid
+from cloudstore.integrations.subscribers import on_order_placed as webhook_order_placed
 from cloudstore.integrations.subscribers import on_order_refunded as webhook_order_refunded
 from cloudstore.inventory.api import DistributorStockController, HqStockController
 from cloudstore.inventory.service import apply_stock
@@ -40,7 +42,14 @@ from cloudstore.orders.api import (
     ShopOrderController,
     StoreOrderController,
 )
-from cloudstore.orders.events import FulfilmentMoved, OrderCompleted, OrderPaid, OrderRefunded
+from cloudstore.orders.events import (
+    FulfilmentMoved,
+    OrderClosed,
+    OrderCompleted,
+    OrderPaid,
+    OrderPlaced,
+    OrderRefunded,
+)
 from cloudstore.orders.service import expire_order
 from cloudstore.payments.api import PaymentNotificationController
 from cloudstore.payments.gateways.local import LocalPaymentProvider
@@ -119,9 +128,11 @@ CONTROLLERS: tuple[ControllerRouterHandler, ...] = (
 
 #: Who reacts to each order event, in the order they run (in the emitter's transaction).
 SUBSCRIBERS: Mapping[type, tuple[Subscriber, ...]] = {
+    OrderPlaced: (webhook_order_placed,),
     OrderPaid: (on_order_paid, webhook_order_paid),
     OrderCompleted: (on_order_completed,),
     OrderRefunded: (on_order_refunded, webhook_order_refunded),
+    OrderClosed: (webhook_order_closed,),
     FulfilmentMoved: (webhook_fulfilment_moved,),
 }
 

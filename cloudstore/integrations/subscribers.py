@@ -9,9 +9,9 @@ from cloudstore.integrations.delivery import record_event
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from cloudstore.orders.events import FulfilmentMoved, OrderPaid, OrderRefunded
+    from cloudstore.orders.events import FulfilmentMoved, OrderClosed, OrderPaid, OrderPlaced, OrderRefunded
 
-__all__ = ("on_fulfilment_moved", "on_order_paid", "on_order_refunded")
+__all__ = ("on_fulfilment_moved", "on_order_closed", "on_order_paid", "on_order_placed", "on_order_refunded")
 
 _FULFILMENT_EVENTS = {
     "shipped": "fulfilment.shipped",
@@ -19,6 +19,30 @@ _FULFILMENT_EVENTS = {
     "delivered": "fulfilment.delivered",
     "picked_up": "fulfilment.picked_up",
 }
+
+
+async def on_order_placed(session: AsyncSession, event: OrderPlaced) -> None:
+    """``order.created``: stock is reserved and the order waits for payment until ``expires_at``."""
+    await record_event(
+        session,
+        event.tenant_id,
+        "order.created",
+        {"order_no": event.order_no, "total": event.total, "expires_at": event.expires_at.isoformat()},
+        event.placed_at,
+        key=f"{event.order_no}.created",
+    )
+
+
+async def on_order_closed(session: AsyncSession, event: OrderClosed) -> None:
+    """``order.cancelled`` or ``order.expired``: the reservations are released."""
+    await record_event(
+        session,
+        event.tenant_id,
+        f"order.{event.status}",
+        {"order_no": event.order_no, "status": event.status, "at": event.closed_at.isoformat()},
+        event.closed_at,
+        key=f"{event.order_no}.{event.status}",
+    )
 
 
 async def on_order_paid(session: AsyncSession, event: OrderPaid) -> None:

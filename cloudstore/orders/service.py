@@ -19,7 +19,7 @@ from sqlalchemy import text
 from cloudstore.lib.db import insert_rows
 from cloudstore.lib.errors import InsufficientStock, InvalidState, NotFound, ValidationFailed
 from cloudstore.lib.jobs import JobContext, enqueue
-from cloudstore.orders.events import FulfilmentMoved, OrderCompleted, publish
+from cloudstore.orders.events import FulfilmentMoved, OrderClosed, OrderCompleted, OrderPlaced, publish
 from cloudstore.orders.schemas import (
     FulfilmentLineRead,
     FulfilmentRead,
@@ -267,13 +267,16 @@ class OrderService:
         plan, locations = await self._plan(data, origin, warehouses, skus, routing, lock=False)
         await self.session.execute(text("SAVEPOINT before_reservation"))
         created = await self._record(consumer_id, data, now, policies, origin, koc, skus, plan, locations)
-        if await self._reserve_planned(plan, locations, skus):
-            return created
-        # Lost a race for the stock: start again from the plan, this time planning on locked rows.
-        await self.session.execute(text("ROLLBACK TO SAVEPOINT before_reservation"))
-        plan, locations = await self._plan(data, origin, warehouses, skus, routing, lock=True)
-        created = await self._record(consumer_id, data, now, policies, origin, koc, skus, plan, locations)
-        await self._reserve(plan, locations, skus)
+        if not await self._reserve_planned(plan, locations, skus):
+            # Lost a race for the stock: start again from the plan, this time planning on locked rows.
+            await self.session.execute(text("ROLLBACK TO SAVEPOINT before_reservation"))
+            plan, locations = await self._plan(data, origin, warehouses, skus, routing, lock=True)
+            created = await self._record(consumer_id, data, now, policies, origin, koc, skus, plan, locations)
+            await self._reserve(plan, locations, skus)
+        placed = OrderPlaced(
+            tenant_id=t, order_no=created.order_no, total=created.total, expires_at=created.expires_at, placed_at=now
+        )
+        await publish(self.session, placed)
         return created
 
     async def _reserve_planned(self, plan: RoutingPlan, locations: dict[str, int], skus: dict[str, _Sku]) -> bool:
@@ -845,14 +848,27 @@ async def release_reservations(session: AsyncSession, tenant_id: int, order_id: 
 
 
 async def close_order(session: AsyncSession, tenant_id: int, order_id: int, status: str, *, release: bool) -> None:
-    """Mark an order (already locked by the caller) ``cancelled`` or ``expired``."""
+    """Mark an order (already locked by the caller) ``cancelled`` or ``expired``, and publish :class:`OrderClosed`."""
     if release:
         await release_reservations(session, tenant_id, order_id)
-    await session.execute(
-        text(
-            "UPDATE orders SET status = :s, cancelled_at = now(), updated_at = now() WHERE tenant_id = :t AND id = :o"
+    closed = (
+        await session.execute(
+            text(
+                "UPDATE orders SET status = :s, cancelled_at = now(), updated_at = now() "
+                "WHERE tenant_id = :t AND id = :o RETURNING order_no, cancelled_at"
+            ),
+            {"s": status, "t": tenant_id, "o": order_id},
+        )
+    ).one()
+    await publish(
+        session,
+        OrderClosed(
+            tenant_id=tenant_id,
+            order_id=order_id,
+            order_no=closed.order_no,
+            status=status,
+            closed_at=closed.cancelled_at,
         ),
-        {"s": status, "t": tenant_id, "o": order_id},
     )
 
 

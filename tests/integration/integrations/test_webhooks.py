@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, text
 from standardwebhooks import Webhook, WebhookVerificationError
 
 from cloudstore.integrations.delivery import DELIVER_JOB, RETRY_SCHEDULE, WebhookSender, deliver, record_event
@@ -357,3 +357,36 @@ async def test_the_example_receiver_accepts_a_real_delivery_and_refuses_a_forger
         out, _ = proc.communicate(timeout=10)
     printed = msgspec.json.decode(out.decode().strip().splitlines()[-1])
     assert (printed["type"], printed["data"]["order_no"]) == ("order.paid", order_no)
+
+
+async def test_order_created_cancelled_and_expired_are_sent(
+    app: Litestar, api: Api, network: Network, worker: Worker
+) -> None:
+    with receiver() as wms:
+        endpoint = await add_endpoint(api, network, wms.url, ["order.created", "order.cancelled", "order.expired"])
+        cancelled = (await place(api, network, [{"sku": "TEA-1", "qty": 1}], key="wh-cancel")).json()
+        r = await api.post(
+            f"/v1/shop/{network.tenant.slug}/orders/{cancelled['order_no']}/cancel", token=network.consumer_token
+        )
+        assert r.status_code == 200, r.text
+        expired = (await place(api, network, [{"sku": "TEA-1", "qty": 1}], key="wh-expire")).json()
+        async with app.state.db.sessions() as s, s.begin():
+            await set_tenant(s, network.tenant_id)
+            await s.execute(
+                text("UPDATE jobs SET run_at = now() WHERE tenant_id = :t AND kind = 'orders.expire'"),
+                {"t": network.tenant_id},
+            )
+        await worker.run_pending()
+        await worker.run_pending()  # the deliveries the expiry job wrote
+        events = [Webhook(endpoint["secret"]).verify(x.body, x.headers) for x in wms.received]
+    seen = sorted((e["type"], e["data"]["order_no"]) for e in events)
+    assert seen == sorted(
+        [
+            ("order.created", cancelled["order_no"]),
+            ("order.cancelled", cancelled["order_no"]),
+            ("order.created", expired["order_no"]),
+            ("order.expired", expired["order_no"]),
+        ]
+    )
+    created = next(e for e in events if e["type"] == "order.created" and e["data"]["order_no"] == expired["order_no"])
+    assert created["data"]["total"] == expired["total"]
