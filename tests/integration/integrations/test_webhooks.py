@@ -390,3 +390,16 @@ async def test_order_created_cancelled_and_expired_are_sent(
     )
     created = next(e for e in events if e["type"] == "order.created" and e["data"]["order_no"] == expired["order_no"])
     assert created["data"]["total"] == expired["total"]
+
+
+async def test_concurrent_orders_each_send_created_and_paid_once(
+    app: Litestar, api: Api, network: Network, worker: Worker
+) -> None:
+    with receiver() as wms:
+        endpoint = await add_endpoint(api, network, wms.url, ["order.created", "order.paid"])
+        numbers = await asyncio.gather(*(paid_order(api, network, f"wh-burst-{i}") for i in range(20)))
+        await worker.run_pending()
+        events = [Webhook(endpoint["secret"]).verify(x.body, x.headers) for x in wms.received]
+    assert sorted((e["type"], e["data"]["order_no"]) for e in events) == sorted(
+        [(kind, n) for n in numbers for kind in ("order.created", "order.paid")]
+    )
