@@ -25,7 +25,9 @@ from cloudstore.auth.api import (
 )
 from cloudstore.auth.tenantfile import apply_admin, apply_staff
 from cloudstore.catalog.api import HqCategoryController, HqProductController
-from cloudstore.catalog.service.tenantfile import apply_products
+from cloudstore.catalog.tenantfile import apply_products
+from cloudstore.checkout.api import HqCheckoutController, PaymentNotificationController, ShopCheckoutController
+from cloudstore.checkout.cancel import expire_order
 from cloudstore.integrations.api import HqApiKeyController, HqWebhookController
 from cloudstore.integrations.delivery import DELIVER_JOB, WebhookSender, deliver
 from cloudstore.integrations.subscribers import on_fulfilment_moved as webhook_fulfilment_moved
@@ -50,8 +52,6 @@ from cloudstore.orders.events import (
     OrderPlaced,
     OrderRefunded,
 )
-from cloudstore.orders.service import expire_order
-from cloudstore.payments.api import PaymentNotificationController
 from cloudstore.payments.gateways.local import LocalPaymentProvider
 from cloudstore.payments.gateways.wechat import WeChatPayConfig, WeChatPayProvider
 from cloudstore.payments.service import refund_orphan_payment
@@ -63,13 +63,13 @@ from cloudstore.referrals.api import (
     StoreEarningsController,
 )
 from cloudstore.referrals.booking import RELEASE_JOB
-from cloudstore.referrals.service import (
-    apply_kocs,
+from cloudstore.referrals.service.subscribers import (
     on_order_completed,
     on_order_paid,
     on_order_refunded,
     release_commission,
 )
+from cloudstore.referrals.tenantfile import apply_kocs
 from cloudstore.stores.api import (
     DistributorStoreController,
     HqDistributorController,
@@ -78,7 +78,7 @@ from cloudstore.stores.api import (
     ShopStorefrontController,
     StorefrontController,
 )
-from cloudstore.stores.service.tenantfile import apply_distributors, apply_locations, apply_stores
+from cloudstore.stores.tenantfile import apply_distributors, apply_locations, apply_stores
 from cloudstore.tenancy.tenantfile import SectionApplier, apply_policies
 
 if TYPE_CHECKING:
@@ -114,6 +114,8 @@ CONTROLLERS: tuple[ControllerRouterHandler, ...] = (
     HqOrderController,
     ShopOrderController,
     StoreOrderController,
+    ShopCheckoutController,
+    HqCheckoutController,
     PaymentNotificationController,
     DistributorEarningsController,
     KocController,

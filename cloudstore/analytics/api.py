@@ -26,8 +26,8 @@ class HqReportController(Controller):
     """HQ's view of the network's online sales."""
 
     path = "/v1/hq/reports"
-    tags = ["hq"]  # noqa: RUF012
-    dependencies = {"principal": Provide(require_staff("hq"))}  # noqa: RUF012
+    tags = ["hq"]
+    dependencies = {"principal": Provide(require_staff("hq"))}
 
     @get("/stores", responses=problems(401, 403, 422), summary="Online sales per credited store")
     async def stores(
@@ -47,8 +47,8 @@ class DistributorReportController(Controller):
     """A distributor's view of its own stores."""
 
     path = "/v1/distributor/reports"
-    tags = ["distributor"]  # noqa: RUF012
-    dependencies = {"principal": Provide(require_staff("distributor"))}  # noqa: RUF012
+    tags = ["distributor"]
+    dependencies = {"principal": Provide(require_staff("distributor"))}
 
     @get("/stores", responses=problems(401, 403, 422), summary="Online sales of this distributor's stores")
     async def stores(

@@ -61,7 +61,7 @@ class TokenController(Controller):
     """Staff sign-in."""
 
     path = "/v1/auth"
-    tags = ["auth"]  # noqa: RUF012
+    tags = ["auth"]
 
     @post("/token", status_code=200, responses=problems(401, 422), summary="Exchange staff credentials for a token")
     async def token(self, data: JSONBody[TokenRequest], state: State, db: DbSession) -> TokenResponse:
@@ -73,8 +73,8 @@ class StaffController(Controller):
     """HQ manages staff accounts."""
 
     path = "/v1/hq/staff"
-    tags = ["hq"]  # noqa: RUF012
-    dependencies = {"principal": Provide(require_staff("hq"))}  # noqa: RUF012
+    tags = ["hq"]
+    dependencies = {"principal": Provide(require_staff("hq"))}
 
     @get("/", responses=problems(401, 403, 422), summary="List staff accounts")
     async def list_staff(
@@ -124,8 +124,8 @@ class ConsumerAdminController(Controller):
     """HQ looks up consumers."""
 
     path = "/v1/hq/consumers"
-    tags = ["hq"]  # noqa: RUF012
-    dependencies = {"principal": Provide(require_staff("hq"))}  # noqa: RUF012
+    tags = ["hq"]
+    dependencies = {"principal": Provide(require_staff("hq"))}
 
     @get("/{consumer_id:int}", responses=problems(401, 403, 404), summary="Read a consumer")
     async def read(self, consumer_id: FromPath[int], principal: Caller, db: DbSession, state: State) -> ConsumerRead:
@@ -137,8 +137,8 @@ class ConsumerAuthController(Controller):
     """Consumer sign-in from the mini-program."""
 
     path = "/v1/shop/{tenant:str}/auth"
-    tags = ["shop"]  # noqa: RUF012
-    dependencies = {"shop": Provide(provide_shop_tenant)}  # noqa: RUF012
+    tags = ["shop"]
+    dependencies = {"shop": Provide(provide_shop_tenant)}
 
     @post("/login", status_code=200, responses=problems(401, 404, 422, 503), summary="Mini-program login")
     async def login(
@@ -159,8 +159,8 @@ class PlatformController(Controller):
     """The platform operator creates tenants."""
 
     path = "/v1/platform"
-    tags = ["platform"]  # noqa: RUF012
-    dependencies = {"operator": Provide(require_operator)}  # noqa: RUF012
+    tags = ["platform"]
+    dependencies = {"operator": Provide(require_operator)}
 
     @post("/tenants", responses=problems(401, 409, 422), summary="Create a tenant (brand)")
     async def create_tenant(
@@ -182,8 +182,8 @@ class PolicyController(Controller):
     """HQ sets the tenant's routing, attribution, commission and order policies."""
 
     path = "/v1/hq/policies"
-    tags = ["hq"]  # noqa: RUF012
-    dependencies = {"principal": Provide(require_staff("hq"))}  # noqa: RUF012
+    tags = ["hq"]
+    dependencies = {"principal": Provide(require_staff("hq"))}
 
     @get("/routing", responses=problems(401, 403))
     async def get_routing(self, principal: Caller, db: DbSession) -> RoutingPolicyDoc:

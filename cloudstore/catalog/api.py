@@ -30,8 +30,8 @@ class HqProductController(Controller):
     """HQ's products (SPU) and SKUs: draft → published → archived."""
 
     path = "/v1/hq/products"
-    tags = ["hq"]  # noqa: RUF012
-    dependencies = {"principal": Provide(require_staff("hq"))}  # noqa: RUF012
+    tags = ["hq"]
+    dependencies = {"principal": Provide(require_staff("hq"))}
 
     @post("/", responses=problems(401, 403, 409, 422), summary="Create a product (draft)")
     async def create(self, data: JSONBody[ProductCreate], principal: Caller, db: DbSession) -> ProductRead:
@@ -95,8 +95,8 @@ class HqCategoryController(Controller):
     """The categories HQ's products use."""
 
     path = "/v1/hq/categories"
-    tags = ["hq"]  # noqa: RUF012
-    dependencies = {"principal": Provide(require_staff("hq"))}  # noqa: RUF012
+    tags = ["hq"]
+    dependencies = {"principal": Provide(require_staff("hq"))}
 
     @get("/", responses=problems(401, 403), summary="List categories")
     async def list_categories(self, principal: Caller, db: DbSession) -> CategoryList:

@@ -11,6 +11,7 @@ from litestar import Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
 from sqlalchemy.exc import DataError, DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from cloudstore.lib.errors import DomainError
 
@@ -134,6 +135,13 @@ def _database(request: Request[Any, Any, Any], exc: DBAPIError) -> Response[Any]
     return _unexpected(request, exc)
 
 
+def _busy(request: Request[Any, Any, Any], exc: PoolTimeout) -> Response[Any]:
+    # Every database connection stayed busy for the pool's whole timeout (a flash sale's peak): the client
+    # may retry; nothing was written for this request.
+    _log.warning("database pool exhausted: %s", exc)
+    return _response(request, _problem(503, "the service is busy; retry in a moment", "busy"), {"Retry-After": "1"})
+
+
 def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     _log.error("unhandled error", exc_info=exc)
     return _response(request, _problem(500, "an internal error occurred; it has been logged"))
@@ -144,5 +152,6 @@ exception_handlers: dict[type[Exception], Any] = {
     ValidationException: _validation,
     HTTPException: _http,
     DBAPIError: _database,
+    PoolTimeout: _busy,
     Exception: _unexpected,
 }

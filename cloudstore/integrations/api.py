@@ -40,8 +40,8 @@ class HqWebhookController(Controller):
     """Outgoing webhooks (Standard Webhooks): endpoints and what was sent to them."""
 
     path = "/v1/hq/webhooks"
-    tags = ["hq"]  # noqa: RUF012
-    dependencies = {"principal": Provide(require_staff("hq"))}  # noqa: RUF012
+    tags = ["hq"]
+    dependencies = {"principal": Provide(require_staff("hq"))}
 
     @post("/", status_code=201, responses=problems(401, 403, 422), summary="Register a webhook endpoint")
     async def create(
@@ -95,8 +95,8 @@ class HqApiKeyController(Controller):
     """API keys for warehouse systems: scoped, optionally bound to a location, shown once, revocable."""
 
     path = "/v1/hq/api-keys"
-    tags = ["hq"]  # noqa: RUF012
-    dependencies = {"principal": Provide(require_staff("hq"))}  # noqa: RUF012
+    tags = ["hq"]
+    dependencies = {"principal": Provide(require_staff("hq"))}
 
     @post("/", status_code=201, responses=problems(401, 403, 422), summary="Issue an API key")
     async def create(self, data: JSONBody[ApiKeyCreate], principal: Caller, db: DbSession) -> ApiKeyCreated:

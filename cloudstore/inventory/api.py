@@ -35,8 +35,8 @@ class HqStockController(Controller):
     """HQ sets on-hand stock and reads levels and the movement ledger."""
 
     path = "/v1/hq/stock"
-    tags = ["hq"]  # noqa: RUF012
-    dependencies = {"principal": Provide(require_staff("hq"))}  # noqa: RUF012
+    tags = ["hq"]
+    dependencies = {"principal": Provide(require_staff("hq"))}
 
     @put("/", responses=problems(401, 403, 409, 422), summary="Set on-hand stock")
     async def set_stock(self, data: JSONBody[StockSet], principal: Caller, db: DbSession) -> StockSetResult:
@@ -81,8 +81,8 @@ class DistributorStockController(Controller):
     """A distributor reads the stock at its own locations (its warehouses and its stores)."""
 
     path = "/v1/distributor/stock"
-    tags = ["distributor"]  # noqa: RUF012
-    dependencies = {"principal": Provide(require_staff("distributor"))}  # noqa: RUF012
+    tags = ["distributor"]
+    dependencies = {"principal": Provide(require_staff("distributor"))}
 
     @get("/", responses=problems(401, 403, 404, 422), summary="The distributor's stock")
     async def list_stock(

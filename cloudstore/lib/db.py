@@ -1,12 +1,16 @@
 """Database engines, the embedded PostgreSQL, and the per-transaction tenant context.
 
 Runtime queries run as ``cloudstore_app``: a role that owns no table and cannot bypass row-level security.
-Every transaction takes the role, and then the tenant, with ``SET LOCAL`` in one simple-query round trip that
-also checks the result (the guard): nothing is carried by the connection itself, so a transaction-mode pooler
-(PgBouncer) may hand each transaction a different server connection, and Citus propagates ``SET LOCAL`` (with
-``citus.propagate_set_commands = 'local'``) to the workers where row-level security is checked again. A
-transaction that does not run as the runtime role (a misconfigured login, a superuser) fails at its first
-statement instead of bypassing row-level security.
+Nothing is carried by the connection itself. When a transaction begins it takes its role with ``SET LOCAL``
+in one simple-query round trip that also checks the result (the guard); the role is the engine's unless the
+transaction names another in its execution options (the job worker's), and it is never switched midway.
+Scoping the transaction to a tenant (:func:`set_tenant`, :func:`scope_to_slug`, :func:`scope_to_staff`) is a
+second such round trip, which sets ``app.tenant_id``, takes the same role again and repeats the guard (and,
+for a staff request, checks the account). So a transaction-mode pooler (PgBouncer) may hand each transaction
+a different server connection, and Citus propagates ``SET LOCAL`` (with ``citus.propagate_set_commands =
+'local'``) to the workers where row-level security is checked again. A transaction that does not run as the
+runtime role (a misconfigured login, a superuser) fails at its first statement instead of bypassing
+row-level security.
 """
 
 from __future__ import annotations
@@ -202,7 +206,9 @@ def _quote_ident(name: str) -> str:
 
 
 def _scope_sql(role: str, tenant_id: int | None, staff: tuple[int, int] | None = None) -> str:
-    """The one round trip that opens a transaction's scope: the role, the tenant, and the guard.
+    """One round trip of a transaction's scope: the role, the tenant (when given), and the guard.
+
+    Sent without a tenant when the transaction begins, and again with one when it is scoped to a tenant.
 
     ``citus.propagate_set_commands`` is a placeholder setting without Citus and harmless there; with Citus it
     makes the following ``SET LOCAL`` reach the workers. The guard refuses a transaction whose current user is

@@ -1,16 +1,34 @@
-"""Cursor paging: ``?limit=`` (1–100, default 20) and an opaque ``?cursor=``."""
+"""Cursor paging: ``?limit=`` (1–100, default 20) and an opaque ``?cursor=``.
+
+Every paged list is keyset-paged the same way: the query starts after (or before) the key in the cursor
+(:func:`page_start`), fetches ``limit + 1`` rows, and :func:`cut_page` keeps ``limit`` of them and makes the
+next page's cursor from the key of the last one kept; there is a next page only if the extra row came back.
+"""
 
 from __future__ import annotations
 
 import base64
 import binascii
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import msgspec
 
 from cloudstore.lib.errors import ValidationFailed
 
-__all__ = ("DEFAULT_LIMIT", "MAX_LIMIT", "check_limit", "decode_cursor", "encode_cursor")
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+__all__ = (
+    "DEFAULT_LIMIT",
+    "MAX_LIMIT",
+    "check_limit",
+    "cut_page",
+    "decode_cursor",
+    "encode_cursor",
+    "page_start",
+)
+
+T = TypeVar("T")
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
@@ -45,3 +63,21 @@ def check_limit(limit: int | None) -> int:
     if not 1 <= limit <= MAX_LIMIT:
         raise ValidationFailed(f"limit must be between 1 and {MAX_LIMIT}")
     return limit
+
+
+def page_start(cursor: str | None, *types: type, first: tuple[Any, ...]) -> tuple[Any, ...]:
+    """The key a page starts from: the cursor's (checked against ``types``), or ``first`` for the first page.
+
+    A bad cursor is a 422.
+    """
+    return decode_cursor(cursor, *types) or first
+
+
+def cut_page(rows: Sequence[T], limit: int, key: Callable[[T], tuple[Any, ...]]) -> tuple[list[T], str | None]:
+    """Rows fetched with ``LIMIT limit + 1``: the page, and the cursor of the next one (``None`` on the last).
+
+    ``key`` gives a row's key in the order the query pages by; the cursor holds the last kept row's key.
+    """
+    if len(rows) > limit:
+        return list(rows[:limit]), encode_cursor(*key(rows[limit - 1]))
+    return list(rows), None

@@ -1,6 +1,6 @@
 """Order lifecycle events other domains react to, inside the same transaction.
 
-The orders service publishes these at the moment the order changes (with :func:`publish`, from
+The order journeys publish these at the moment the order changes (with :func:`publish`, from
 :mod:`cloudstore.lib.events`); the subscribers listed in :mod:`cloudstore.wiring` (attribution and
 commission) run in the caller's transaction, so the order change and its consequences commit together.
 Subscribers must not commit and must not do network I/O.

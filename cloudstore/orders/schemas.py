@@ -1,31 +1,23 @@
-"""Order, fulfilment, payment and refund API types."""
+"""Order and fulfilment API types."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 import msgspec
 
 __all__ = (
-    "AttributionView",
-    "CommissionView",
     "DeliveryIn",
     "FulfilmentLineRead",
     "FulfilmentRead",
-    "HqOrderRead",
     "LineIn",
-    "NotificationAck",
     "OrderCreate",
     "OrderCreated",
     "OrderLineRead",
     "OrderPage",
     "OrderRead",
     "OrderSummary",
-    "PayRequest",
-    "PaymentRead",
-    "RefundCreate",
-    "RefundRead",
     "Shipment",
     "TraceRead",
 )
@@ -145,48 +137,6 @@ class OrderRead(msgspec.Struct):
     completed_at: datetime | None
 
 
-class AttributionView(msgspec.Struct):
-    """Who the sale is credited to (fixed at payment)."""
-
-    store: str | None
-    distributor: str | None
-    koc: str | None
-    source: str | None = None
-
-
-class CommissionView(msgspec.Struct):
-    """One ledger entry of this order."""
-
-    beneficiary_kind: str
-    beneficiary: str
-    amount: int
-    status: str
-    kind: str
-
-
-class HqOrderRead(msgspec.Struct):
-    """An order as HQ sees it: with the routing trace, attribution and commissions."""
-
-    order_no: str
-    status: str
-    store: str
-    koc: str | None
-    mode: str
-    delivery: dict[str, Any]
-    goods_total: int
-    total: int
-    refunded_total: int
-    lines: list[OrderLineRead]
-    fulfilments: list[FulfilmentRead]
-    routing_trace: list[TraceRead]
-    attribution: AttributionView
-    commissions: list[CommissionView]
-    created_at: datetime
-    expires_at: datetime | None
-    paid_at: datetime | None
-    completed_at: datetime | None
-
-
 class OrderSummary(msgspec.Struct):
     """An order in a list."""
 
@@ -203,44 +153,3 @@ class OrderPage(msgspec.Struct):
 
     items: list[OrderSummary]
     next_cursor: str | None
-
-
-class PayRequest(msgspec.Struct, forbid_unknown_fields=True):
-    """``POST .../orders/{order_no}/pay``."""
-
-    provider: Literal["local", "wechat"]
-
-
-class PaymentRead(msgspec.Struct):
-    """What the mini-program needs to pay (``params`` go to ``wx.requestPayment``)."""
-
-    payment_id: str
-    provider: str
-    params: dict[str, str]
-
-
-class RefundCreate(msgspec.Struct, forbid_unknown_fields=True):
-    """``POST /v1/hq/orders/{order_no}/refunds``: some lines, or ``{"all": true}``.
-
-    Exactly one of ``lines`` and ``"all": true``; a line cannot refund more than is left of it (422 otherwise).
-    """
-
-    lines: Annotated[list[LineIn], msgspec.Meta(min_length=1, max_length=50)] | None = None
-    all: bool = False
-
-
-class RefundRead(msgspec.Struct):
-    """A refund as recorded."""
-
-    refund_no: str
-    order_no: str
-    amount: int
-    status: str
-    lines: list[FulfilmentLineRead]
-
-
-class NotificationAck(msgspec.Struct):
-    """The answer to a provider notification."""
-
-    code: str
-    message: str

@@ -13,7 +13,6 @@ from cloudstore.http.deps import DbSession, Limit, Shop, provide_shop_tenant
 from cloudstore.http.problems import problems
 from cloudstore.lib.errors import Forbidden
 from cloudstore.lib.paging import check_limit
-from cloudstore.referrals.ledger import LedgerService
 from cloudstore.referrals.schemas import (
     BeneficiaryKind,
     BindingRead,
@@ -30,7 +29,7 @@ from cloudstore.referrals.schemas import (
     TouchCreate,
     TouchResult,
 )
-from cloudstore.referrals.service import KocService, TouchService
+from cloudstore.referrals.service import KocService, LedgerService, TouchService
 
 if TYPE_CHECKING:
     from litestar.datastructures import State
@@ -56,8 +55,8 @@ class KocController(Controller):
     """Store staff register their KOCs and see what each brought."""
 
     path = "/v1/store/kocs"
-    tags = ["store"]  # noqa: RUF012
-    dependencies = {"principal": Provide(require_staff("store"))}  # noqa: RUF012
+    tags = ["store"]
+    dependencies = {"principal": Provide(require_staff("store"))}
 
     @post("/", responses=problems(401, 403, 409, 422), summary="Register a KOC")
     async def create(self, data: JSONBody[KocCreate], principal: Caller, state: State, db: DbSession) -> KocRead:
@@ -105,8 +104,8 @@ class StoreEarningsController(Controller):
     """A store's commission."""
 
     path = "/v1/store/earnings"
-    tags = ["store"]  # noqa: RUF012
-    dependencies = {"principal": Provide(require_staff("store"))}  # noqa: RUF012
+    tags = ["store"]
+    dependencies = {"principal": Provide(require_staff("store"))}
 
     @get("/", responses=problems(401, 403, 422), summary="The store's commission balances and entries")
     async def earnings(
@@ -126,8 +125,8 @@ class DistributorEarningsController(Controller):
     """A distributor's commission."""
 
     path = "/v1/distributor/earnings"
-    tags = ["distributor"]  # noqa: RUF012
-    dependencies = {"principal": Provide(require_staff("distributor"))}  # noqa: RUF012
+    tags = ["distributor"]
+    dependencies = {"principal": Provide(require_staff("distributor"))}
 
     @get("/", responses=problems(401, 403, 422), summary="The distributor's commission balances and entries")
     async def earnings(
@@ -149,8 +148,8 @@ class ShopReferralController(Controller):
     """Consumers open share links and, when they are KOCs, see their earnings."""
 
     path = "/v1/shop/{tenant:str}"
-    tags = ["shop"]  # noqa: RUF012
-    dependencies = {"shop": Provide(provide_shop_tenant), "consumer": Provide(require_consumer)}  # noqa: RUF012
+    tags = ["shop"]
+    dependencies = {"shop": Provide(provide_shop_tenant), "consumer": Provide(require_consumer)}
 
     @post("/touches", responses=problems(401, 404, 422), summary="Record opening a share link")
     async def touch(self, data: JSONBody[TouchCreate], shop: Shop, consumer: Caller, db: DbSession) -> TouchResult:
@@ -186,8 +185,8 @@ class LedgerController(Controller):
     """HQ reads the commission ledger and settles it."""
 
     path = "/v1/hq"
-    tags = ["hq"]  # noqa: RUF012
-    dependencies = {"principal": Provide(require_staff("hq"))}  # noqa: RUF012
+    tags = ["hq"]
+    dependencies = {"principal": Provide(require_staff("hq"))}
 
     @get("/ledger", responses=problems(401, 403, 404, 422), summary="The commission ledger")
     async def ledger(

@@ -1,7 +1,8 @@
 """Attributing paid orders and booking their commission in the append-only ledger.
 
 Called from the order event subscribers in :mod:`cloudstore.referrals.service`, inside the order's
-transaction (never commits, no network). The arithmetic is :mod:`cloudstore.referrals.rules`'.
+transaction (never commits, no network). Who is credited is :mod:`cloudstore.referrals.crediting`'s; the
+arithmetic is :mod:`cloudstore.referrals.rules`'.
 
 Ledger rules, as this module keeps them:
 
@@ -34,30 +35,28 @@ from sqlalchemy import text
 
 from cloudstore.lib.errors import NotFound
 from cloudstore.lib.jobs import enqueue
+from cloudstore.orders.lifecycle import record_credit
 from cloudstore.referrals.bindings import (
-    BindingSnapshot,
     attribution_policy,
-    bound_koc_of,
     consumer_koc,
     load_binding,
     lock_consumer,
-    write_binding,
+)
+from cloudstore.referrals.crediting import (
+    attribute_paid,
+    beneficiaries_of,
+    bind_after_payment,
+    credit_of,
+    with_distributor,
 )
 from cloudstore.referrals.rules import (
-    AttributionPolicy,
-    Beneficiaries,
     CommissionPolicy,
     CommissionRates,
     CommissionShare,
     PaidLine,
-    Touch,
-    apply_touch,
-    attribute,
-    binding_is_active,
     commission_release_at,
     compute_commission,
     reconcile,
-    renew_on_paid,
 )
 from cloudstore.tenancy.schemas import CommissionPolicyDoc
 from cloudstore.tenancy.service import load_policies
@@ -66,7 +65,6 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from cloudstore.orders.events import OrderCompleted, OrderPaid, OrderRefunded
-    from cloudstore.referrals.rules import Attribution
 
 __all__ = ("RELEASE_JOB", "book_paid", "book_refund", "commission_policy", "release", "schedule_release")
 
@@ -94,6 +92,7 @@ def commission_policy(doc: CommissionPolicyDoc) -> CommissionPolicy:
 
 # --- payment ---------------------------------------------------------------------------------------------------------
 
+# The order row is already locked by the pay journey (order first, then everything else).
 _PAID_ORDER = text(
     """
     SELECT o.consumer_id, s.code AS store_code,
@@ -103,7 +102,6 @@ _PAID_ORDER = text(
     JOIN stores s ON s.tenant_id = o.tenant_id AND s.id = :store_id
     LEFT JOIN kocs k ON k.tenant_id = o.tenant_id AND k.id = :koc_id
     WHERE o.tenant_id = :t AND o.id = :o
-    FOR UPDATE OF o
     """
 )
 # The same without a KOC: Citus cannot plan an outer join whose condition is bound to NULL.
@@ -115,7 +113,6 @@ _PAID_ORDER_NO_KOC = text(
     FROM orders o
     JOIN stores s ON s.tenant_id = o.tenant_id AND s.id = :store_id
     WHERE o.tenant_id = :t AND o.id = :o
-    FOR UPDATE OF o
     """
 )
 
@@ -132,35 +129,6 @@ async def _paid_lines(session: AsyncSession, tenant_id: int, order_id: int) -> l
         PaidLine(product=r.product_code, category=r.category, paid=r.unit_price * (r.qty - r.refunded_qty))
         for r in rows
     ]
-
-
-class _Credit(msgspec.Struct, frozen=True, kw_only=True):
-    """Who an order is credited to, by id and code."""
-
-    store_id: int | None = None
-    store: str | None = None
-    distributor_id: int | None = None
-    distributor: str | None = None
-    koc_id: int | None = None
-    koc: str | None = None
-
-    def beneficiaries(self) -> Beneficiaries:
-        """Ids as the rules' beneficiary keys."""
-        return _who(self.store_id, self.distributor_id, self.koc_id)
-
-    def codes(self) -> dict[tuple[str, str], str]:
-        """Beneficiary key → code."""
-        pairs = [("store", self.store_id, self.store), ("distributor", self.distributor_id, self.distributor)]
-        pairs.append(("koc", self.koc_id, self.koc))
-        return {(kind, str(i)): code for kind, i, code in pairs if i is not None and code is not None}
-
-
-def _who(store_id: int | None, distributor_id: int | None, koc_id: int | None) -> Beneficiaries:
-    return Beneficiaries(
-        store=str(store_id) if store_id is not None else None,
-        distributor=str(distributor_id) if distributor_id is not None else None,
-        koc=str(koc_id) if koc_id is not None else None,
-    )
 
 
 async def _start_terms(session: AsyncSession, tenant_id: int, order_id: int, doc: CommissionPolicyDoc) -> bool:
@@ -215,143 +183,23 @@ async def book_paid(session: AsyncSession, event: OrderPaid) -> None:
         and order.koc_store_id == event.store_id
         else None
     )
-    result = _attribute(event, order.store_code, link_koc, snapshot, own_koc, policy)
-    credit = _credit(event, order, snapshot, result)
-    credit = await _with_distributor(session, t, credit)
-    await session.execute(
-        text(
-            "UPDATE orders SET credited_store_id = :s, credited_distributor_id = :d, credited_koc_id = :k, "
-            "attribution_source = :src WHERE tenant_id = :t AND id = :o"
-        ),
-        {
-            "t": t,
-            "o": event.order_id,
-            "s": credit.store_id,
-            "d": credit.distributor_id,
-            "k": credit.koc_id,
-            "src": result.source,
-        },
+    result = attribute_paid(event, order.store_code, link_koc, snapshot, own_koc, policy)
+    credit = credit_of(event, order, snapshot, result)
+    credit = await with_distributor(session, t, credit)
+    await record_credit(
+        session,
+        t,
+        event.order_id,
+        store_id=credit.store_id,
+        distributor_id=credit.distributor_id,
+        koc_id=credit.koc_id,
+        source=result.source,
     )
-    await _bind_after_payment(session, event, order, snapshot, credit, link_koc, own_koc, policy)
+    await bind_after_payment(session, event, order, snapshot, credit, link_koc, own_koc, policy)
     shares = compute_commission(
         await _paid_lines(session, t, event.order_id), credit.beneficiaries(), commission_policy(policies.commission)
     )
     await _insert_entries(session, t, event.order_id, shares, credit.codes(), status="pending", at=paid_at)
-
-
-def _attribute(
-    event: OrderPaid,
-    store_code: str,
-    link_koc: str | None,
-    snapshot: BindingSnapshot | None,
-    own_koc: str | None,
-    policy: AttributionPolicy,
-) -> Attribution:
-    """``rules.attribute``, with an inactive bound KOC treated as none.
-
-    An order placed through the consumer's bound store whose binding lapsed before payment is still credited
-    to that store (as its storefront): every paid order is credited to one store.
-    """
-    binding = None
-    if snapshot is not None:
-        binding = snapshot.binding
-        if not snapshot.koc_active:
-            binding = msgspec.structs.replace(binding, koc=None)
-    result = attribute(
-        order_store=store_code if event.came_through_link else None,
-        order_koc=link_koc,
-        binding=binding,
-        consumer_koc=own_koc,
-        policy=policy,
-        now=event.paid_at,
-    )
-    if result.store is None:
-        result = attribute(
-            order_store=store_code, order_koc=None, binding=None, consumer_koc=own_koc, policy=policy, now=event.paid_at
-        )
-    return result
-
-
-def _credit(event: OrderPaid, order: Any, snapshot: BindingSnapshot | None, result: Attribution) -> _Credit:
-    """Resolve the attribution's codes to ids: each is either the order's link or the binding's."""
-    store_id: int | None = None
-    if result.store == order.store_code:
-        store_id = event.store_id
-    elif snapshot is not None and result.store == snapshot.binding.store:
-        store_id = snapshot.store_id
-    koc_id: int | None = None
-    if result.koc is not None and result.koc == order.koc_code:
-        koc_id = order.koc_id
-    elif snapshot is not None and result.koc is not None and result.koc == snapshot.binding.koc:
-        koc_id = snapshot.koc_id
-    return _Credit(store_id=store_id, store=result.store, koc_id=koc_id, koc=result.koc if koc_id else None)
-
-
-async def _with_distributor(session: AsyncSession, tenant_id: int, credit: _Credit) -> _Credit:
-    """Add the credited store's distributor."""
-    if credit.store_id is None:
-        return credit
-    row = (
-        await session.execute(
-            text(
-                "SELECT d.id, d.code FROM stores s "
-                "JOIN distributors d ON d.tenant_id = s.tenant_id AND d.id = s.distributor_id "
-                "WHERE s.tenant_id = :t AND s.id = :s"
-            ),
-            {"t": tenant_id, "s": credit.store_id},
-        )
-    ).first()
-    if row is None:
-        return credit
-    return msgspec.structs.replace(credit, distributor_id=row.id, distributor=row.code)
-
-
-async def _bind_after_payment(
-    session: AsyncSession,
-    event: OrderPaid,
-    order: Any,
-    snapshot: BindingSnapshot | None,
-    credit: _Credit,
-    link_koc: str | None,
-    own_koc: str | None,
-    policy: AttributionPolicy,
-) -> None:
-    """A paid order renews the binding it was credited through; a linked order of an unbound consumer binds them.
-
-    An order credited to a store other than the bound one (through that store's own link) leaves the
-    binding alone: rebinding is decided when a link is opened (touches), not at payment.
-    """
-    t, at = event.tenant_id, event.paid_at
-    current = snapshot.binding if snapshot is not None else None
-    if current is not None and snapshot is not None and binding_is_active(current, at):
-        if credit.store_id == snapshot.store_id:
-            renewed = renew_on_paid(current, policy, at)
-            if renewed.expires_at != current.expires_at:
-                await session.execute(
-                    text(
-                        "UPDATE bindings SET expires_at = :e, updated_at = now() "
-                        "WHERE tenant_id = :t AND consumer_id = :c"
-                    ),
-                    {"e": renewed.expires_at, "t": t, "c": order.consumer_id},
-                )
-        return
-    if not event.came_through_link:
-        return
-    koc_bound_koc = (
-        await bound_koc_of(session, t, order.koc_consumer_id, at)
-        if link_koc is not None and order.koc_consumer_id is not None
-        else None
-    )
-    decision = apply_touch(
-        current,
-        Touch(store=order.store_code, koc=link_koc, at=at),
-        policy,
-        consumer_koc=own_koc,
-        koc_bound_koc=koc_bound_koc,
-    )
-    if decision.changed and decision.binding is not None:
-        koc_id = order.koc_id if decision.binding.koc is not None else None
-        await write_binding(session, t, order.consumer_id, decision.binding, store_id=event.store_id, koc_id=koc_id)
 
 
 async def _insert_entries(
@@ -423,7 +271,7 @@ async def _lock_order(session: AsyncSession, tenant_id: int, order_id: int) -> A
         await session.execute(
             text(
                 "SELECT credited_store_id, credited_distributor_id, credited_koc_id FROM orders "
-                "WHERE tenant_id = :t AND id = :o FOR UPDATE"
+                "WHERE tenant_id = :t AND id = :o FOR NO KEY UPDATE"
             ),
             {"t": tenant_id, "o": order_id},
         )
@@ -469,7 +317,7 @@ async def book_refund(session: AsyncSession, event: OrderRefunded) -> None:
         CommissionShare(beneficiary_kind=r.beneficiary_kind, beneficiary=str(r.beneficiary_id), amount=r.amount)
         for r in rows
     ]
-    who = _who(order.credited_store_id, order.credited_distributor_id, order.credited_koc_id)
+    who = beneficiaries_of(order.credited_store_id, order.credited_distributor_id, order.credited_koc_id)
     target = compute_commission(await _paid_lines(session, t, o), who, commission_policy(terms))
     entries = reconcile(target, booked)
     codes = {(r.beneficiary_kind, str(r.beneficiary_id)): r.beneficiary_code for r in rows}

@@ -56,8 +56,8 @@ class HqDistributorController(Controller):
     """HQ manages distributors."""
 
     path = "/v1/hq/distributors"
-    tags = ["hq"]  # noqa: RUF012
-    dependencies = {"principal": Provide(require_staff("hq"))}  # noqa: RUF012
+    tags = ["hq"]
+    dependencies = {"principal": Provide(require_staff("hq"))}
 
     @post("/", responses=problems(401, 403, 409, 422), summary="Create a distributor")
     async def create(self, data: JSONBody[DistributorCreate], principal: Caller, db: DbSession) -> DistributorRead:
@@ -100,8 +100,8 @@ class HqLocationController(Controller):
     """HQ manages stock locations: regional and central warehouses."""
 
     path = "/v1/hq/locations"
-    tags = ["hq"]  # noqa: RUF012
-    dependencies = {"principal": Provide(require_staff("hq"))}  # noqa: RUF012
+    tags = ["hq"]
+    dependencies = {"principal": Provide(require_staff("hq"))}
 
     @post("/", responses=problems(401, 403, 409, 422), summary="Create a warehouse")
     async def create(self, data: JSONBody[LocationCreate], principal: Caller, db: DbSession) -> LocationRead:
@@ -145,8 +145,8 @@ class HqStoreController(Controller):
     """HQ manages stores."""
 
     path = "/v1/hq/stores"
-    tags = ["hq"]  # noqa: RUF012
-    dependencies = {"principal": Provide(require_staff("hq"))}  # noqa: RUF012
+    tags = ["hq"]
+    dependencies = {"principal": Provide(require_staff("hq"))}
 
     @post("/", responses=problems(401, 403, 409, 422), summary="Create a store")
     async def create(self, data: JSONBody[StoreCreate], principal: Caller, state: State, db: DbSession) -> StoreRead:
@@ -198,8 +198,8 @@ class StorefrontController(Controller):
     """Store staff curate their storefront and get its links and QR codes."""
 
     path = "/v1/store"
-    tags = ["store"]  # noqa: RUF012
-    dependencies = {"principal": Provide(require_staff("store"))}  # noqa: RUF012
+    tags = ["store"]
+    dependencies = {"principal": Provide(require_staff("store"))}
 
     @get("/storefront", responses=problems(401, 403, 404), summary="The store's storefront settings and links")
     async def storefront(self, principal: Caller, state: State, db: DbSession) -> StorefrontRead:
@@ -261,8 +261,8 @@ class ShopStorefrontController(Controller):
     """
 
     path = "/v1/shop/{tenant:str}/stores"
-    tags = ["shop"]  # noqa: RUF012
-    security = [{}]  # noqa: RUF012
+    tags = ["shop"]
+    security = [{}]
 
     @get("/{store:str}", responses=problems(404), summary="A store and its storefront's categories")
     async def store(self, tenant: FromPath[str], store: FromPath[str], state: State) -> ShopStore:
@@ -302,8 +302,8 @@ class DistributorStoreController(Controller):
     """A distributor reads its own stores."""
 
     path = "/v1/distributor/stores"
-    tags = ["distributor"]  # noqa: RUF012
-    dependencies = {"principal": Provide(require_staff("distributor"))}  # noqa: RUF012
+    tags = ["distributor"]
+    dependencies = {"principal": Provide(require_staff("distributor"))}
 
     @get("/", responses=problems(401, 403, 422), summary="The distributor's stores")
     async def list_stores(

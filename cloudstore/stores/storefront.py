@@ -26,7 +26,7 @@ from sqlalchemy.sql.elements import TextClause
 
 from cloudstore.catalog.service import like_pattern
 from cloudstore.lib.errors import NotFound, ValidationFailed
-from cloudstore.lib.paging import MAX_LIMIT, decode_cursor, encode_cursor
+from cloudstore.lib.paging import MAX_LIMIT, cut_page, page_start
 from cloudstore.stores.links import share_links
 from cloudstore.stores.schemas import (
     ShopProductDetail,
@@ -266,7 +266,7 @@ class StorefrontService:
         PostgreSQL builds each product's JSON; the page is spliced from those pieces without decoding them,
         which is most of what serving the busiest route costs in Python.
         """
-        after = decode_cursor(cursor, int, int) or (-1, 0)
+        after = page_start(cursor, int, int, first=(-1, 0))
         q = (q or "").strip() or None
         params: dict[str, Any] = {"t": tenant_id, "store": store, "after_rank": after[0], "after_id": after[1]}
         if category:
@@ -279,12 +279,13 @@ class StorefrontService:
             raise NotFound("store", store)
         items, ids = row
         pieces = _RAW_ITEMS.decode(items) if items else []
-        next_cursor = None
-        if len(pieces) > limit:
-            last = _PINNED.decode(pieces[limit - 1])
-            next_cursor = encode_cursor(0 if last.pinned else 1, ids[limit - 1])
-            del pieces[limit:]
-        return b'{"items":[' + b",".join(pieces) + b'],"next_cursor":' + msgspec.json.encode(next_cursor) + b"}"
+        page, next_cursor = cut_page(
+            list(zip(pieces, ids or (), strict=False)),
+            limit,
+            key=lambda item: (0 if _PINNED.decode(item[0]).pinned else 1, item[1]),
+        )
+        body = b",".join(piece for piece, _id in page)
+        return b'{"items":[' + body + b'],"next_cursor":' + msgspec.json.encode(next_cursor) + b"}"
 
     async def product(self, tenant_id: int, store: str, code: str) -> ShopProductDetail:
         """One product as ``store``'s storefront shows it; hidden, draft or archived ones are not found."""

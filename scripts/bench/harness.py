@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+import asyncio
 import contextlib
 import os
 import secrets
@@ -18,10 +20,19 @@ import httpx
 import msgspec
 from sqlalchemy.engine import make_url
 
-from cloudstore.lib.db import _asyncpg_args, ensure_database, start_embedded, to_async_url
+from cloudstore.lib.db import APP_ROLE, WORKER_ROLE, _asyncpg_args, ensure_database, start_embedded, to_async_url
 from cloudstore.lib.migrate import upgrade
 
-__all__ = ("ROOT", "Result", "drop_database", "free_port", "new_database", "serve")
+__all__ = (
+    "ROOT",
+    "BenchDatabase",
+    "Result",
+    "add_database_url_option",
+    "drop_database",
+    "free_port",
+    "new_database",
+    "serve",
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -66,25 +77,100 @@ def free_port() -> int:
         return port
 
 
-async def new_database(prefix: str) -> tuple[str, str]:
-    """(server URL, URL of a fresh migrated database): ``DATABASE_URL``'s server, else an embedded one."""
-    if os.environ.get("DATABASE_URL"):
-        server_url = to_async_url(os.environ["DATABASE_URL"])
+class BenchDatabase(msgspec.Struct):
+    """A throw-away benchmark database: its URL, and the server URLs holding it (a Citus cluster: every node)."""
+
+    url: str
+    servers: list[str]
+    citus: bool
+
+
+def add_database_url_option(parser: argparse.ArgumentParser) -> None:
+    """``--database-url``: the server to benchmark on (default ``DATABASE_URL``, else an embedded PostgreSQL)."""
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("DATABASE_URL") or None,
+        help="a PostgreSQL server (default: DATABASE_URL, else an embedded one), or a database on a Citus "
+        "coordinator that has its workers added (as printed by scripts/citus-cluster start): the benchmark "
+        "database is then created on every node and distributed",
+    )
+
+
+async def new_database(prefix: str, database_url: str | None) -> BenchDatabase:
+    """A fresh migrated database on ``database_url``'s server (else an embedded one); distributed on Citus.
+
+    When the database named by ``database_url`` has the citus extension and workers, the new database is created
+    on the coordinator and on every worker with the extension, the workers are added to it, and after the
+    migration the runtime roles may log in (Citus reaches the workers as the current role) and
+    ``cloudstore db distribute`` lays the tables out, before anything is seeded.
+    """
+    if database_url:
+        server_url = to_async_url(database_url)
     else:
         server_url = start_embedded(Path(tempfile.mkdtemp(prefix=f"{prefix}-")), delete_on_exit=True)
-    url = await ensure_database(server_url, f"{prefix.replace('-', '_')}_{secrets.token_hex(4)}")
-    await upgrade(url)
-    return server_url, url
-
-
-async def drop_database(server_url: str, url: str) -> None:
-    """Drop a benchmark database."""
-    name = make_url(url).database
-    conn = await asyncpg.connect(**_asyncpg_args(make_url(server_url).set(database="postgres")))
+    name = f"{prefix.replace('-', '_')}_{secrets.token_hex(4)}"
+    server = make_url(server_url)
+    coordinator: tuple[str, int] | None = None
+    workers: list[tuple[str, int]] = []
+    conn = await asyncpg.connect(**_asyncpg_args(server.set(database=server.database or "postgres")))
     try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if await conn.fetchval("SELECT 1 FROM pg_extension WHERE extname = 'citus'"):
+            nodes = await conn.fetch(
+                "SELECT nodename, nodeport, groupid FROM pg_dist_node WHERE noderole = 'primary' AND isactive "
+                "ORDER BY groupid"
+            )
+            workers = [(r["nodename"], r["nodeport"]) for r in nodes if r["groupid"] != 0]
+            coordinator = next(((r["nodename"], r["nodeport"]) for r in nodes if r["groupid"] == 0), None)
     finally:
         await conn.close()
+    if not workers:
+        url = await ensure_database(server_url, name)
+        await upgrade(url)
+        return BenchDatabase(url, [server_url], citus=False)
+    coordinator = coordinator or (server.host or "127.0.0.1", server.port or 5432)
+    worker_urls = [server.set(host=host, port=port).render_as_string(hide_password=False) for host, port in workers]
+    url = ""
+    for node in [server_url, *worker_urls]:
+        node_db = await ensure_database(node, name)
+        url = url or node_db
+        conn = await asyncpg.connect(**_asyncpg_args(make_url(node_db)))
+        try:
+            await conn.execute("CREATE EXTENSION IF NOT EXISTS citus")
+        finally:
+            await conn.close()
+    conn = await asyncpg.connect(**_asyncpg_args(make_url(url)))
+    try:
+        await conn.execute("SELECT citus_set_coordinator_host($1, $2)", *coordinator)
+        for host, port in workers:
+            await conn.execute("SELECT citus_add_node($1, $2)", host, port)
+    finally:
+        await conn.close()
+    await upgrade(url)
+    conn = await asyncpg.connect(**_asyncpg_args(make_url(url)))
+    try:  # loopback trust on a test cluster; passwords in production (docs/deploying.md)
+        await conn.execute(f"ALTER ROLE {APP_ROLE} LOGIN; ALTER ROLE {WORKER_ROLE} LOGIN")
+    finally:
+        await conn.close()
+    cli = Path(sys.executable).with_name("cloudstore")
+    proc = await asyncio.create_subprocess_exec(
+        str(cli), "db", "distribute", env={**os.environ, "DATABASE_URL": url}, cwd=ROOT, stdout=subprocess.PIPE
+    )
+    out, _ = await proc.communicate()
+    if proc.returncode != 0:
+        raise RuntimeError(f"cloudstore db distribute failed on {name}")
+    print(f"cloudstore db distribute: {out.decode().strip().splitlines()[-1]}", flush=True)
+    return BenchDatabase(url, [server_url, *worker_urls], citus=True)
+
+
+async def drop_database(db: BenchDatabase) -> None:
+    """Drop a benchmark database (on every node that holds it)."""
+    name = make_url(db.url).database
+    for server_url in db.servers:
+        conn = await asyncpg.connect(**_asyncpg_args(make_url(server_url).set(database="postgres")))
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await conn.close()
 
 
 @contextlib.contextmanager

@@ -2,9 +2,11 @@
 
 Run from the repository root: ``scripts/bench/orders`` (``--help`` for options, ``--quick`` for a short run).
 
-1. Creates a throw-away database (``DATABASE_URL``'s server, else an embedded PostgreSQL), migrates it and
-   seeds one tenant: 20 Shenzhen stores, a regional and a central warehouse, 200 SKUs with ample stock,
-   a flash-sale SKU with exactly 100 units, a hot SKU at one store, and 2,100 consumers with tokens.
+1. Creates a throw-away database (``--database-url``'s server, default ``DATABASE_URL``, else an embedded
+   PostgreSQL; on a Citus coordinator on every node, distributed after the migration by
+   ``cloudstore db distribute``), migrates it and seeds one tenant: 20 Shenzhen stores, a regional and a central
+   warehouse, 200 SKUs with ample stock, a flash-sale SKU with exactly 100 units, a hot SKU at one store, and
+   2,100 consumers with tokens.
 2. Starts cloudstore under uvicorn (uvloop, httptools) on a 127.0.0.1 port.
 3. Orders: ``--concurrency`` clients place 1-3 line delivery orders for ``--duration`` seconds.
    Flash sale: 2,000 buyers each order one unit of the flash SKU at the same moment; exactly 100 must get
@@ -30,7 +32,7 @@ from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from harness import HEADER, Result, drop_database, new_database, serve
+from harness import HEADER, Result, add_database_url_option, drop_database, new_database, serve
 
 from cloudstore.auth.tokens import Principal, TokenCodec
 from cloudstore.lib.db import _asyncpg_args
@@ -222,7 +224,8 @@ async def flash_sale(base: str, tokens: list[str], buyers: int) -> tuple[dict[in
 
 async def run(args: argparse.Namespace) -> None:
     """Seed, serve, measure, report."""
-    server_url, url = await new_database("cloudstore-bench-orders")
+    db = await new_database("cloudstore-bench-orders", args.database_url)
+    url = db.url
     try:
         stores, tokens = await seed(url, max(args.buyers, 100) + 100)
         logs = Path(tempfile.mkdtemp(prefix="cloudstore-bench-logs-"))
@@ -255,7 +258,11 @@ async def run(args: argparse.Namespace) -> None:
                     )
                 )
             statuses, failures, seconds, latencies = await flash_sale(base, tokens, args.buyers)
-        print(f"\norders against one tenant, 20 stores, 200 SKUs; {args.duration:g} s per run; pool {args.pool}")
+        where = f"Citus ({len(db.servers) - 1} workers)" if db.citus else "single server"
+        print(
+            f"\norders on {where} against one tenant, 20 stores, 200 SKUs; {args.duration:g} s per run; "
+            f"pool {args.pool}"
+        )
         print(HEADER)
         for r in results:
             print(r.row())
@@ -266,12 +273,17 @@ async def run(args: argparse.Namespace) -> None:
             f"{sum(v for k, v in statuses.items() if k not in (201, 409)) + failures} other; "
             f"all answered in {seconds:.2f} s (p50 {flash.quantile(0.5):.0f} ms, p99 {flash.quantile(0.99):.0f} ms)"
         )
+        others = {k: v for k, v in statuses.items() if k not in (201, 409)}
+        if others or failures:
+            detail = [f"{v} × {k}" for k, v in sorted(others.items())]
+            detail += [f"{failures} × no answer"] if failures else []
+            print(f"flash sale other answers: {', '.join(detail)}")
         ok = statuses.get(201, 0) == 100 and statuses.get(409, 0) == args.buyers - 100 and failures == 0
         print("flash sale result:", "exactly 100 sold, 0 errors" if ok else "UNEXPECTED")
         if not ok:
             raise SystemExit(1)
     finally:
-        await drop_database(server_url, url)
+        await drop_database(db)
 
 
 def main() -> None:
@@ -282,6 +294,7 @@ def main() -> None:
     parser.add_argument("--buyers", type=int, default=2000, help="flash-sale buyers")
     parser.add_argument("--pool", type=int, default=20, help="database connections in the server's pool")
     parser.add_argument("--quick", action="store_true", help="5 s runs, 500 flash-sale buyers")
+    add_database_url_option(parser)
     args = parser.parse_args()
     if args.quick:
         args.duration, args.buyers = 5.0, 500

@@ -2,10 +2,11 @@
 
 Run from the repository root: ``scripts/bench/storefront`` (options: ``--help``; ``--quick`` for a short run).
 
-1. Creates a throw-away database (on ``DATABASE_URL``'s server, else an embedded PostgreSQL in a temporary
-   folder), migrates it and seeds one tenant with SQL ``COPY``: 1,000 stores across Guangdong, 6 regional
-   warehouses and a central one, 2,500 products with 5,000 SKUs, stock at the warehouses and 150 SKUs in each
-   store, a few pinned/hidden products and store prices per store.
+1. Creates a throw-away database (on ``--database-url``'s server, default ``DATABASE_URL``, else an embedded
+   PostgreSQL in a temporary folder; on a Citus coordinator on every node, distributed after the migration by
+   ``cloudstore db distribute``), migrates it and seeds one tenant with SQL ``COPY``: 1,000 stores across
+   Guangdong, 6 regional warehouses and a central one, 2,500 products with 5,000 SKUs, stock at the warehouses
+   and 150 SKUs in each store, a few pinned/hidden products and store prices per store.
 2. Starts cloudstore (``uvicorn --factory cloudstore.app:app_from_env``, production settings, background worker
    off, 20 database connections like the baseline, JSON access line off unless ``--access-log``) and the
    baseline (``storefront_baseline.py``, the same SQL), each under uvicorn with uvloop and httptools on its own
@@ -36,7 +37,7 @@ from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from harness import HEADER, Result, drop_database, new_database, serve
+from harness import HEADER, BenchDatabase, Result, add_database_url_option, drop_database, new_database, serve
 
 from cloudstore.lib.db import _asyncpg_args
 
@@ -149,7 +150,11 @@ async def seed(url: str, *, stores: int, skus: int, store_skus: int, rng: random
         )
         for table in ("distributors", "locations", "stores", "products", "skus"):  # fixed names
             await conn.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")  # noqa: S608
-        await conn.execute("ANALYZE")
+        # Named: Citus analyzes the shards of the tables a statement names.
+        await conn.execute(
+            "ANALYZE tenants, tenant_policies, distributors, locations, stores, products, skus, stock_levels, "
+            "storefront_items, store_sku_prices"
+        )
     finally:
         await conn.close()
     return codes
@@ -217,6 +222,7 @@ async def load(
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     latencies: list[float] = []
     counts = {"requests": 0, "errors": 0}
+    failures: dict[str, int] = {}
     async with httpx.AsyncClient(
         base_url=base, limits=limits, timeout=30, headers={"Accept-Encoding": "identity"}
     ) as shared:
@@ -227,30 +233,34 @@ async def load(
                 return await raw[worker].get(path)
             return (await shared.get(path)).status_code
 
-        async def worker(w: int, until: float, record: bool) -> None:
+        async def worker(w: int, measure_from: float, until: float) -> None:
+            # One loop through warm-up and measurement: no connection idles between the two (the server closes
+            # a keep-alive connection idle for 5 s, and the next request on it would fail).
             i = w
-            while time.perf_counter() < until:
+            while (started := time.perf_counter()) < until:
                 path = paths[i % len(paths)]
                 i += concurrency
-                started = time.perf_counter()
+                failure = ""
                 try:
-                    ok = await get(w, path) == 200
-                except (httpx.HTTPError, OSError, ValueError, IndexError, asyncio.IncompleteReadError):
-                    ok = False
+                    status = await get(w, path)
+                    failure = "" if status == 200 else f"HTTP {status}"
+                except (httpx.HTTPError, OSError, ValueError, IndexError, asyncio.IncompleteReadError) as exc:
+                    failure = type(exc).__name__
                     await raw[w].close()
-                if record:
+                if started >= measure_from:
                     latencies.append((time.perf_counter() - started) * 1000)
                     counts["requests"] += 1
-                    counts["errors"] += not ok
+                    if failure:
+                        counts["errors"] += 1
+                        failures[failure] = failures.get(failure, 0) + 1
 
-        until = time.perf_counter() + warmup
-        await asyncio.gather(*(worker(w, until, False) for w in range(concurrency)))
-        started = time.perf_counter()
-        until = started + duration
-        await asyncio.gather(*(worker(w, until, True) for w in range(concurrency)))
-        elapsed = time.perf_counter() - started
+        measure_from = time.perf_counter() + warmup
+        await asyncio.gather(*(worker(w, measure_from, measure_from + duration) for w in range(concurrency)))
+        elapsed = time.perf_counter() - measure_from
         for c in raw:
             await c.close()
+    if failures:
+        print(f"  {name} errors: {', '.join(f'{n} × {k}' for k, n in sorted(failures.items()))}", flush=True)
     return Result(name, counts["requests"], counts["errors"], elapsed, latencies)
 
 
@@ -262,10 +272,11 @@ def same_answers(app: str, baseline: str, paths: list[str]) -> None:
             raise SystemExit(f"answers differ for {path}: {a.status_code} {a.text[:300]} / {b.text[:300]}")
 
 
-def report(results: list[Result], args: argparse.Namespace) -> None:
+def report(results: list[Result], args: argparse.Namespace, db: BenchDatabase) -> None:
     """Print the table and the ratio."""
+    where = f"Citus ({len(db.servers) - 1} workers)" if db.citus else "single server"
     print(
-        f"\nstorefront page (limit={args.limit}), {args.stores} stores, {args.skus} SKUs; "
+        f"\nstorefront page on {where} (limit={args.limit}), {args.stores} stores, {args.skus} SKUs; "
         f"concurrency {args.concurrency}, {args.duration:g} s per run after {args.warmup:g} s warm-up, "
         f"{args.workers} server process(es) each, {args.client} client, "
         f"cloudstore access log {'on' if args.access_log else 'off'}"
@@ -280,13 +291,13 @@ def report(results: list[Result], args: argparse.Namespace) -> None:
     print(f"cloudstore / baseline throughput: {ratio:.1%} (goal >= 75%, 0 errors)")
 
 
-async def prepare(args: argparse.Namespace) -> tuple[str, str, list[str]]:
-    """Server URL, migrated and seeded database URL, store codes."""
-    server_url, url = await new_database("cloudstore-bench-storefront")
+async def prepare(args: argparse.Namespace) -> tuple[BenchDatabase, list[str]]:
+    """The migrated (on Citus: distributed) and seeded database, and the store codes."""
+    db = await new_database("cloudstore-bench-storefront", args.database_url)
     started = time.perf_counter()
-    codes = await seed(url, stores=args.stores, skus=args.skus, store_skus=args.store_skus, rng=random.Random(7))
+    codes = await seed(db.url, stores=args.stores, skus=args.skus, store_skus=args.store_skus, rng=random.Random(7))
     print(f"seeded {args.stores} stores and {args.skus} SKUs in {time.perf_counter() - started:.1f} s", flush=True)
-    return server_url, url, codes
+    return db, codes
 
 
 def _run(coro: Any) -> Any:
@@ -318,11 +329,13 @@ def main() -> None:
         help="cloudstore writes its JSON access line per request (off by default, as in scripts/bench/orders)",
     )
     parser.add_argument("--quick", action="store_true", help="5 s runs, 1 round")
+    add_database_url_option(parser)
     args = parser.parse_args()
     if args.quick:
         args.duration, args.warmup, args.rounds = 5.0, 1.0, 1
 
-    server_url, url, codes = asyncio.run(prepare(args))
+    db, codes = asyncio.run(prepare(args))
+    url = db.url
     rng = random.Random(11)
     paths = [f"/v1/shop/{TENANT}/stores/{rng.choice(codes)}/products?limit={args.limit}" for _ in range(5000)]
     logs = Path(tempfile.mkdtemp(prefix="cloudstore-bench-logs-"))
@@ -364,8 +377,8 @@ def main() -> None:
                     print(f"  {name}: {result.rps:.1f} req/s, {result.errors} errors", flush=True)
                     results.append(result)
     finally:
-        asyncio.run(drop_database(server_url, url))
-    report(results, args)
+        asyncio.run(drop_database(db))
+    report(results, args, db)
     print(f"server logs: {logs}")
 
 

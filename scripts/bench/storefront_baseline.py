@@ -1,8 +1,9 @@
 """The benchmark's baseline: a minimal Litestar app that serves the storefront page with raw asyncpg.
 
 It runs exactly the statements cloudstore runs for ``GET /v1/shop/{tenant}/stores/{store}/products`` (the
-tenant setting, then :func:`cloudstore.stores.storefront.storefront_sql`), in one transaction, as the same
-runtime role under the same row-level security, and answers the same JSON; it has no dependency injection,
+scoping round trip that takes the runtime role and the tenant and checks them, then
+:func:`cloudstore.stores.storefront.storefront_sql`), in one transaction, under the same row-level security
+(on Citus too: the scope reaches the workers), and answers the same JSON; it has no dependency injection,
 ORM, middleware, logging or error mapping. ``scripts/bench/storefront`` starts it with
 ``uvicorn --factory storefront_baseline:create_app``; it reads ``BENCH_DATABASE_URL``.
 """
@@ -21,6 +22,7 @@ from litestar import Litestar, Response, get
 from litestar.datastructures import State
 from litestar.params import FromPath, FromQuery
 
+from cloudstore.lib.db import APP_ROLE, _scope_sql
 from cloudstore.lib.paging import encode_cursor
 from cloudstore.stores.storefront import storefront_sql
 
@@ -54,7 +56,7 @@ async def products(
     params = {"t": tenant_id, "store": store, "after_rank": -1, "after_id": 0}
     pool: asyncpg.Pool = state.pool
     async with pool.acquire() as conn, conn.transaction():
-        await conn.execute("SELECT set_config('app.tenant_id', $1, true)", str(tenant_id))
+        await conn.execute(_scope_sql(APP_ROLE, tenant_id))  # no arguments: one simple query
         rows = await conn.fetch(sql, *(params[n] for n in names))
     if not rows:
         return Response(b'{"detail":"not found"}', status_code=404, media_type="application/json")
@@ -73,8 +75,8 @@ def create_app() -> Litestar:
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        # The role is a start-up setting, so the pool's RESET ALL on release keeps it.
-        pool = await asyncpg.create_pool(url, min_size=4, max_size=20, server_settings={"role": "cloudstore_app"})
+        # The role is taken per transaction (SET LOCAL ROLE in the scoping round trip), as cloudstore does.
+        pool = await asyncpg.create_pool(url, min_size=4, max_size=20)
         app.state.pool = pool
         app.state.tenants = {r["slug"]: r["id"] for r in await pool.fetch("SELECT slug, id FROM tenants")}
         try:

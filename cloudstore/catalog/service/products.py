@@ -27,7 +27,7 @@ from cloudstore.catalog.schemas import (
     SkuUpdate,
 )
 from cloudstore.lib.errors import Conflict, InvalidState, NotFound, ValidationFailed
-from cloudstore.lib.paging import decode_cursor, encode_cursor
+from cloudstore.lib.paging import cut_page, page_start
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -175,7 +175,7 @@ class ProductService:
         limit: int,
     ) -> ProductPage:
         """Products in creation order, filtered by status, category and a title search."""
-        key = decode_cursor(cursor, int)
+        after = page_start(cursor, int, first=(0,))[0]
         q = (q or "").strip() or None
         rows = (
             await self.session.execute(
@@ -188,7 +188,7 @@ class ProductService:
                 ),
                 {
                     "t": tenant_id,
-                    "after": key[0] if key else 0,
+                    "after": after,
                     "status": status,
                     "category": category,
                     "pattern": like_pattern(q) if q else None,
@@ -196,8 +196,8 @@ class ProductService:
                 },
             )
         ).all()
-        next_cursor = encode_cursor(rows[limit - 1].id) if len(rows) > limit else None
-        return ProductPage(items=await self._read(tenant_id, rows[:limit]), next_cursor=next_cursor)
+        page, next_cursor = cut_page(rows, limit, key=lambda r: (r.id,))
+        return ProductPage(items=await self._read(tenant_id, page), next_cursor=next_cursor)
 
     async def categories(self, tenant_id: int) -> CategoryList:
         """Categories of products that are not archived, by name."""

@@ -1,9 +1,10 @@
 """Fulfilment routing engine: which location ships which order lines.
 
-A pure function over frozen Structs: no I/O, no ``await``, no clock, no session. The caller placing an order
-loads one snapshot (order lines, destination, candidate locations with their available stock, the tenant's
-policy), calls :func:`plan_route`, and reserves what the returned :class:`RoutingPlan` says; the engine itself
-reads and writes nothing.
+A pure function over frozen Structs: no I/O, no ``await``, no clock, no session; the engine itself reads and
+writes nothing. Placing an order builds the candidates (the origin store and the tenant's warehouses) from an
+unlocked read of their available stock, calls :func:`plan_route`, and only then locks the planned stock rows
+and reserves what the returned :class:`RoutingPlan` says. If another order took that stock in the meantime,
+it plans again, on the candidates' stock read under lock: the same inputs always give the same plan.
 
 - :mod:`~cloudstore.routing.engine.model`: the input and output Structs;
 - :mod:`~cloudstore.routing.engine.geo`: distance and region-code coverage;

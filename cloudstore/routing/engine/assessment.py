@@ -38,6 +38,7 @@ class Demand(msgspec.Struct, frozen=True):
     full: int = 0
 
     def narrowed(self, idx: tuple[int, ...]) -> Demand:
+        """The same demand, planning only the SKU positions ``idx``."""
         return Demand(self.skus, self.need, self.split, idx, sum(1 << i for i in idx))
 
 
@@ -116,6 +117,7 @@ def _passed_reason(
 
 
 def aggregate(lines: Sequence[OrderLine], split: bool) -> Demand:
+    """The order's lines added up per SKU, every SKU planned; no lines or a quantity below 1 is a ValueError."""
     if not lines:
         raise ValueError("an order needs at least one line")
     totals: dict[str, int] = {}
@@ -128,6 +130,7 @@ def aggregate(lines: Sequence[OrderLine], split: bool) -> Demand:
 
 
 def check(destination: Destination, candidates: Sequence[Candidate], policy: RoutingPolicy) -> None:
+    """Refuse (ValueError) inputs no plan can be made from; see :func:`~cloudstore.routing.engine.plan_route`."""
     if policy.max_shipments < 1:
         raise ValueError("max_shipments must be at least 1")
     if destination.mode == "pickup" and not destination.origin_store:
@@ -164,4 +167,5 @@ def assess(
 
 
 def useful(site: Site, demand: Demand) -> bool:
+    """Whether the site can ship any planned line whole (with splitting: holds any of one)."""
     return bool((site.holds if demand.split else site.mask) & demand.full)

@@ -41,6 +41,7 @@ def _objective(combo: tuple[Site, ...]) -> _Objective:
 
 
 def covers(combo: tuple[Site, ...], demand: Demand, i: int) -> bool:
+    """Whether the set can ship line ``i``: one site whole, or (with splitting) all of them together."""
     if demand.split:
         return sum(site.units[i] for site in combo) >= demand.need[i]
     return any(site.mask >> i & 1 for site in combo)
@@ -59,6 +60,7 @@ def _feasible(combo: tuple[Site, ...], demand: Demand) -> bool:
 
 
 def capacity(sites: Sequence[Site], demand: Demand, i: int) -> int:
+    """The most of line ``i`` the sites can ship: the largest holding, or (with splitting) their sum."""
     units = [site.units[i] for site in sites]
     if demand.split:
         return sum(units)

@@ -8,8 +8,9 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from cloudstore.lib.errors import Conflict, NotFound
+from cloudstore.lib.paging import cut_page, page_start
 from cloudstore.stores.schemas import DistributorCreate, DistributorPage, DistributorRead, DistributorUpdate
-from cloudstore.stores.service.sql import after_id, given, page_cursor, update_row
+from cloudstore.stores.service.sql import given, update_row
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Row
@@ -65,11 +66,11 @@ class DistributorService:
                         _DISTRIBUTOR + " AND id > :after AND (CAST(:status AS text) IS NULL OR status = :status)"
                         " ORDER BY id LIMIT :n"
                     ),
-                    {"t": tenant_id, "after": after_id(cursor), "status": status, "n": limit + 1},
+                    {"t": tenant_id, "after": page_start(cursor, int, first=(0,))[0], "status": status, "n": limit + 1},
                 )
             ).all()
         )
-        page, next_cursor = page_cursor(rows, limit)
+        page, next_cursor = cut_page(rows, limit, key=lambda r: (r.id,))
         return DistributorPage(items=[_distributor(r) for r in page], next_cursor=next_cursor)
 
     async def update(self, tenant_id: int, code: str, data: DistributorUpdate) -> DistributorRead:

@@ -8,8 +8,9 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from cloudstore.lib.errors import Conflict, InvalidState, NotFound, ValidationFailed
+from cloudstore.lib.paging import cut_page, page_start
 from cloudstore.stores.schemas import LocationCreate, LocationPage, LocationRead, LocationUpdate
-from cloudstore.stores.service.sql import after_id, code_id, given, page_cursor, update_row
+from cloudstore.stores.service.sql import code_id, given, update_row
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Row
@@ -114,11 +115,17 @@ class LocationService:
                         " AND (CAST(:status AS text) IS NULL OR l.status = :status)"
                         " ORDER BY l.id LIMIT :n"
                     ),
-                    {"t": tenant_id, "after": after_id(cursor), "kind": kind, "status": status, "n": limit + 1},
+                    {
+                        "t": tenant_id,
+                        "after": page_start(cursor, int, first=(0,))[0],
+                        "kind": kind,
+                        "status": status,
+                        "n": limit + 1,
+                    },
                 )
             ).all()
         )
-        page, next_cursor = page_cursor(rows, limit)
+        page, next_cursor = cut_page(rows, limit, key=lambda r: (r.id,))
         return LocationPage(items=[_location(r) for r in page], next_cursor=next_cursor)
 
     async def _warehouse(self, tenant_id: int, code: str) -> tuple[int, LocationRead]:

@@ -8,26 +8,11 @@ import msgspec
 from sqlalchemy import text
 
 from cloudstore.lib.errors import ValidationFailed
-from cloudstore.lib.paging import decode_cursor, encode_cursor
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import Row
     from sqlalchemy.ext.asyncio import AsyncSession
 
-__all__ = ("after_id", "code_id", "given", "page_cursor", "update_row")
-
-
-def page_cursor(rows: list[Row[Any]], limit: int) -> tuple[list[Row[Any]], str | None]:
-    """Rows fetched with ``LIMIT limit + 1``: the page and the cursor of the next one (keyed by ``id``)."""
-    if len(rows) > limit:
-        return rows[:limit], encode_cursor(rows[limit - 1].id)
-    return rows, None
-
-
-def after_id(cursor: str | None) -> int:
-    """The id a page starts after (0 for the first page); a bad cursor is a 422."""
-    key = decode_cursor(cursor, int)
-    return int(key[0]) if key else 0
+__all__ = ("code_id", "given", "update_row")
 
 
 async def code_id(session: AsyncSession, table: str, tenant_id: int, code: str, what: str) -> int:

@@ -8,9 +8,10 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from cloudstore.lib.errors import Conflict, NotFound
+from cloudstore.lib.paging import cut_page, page_start
 from cloudstore.stores.links import share_links
 from cloudstore.stores.schemas import StoreCreate, StorePage, StoreRead, StoreUpdate
-from cloudstore.stores.service.sql import after_id, code_id, given, page_cursor, update_row
+from cloudstore.stores.service.sql import code_id, given, update_row
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Row
@@ -150,7 +151,7 @@ class StoreService:
                     ),
                     {
                         "t": tenant_id,
-                        "after": after_id(cursor),
+                        "after": page_start(cursor, int, first=(0,))[0],
                         "status": status,
                         "dcode": distributor,
                         "did": distributor_id,
@@ -160,7 +161,7 @@ class StoreService:
                 )
             ).all()
         )
-        page, next_cursor = page_cursor(rows, limit)
+        page, next_cursor = cut_page(rows, limit, key=lambda r: (r.id,))
         return StorePage(items=[self._store(tenant, r) for r in page], next_cursor=next_cursor)
 
     async def update(self, tenant_id: int, tenant: str, code: str, data: StoreUpdate) -> StoreRead:

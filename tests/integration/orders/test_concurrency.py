@@ -10,10 +10,10 @@ from litestar import Litestar
 from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from cloudstore.checkout.place import place_order
 from cloudstore.lib.db import set_tenant
 from cloudstore.lib.jobs import Worker
 from cloudstore.orders.schemas import OrderCreate
-from cloudstore.orders.service import OrderService
 from tests.integration.network import (
     NANSHAN_ADDRESS,
     Network,
@@ -156,7 +156,7 @@ async def test_killed_connection_mid_order_leaves_nothing(
     )
     async with app.state.db.sessions() as s:
         await set_tenant(s, network.tenant_id)
-        await OrderService(s, network.tenant_id).place(network.consumer_id, data)
+        await place_order(s, network.tenant_id, network.consumer_id, data)
         pid = (await s.execute(text("SELECT pg_backend_pid()"))).scalar_one()
         async with owner_engine.connect() as admin:
             await admin.execute(text("SELECT pg_terminate_backend(CAST(:p AS int))"), {"p": pid})

@@ -9,7 +9,7 @@ bindings and attribution; after every step the ledger is read from the database 
   force when the order was paid, credited to the store/distributor/KOC the model predicts;
 - nothing is double-counted: at most one ``commission`` entry per order and beneficiary, none for unpaid orders;
 - no balance is negative: per beneficiary pending ≥ 0, settled ≥ 0 and available + settled ≥ 0 (a negative
-  available balance is a debt from reversing already-settled commission, see ``referrals.ledger``);
+  available balance is a debt from reversing already-settled commission, see ``referrals.service.ledger``);
 - entries never change amount, statuses only move forward, settled entries never change at all, and the
   settlements' recorded totals equal what their entries add up to;
 - an order's entries are all pending until its release, and none are pending after it.

@@ -10,7 +10,7 @@ from litestar import Litestar
 from cloudstore.lib.db import set_tenant
 from cloudstore.lib.errors import ValidationFailed
 from cloudstore.lib.settings import Settings
-from cloudstore.referrals.service import apply_kocs
+from cloudstore.referrals.tenantfile import apply_kocs
 from cloudstore.tenancy.tenantfile import ApplyReport, StaffEntry, TenantFile
 from tests.integration.referrals.helpers import Net, session_for
 from tests.support import Api

@@ -8,6 +8,7 @@ from litestar import Litestar, get
 from litestar.middleware import DefineMiddleware
 from litestar.testing import TestClient
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from cloudstore.http.problems import exception_handlers
 from cloudstore.lib.errors import InsufficientStock
@@ -24,6 +25,11 @@ async def db() -> None:
     raise OperationalError("SELECT 1", {}, Exception("connection to 10.0.0.5 refused"))
 
 
+@get("/busy")
+async def busy() -> None:
+    raise PoolTimeout("QueuePool limit of size 20 overflow 0 reached, connection timed out, timeout 30.00")
+
+
 @get("/short")
 async def short() -> None:
     raise InsufficientStock([{"sku": "TEA-1", "requested": 3, "available": 1}])
@@ -31,7 +37,7 @@ async def short() -> None:
 
 def _client() -> TestClient[Litestar]:
     app = Litestar(
-        route_handlers=[boom, db, short],
+        route_handlers=[boom, db, busy, short],
         exception_handlers=cast("Any", exception_handlers),
         middleware=[DefineMiddleware(RequestIdMiddleware, access_log=False)],
     )
@@ -60,3 +66,13 @@ def test_domain_error_carries_its_details() -> None:
     assert r.status_code == 409
     assert r.json()["short"] == [{"sku": "TEA-1", "requested": 3, "available": 1}]
     assert r.json()["code"] == "insufficient_stock"
+
+
+def test_an_exhausted_pool_is_a_503_to_retry() -> None:
+    with _client() as client:
+        r = client.get("/busy")
+    assert r.status_code == 503
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert r.headers["retry-after"] == "1"
+    assert r.json()["code"] == "busy"
+    assert "QueuePool" not in r.text

@@ -23,7 +23,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from cloudstore.lib.errors import InvalidState, NotFound, ValidationFailed
-from cloudstore.lib.paging import decode_cursor, encode_cursor
+from cloudstore.lib.paging import cut_page, page_start
 from cloudstore.lib.tables import utcnow
 from cloudstore.referrals.schemas import (
     Balances,
@@ -170,17 +170,15 @@ class LedgerService:
         cursor: str | None,
         limit: int,
     ) -> tuple[list[LedgerItem], Balances, str | None]:
-        key = decode_cursor(cursor, int)
+        before = page_start(cursor, int, first=(None,))[0]
         scope = {"t": tenant_id, "kind": kind, "bid": beneficiary_id, "oid": order_id}
         rows = (
-            await self.session.execute(
-                _ENTRIES, {**scope, "status": status, "before": key[0] if key else None, "n": limit + 1}
-            )
+            await self.session.execute(_ENTRIES, {**scope, "status": status, "before": before, "n": limit + 1})
         ).all()
         totals = (await self.session.execute(_BALANCES, scope)).one()
         balances = Balances(pending=totals.pending, available=totals.available, settled=totals.settled)
-        next_cursor = encode_cursor(rows[limit - 1].id) if len(rows) > limit else None
-        return [_item(r) for r in rows[:limit]], balances, next_cursor
+        page, next_cursor = cut_page(rows, limit, key=lambda r: (r.id,))
+        return [_item(r) for r in page], balances, next_cursor
 
     async def ledger(
         self,
@@ -339,17 +337,15 @@ class LedgerService:
 
     async def settlements(self, tenant_id: int, *, cursor: str | None, limit: int) -> SettlementPage:
         """Settlements newest first."""
-        key = decode_cursor(cursor, int)
+        before = page_start(cursor, int, first=(None,))[0]
         rows = (
             await self.session.execute(
                 text(
                     _SETTLEMENT
                     + " AND (CAST(:before AS bigint) IS NULL OR st.id < :before) ORDER BY st.id DESC LIMIT :n"
                 ),
-                {"t": tenant_id, "before": key[0] if key else None, "n": limit + 1},
+                {"t": tenant_id, "before": before, "n": limit + 1},
             )
         ).all()
-        return SettlementPage(
-            items=[_settlement(r) for r in rows[:limit]],
-            next_cursor=encode_cursor(rows[limit - 1].id) if len(rows) > limit else None,
-        )
+        page, next_cursor = cut_page(rows, limit, key=lambda r: (r.id,))
+        return SettlementPage(items=[_settlement(r) for r in page], next_cursor=next_cursor)

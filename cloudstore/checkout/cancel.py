@@ -1,0 +1,47 @@
+"""Cancelling an order, by its consumer or by its payment time running out.
+
+Lock order: the order row (``FOR NO KEY UPDATE``), then the stock rows of its unshipped fulfilments in key
+order. An unpaid order gives its stock back; a paid one that has not shipped is refunded in full first
+(which gives its unshipped stock back itself).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from cloudstore.checkout.refund import refund_order, release_unshipped
+from cloudstore.lib.jobs import JobContext
+from cloudstore.orders import lifecycle
+from cloudstore.payments.schemas import RefundCreate
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from cloudstore.payments.gateways.base import PaymentProvider
+
+__all__ = ("cancel_order", "expire_order")
+
+
+async def cancel_order(
+    session: AsyncSession,
+    tenant_id: int,
+    providers: dict[str, PaymentProvider],
+    order_no: str,
+    consumer_id: int | None,
+) -> None:
+    """Cancel while unpaid, or paid but not shipped (then refunded in full); the stock is released."""
+    o = await lifecycle.lock_for_cancel(session, tenant_id, order_no, consumer_id=consumer_id)
+    if o.status == "paid":
+        await refund_order(session, tenant_id, providers, order_no, RefundCreate(all=True))
+    else:
+        await release_unshipped(session, tenant_id, o.id)
+    await lifecycle.close(session, tenant_id, o.id, "cancelled")
+
+
+async def expire_order(ctx: JobContext) -> None:
+    """An unpaid order past its time gives its stock back."""
+    order_id = int(ctx.payload["order_id"])
+    if await lifecycle.lock_open(ctx.session, ctx.tenant_id, order_id) != "pending_payment":
+        return
+    await release_unshipped(ctx.session, ctx.tenant_id, order_id)
+    await lifecycle.close(ctx.session, ctx.tenant_id, order_id, "expired")

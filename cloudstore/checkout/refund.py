@@ -1,0 +1,116 @@
+"""Refunding lines or the whole order through the provider it was paid with.
+
+Lock order: the order row (``FOR NO KEY UPDATE``), its lines, then — for units refunded before they left a
+location — the unshipped fulfilment lines by location and SKU, whose stock is given back in that order.
+Commissions follow through the ``OrderRefunded`` subscribers.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from cloudstore.inventory import reservations
+from cloudstore.lib.errors import InvalidState, NotFound, ValidationFailed
+from cloudstore.orders import fulfilment, lifecycle
+from cloudstore.orders.events import OrderRefunded, publish
+from cloudstore.orders.schemas import FulfilmentLineRead
+from cloudstore.payments.schemas import RefundCreate, RefundRead
+from cloudstore.payments.service import PaymentService
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from cloudstore.payments.gateways.base import PaymentProvider
+
+__all__ = ("refund_order", "release_unshipped")
+
+
+async def refund_order(
+    session: AsyncSession,
+    tenant_id: int,
+    providers: dict[str, PaymentProvider],
+    order_no: str,
+    data: RefundCreate,
+    now: datetime | None = None,
+) -> RefundRead:
+    """Refund whole lines or the whole order; unshipped units go back to available stock."""
+    now = now or datetime.now(UTC)
+    if (data.lines is None) == (not data.all):
+        raise ValidationFailed('give either "lines" or "all": true')
+    o = await lifecycle.lock_for_refund(session, tenant_id, order_no)
+    if o is None:
+        raise NotFound("order", order_no)
+    if o.status not in ("paid", "completed") or o.payment_id is None or o.payment_no is None or o.provider is None:
+        raise InvalidState(f"order {order_no} is {o.status}; only paid orders are refunded")
+    take = _refund_take(await lifecycle.lock_refundable_lines(session, tenant_id, o.id), data)
+    amount = sum(qty * line.unit_price for line, qty in take)
+    if amount <= 0:
+        raise ValidationFailed("nothing left to refund")
+    payments = PaymentService(session, tenant_id, providers)
+    refund = await payments.refund_through_provider(
+        o.provider, payment_no=o.payment_no, amount=amount, total=o.paid or 0
+    )
+    refunded = [FulfilmentLineRead(sku=line.sku_code, qty=qty) for line, qty in take]
+    await payments.record_refund(o.id, o.payment_id, amount, [{"sku": r.sku, "qty": r.qty} for r in refunded], refund)
+    full = o.refunded_total + amount >= o.total
+    await lifecycle.record_refund(session, tenant_id, o.id, take, amount, full=full)
+    await _release_refunded(session, tenant_id, o.id, take, whole=full)
+    await publish(
+        session,
+        OrderRefunded(tenant_id=tenant_id, order_id=o.id, refund_no=refund.refund_no, amount=amount, refunded_at=now),
+    )
+    return RefundRead(
+        refund_no=refund.refund_no,
+        order_no=order_no,
+        amount=amount,
+        status=refund.status,
+        lines=refunded,
+    )
+
+
+def _refund_take(lines: list[lifecycle.OrderLine], data: RefundCreate) -> list[tuple[lifecycle.OrderLine, int]]:
+    """Which order lines give how many units to this refund (same-SKU lines are drawn in order)."""
+    if data.all:
+        return [(line, line.qty - line.refunded_qty) for line in lines if line.qty > line.refunded_qty]
+    wanted: dict[str, int] = defaultdict(int)
+    for item in data.lines or []:
+        wanted[item.sku] += item.qty
+    take: list[tuple[lifecycle.OrderLine, int]] = []
+    for sku, qty in wanted.items():
+        left = qty
+        for line in lines:
+            if line.sku_code == sku and left > 0:
+                n = min(left, line.qty - line.refunded_qty)
+                if n > 0:
+                    take.append((line, n))
+                    left -= n
+        if left > 0:
+            raise ValidationFailed(f"cannot refund {qty} of {sku}: only {qty - left} left to refund")
+    return take
+
+
+async def release_unshipped(session: AsyncSession, tenant_id: int, order_id: int) -> None:
+    """Give back the stock of the order's unshipped fulfilments (key order) and cancel them."""
+    await reservations.release_held(session, tenant_id, order_id)
+    await fulfilment.cancel_unshipped(session, tenant_id, order_id)
+
+
+async def _release_refunded(
+    session: AsyncSession, tenant_id: int, order_id: int, take: list[tuple[lifecycle.OrderLine, int]], *, whole: bool
+) -> None:
+    """Units refunded before they left a location go back to available stock."""
+    if whole:
+        await release_unshipped(session, tenant_id, order_id)
+        return
+    per_sku: dict[int, int] = defaultdict(int)
+    for line, qty in take:
+        per_sku[line.sku_id] += qty
+    for held in await fulfilment.lock_unshipped_units(session, tenant_id, order_id, sorted(per_sku)):
+        n = min(per_sku[held.sku_id], held.qty)
+        if n <= 0:
+            continue
+        per_sku[held.sku_id] -= n
+        await reservations.release_units(session, tenant_id, held.location_id, held.sku_id, n)
+        await fulfilment.shrink_unshipped(session, tenant_id, held, n)

@@ -1,0 +1,214 @@
+"""Reserving stock for orders, consuming it when goods leave, and releasing it: the only writer of ``reserved``.
+
+Every lock here is ``FOR NO KEY UPDATE`` on ``stock_levels`` rows in key order (location, then SKU), so
+concurrent orders, shipments, cancellations and on-hand edits queue instead of deadlocking, and foreign-key
+checks (``FOR KEY SHARE``) from inserts never wait on them. Callers lock the order row first.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import msgspec
+from sqlalchemy import text
+
+from cloudstore.lib.db import insert_rows
+from cloudstore.lib.errors import InsufficientStock
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+__all__ = (
+    "Available",
+    "Take",
+    "available",
+    "consume_fulfilment",
+    "release_held",
+    "release_units",
+    "reserve",
+    "reserve_if_available",
+)
+
+_READ_STOCK = text(
+    """
+    SELECT location_id, sku_id, on_hand - reserved AS available
+    FROM stock_levels
+    WHERE tenant_id = :t AND location_id = ANY(CAST(:locs AS bigint[])) AND sku_id = ANY(CAST(:skus AS bigint[]))
+    """
+)
+
+# The same rows, locked in key order so concurrent orders queue instead of deadlocking.
+_LOCK_STOCK = text(
+    """
+    SELECT location_id, sku_id, on_hand - reserved AS available
+    FROM stock_levels
+    WHERE tenant_id = :t AND location_id = ANY(CAST(:locs AS bigint[])) AND sku_id = ANY(CAST(:skus AS bigint[]))
+    ORDER BY location_id, sku_id
+    FOR NO KEY UPDATE
+    """
+)
+
+_LOCK_PLANNED = text(
+    """
+    SELECT sl.location_id, sl.sku_id, sl.on_hand - sl.reserved - v.qty AS left_after
+    FROM stock_levels sl
+    JOIN unnest(CAST(:locs AS bigint[]), CAST(:skus AS bigint[]), CAST(:qtys AS bigint[]))
+         AS v(location_id, sku_id, qty)
+      ON sl.location_id = v.location_id AND sl.sku_id = v.sku_id
+    WHERE sl.tenant_id = :t
+    ORDER BY sl.location_id, sl.sku_id
+    FOR NO KEY UPDATE OF sl
+    """
+)
+
+_RESERVE = text(
+    """
+    UPDATE stock_levels sl SET reserved = sl.reserved + v.qty, updated_at = now()
+    FROM unnest(CAST(:locs AS bigint[]), CAST(:skus AS bigint[]), CAST(:qtys AS bigint[]))
+         AS v(location_id, sku_id, qty)
+    WHERE sl.tenant_id = :t AND sl.location_id = v.location_id AND sl.sku_id = v.sku_id
+      AND sl.on_hand - sl.reserved >= v.qty
+    """
+)
+
+_MOVEMENT_COLUMNS = ("tenant_id", "location_id", "sku_id", "delta", "on_hand_after", "reason", "reference", "actor")
+
+
+class Available(msgspec.Struct, frozen=True):
+    """Units free to reserve at one location."""
+
+    location_id: int
+    sku_id: int
+    available: int
+
+
+class Take(msgspec.Struct, frozen=True, order=True):
+    """Units of one SKU an order takes from one location; sorted, takes are in lock order."""
+
+    location_id: int
+    sku_id: int
+    qty: int
+
+
+def _columns(takes: Sequence[Take]) -> dict[str, list[int]]:
+    rows = sorted(takes)
+    return {"locs": [r.location_id for r in rows], "skus": [r.sku_id for r in rows], "qtys": [r.qty for r in rows]}
+
+
+async def available(
+    session: AsyncSession, tenant_id: int, location_ids: list[int], sku_ids: list[int], *, lock: bool
+) -> list[Available]:
+    """Free stock of these SKUs at these locations; with ``lock``, the rows are locked in key order."""
+    rows = (
+        await session.execute(
+            _LOCK_STOCK if lock else _READ_STOCK, {"t": tenant_id, "locs": location_ids, "skus": sku_ids}
+        )
+    ).all()
+    return [Available(location_id=r.location_id, sku_id=r.sku_id, available=int(r.available)) for r in rows]
+
+
+async def reserve_if_available(session: AsyncSession, tenant_id: int, takes: Sequence[Take]) -> bool:
+    """Lock the rows the takes need (key order) and reserve them if every one still has enough; else False."""
+    columns = _columns(takes)
+    rows = (await session.execute(_LOCK_PLANNED, {"t": tenant_id, **columns})).all()
+    if len(rows) != len(columns["locs"]) or any(r.left_after < 0 for r in rows):
+        return False
+    await reserve(session, tenant_id, takes)
+    return True
+
+
+async def reserve(session: AsyncSession, tenant_id: int, takes: Sequence[Take], skus: Sequence[str] = ()) -> None:
+    """Reserve rows the caller has locked; ``skus`` name the order's SKUs should the invariant ever break."""
+    columns = _columns(takes)
+    result = await session.execute(_RESERVE, {"t": tenant_id, **columns})
+    if result.rowcount != len(columns["locs"]):  # type: ignore[attr-defined]
+        # Cannot happen while the rows are locked; kept so a broken invariant never oversells.
+        raise InsufficientStock([{"sku": s, "requested": 0, "available": 0} for s in sorted(skus)])
+
+
+async def consume_fulfilment(
+    session: AsyncSession,
+    tenant_id: int,
+    fulfilment_id: int,
+    location_id: int,
+    *,
+    reason: str,
+    reference: str,
+    actor: str,
+) -> None:
+    """Turn a fulfilment's reservation into stock leaving the location (with movement rows)."""
+    params = {"t": tenant_id, "f": fulfilment_id, "l": location_id}
+    await session.execute(
+        text(
+            "SELECT 1 FROM stock_levels sl JOIN fulfilment_lines fl "
+            "ON fl.tenant_id = sl.tenant_id AND fl.sku_id = sl.sku_id AND fl.fulfilment_id = :f "
+            "WHERE sl.tenant_id = :t AND sl.location_id = :l ORDER BY sl.sku_id FOR NO KEY UPDATE OF sl"
+        ),
+        params,
+    )
+    # Two statements, not an UPDATE … RETURNING feeding an INSERT in one: Citus would run that INSERT as a
+    # COPY, which row-level security refuses.
+    moved = await session.execute(
+        text(
+            """
+            UPDATE stock_levels sl
+            SET on_hand = sl.on_hand - fl.qty, reserved = sl.reserved - fl.qty, updated_at = now()
+            FROM fulfilment_lines fl
+            WHERE fl.tenant_id = sl.tenant_id AND fl.fulfilment_id = :f AND fl.sku_id = sl.sku_id
+              AND sl.tenant_id = :t AND sl.location_id = :l
+            RETURNING sl.sku_id, fl.qty, sl.on_hand
+            """
+        ),
+        params,
+    )
+    rows = [(tenant_id, location_id, m.sku_id, -m.qty, m.on_hand, reason, reference, actor) for m in moved]
+    await insert_rows(session, "stock_movements", _MOVEMENT_COLUMNS, sorted(rows))
+
+
+async def release_held(session: AsyncSession, tenant_id: int, order_id: int) -> None:
+    """Give back the stock held by the order's unshipped fulfilments (rows locked in key order).
+
+    The fulfilments themselves are the orders domain's to cancel, after this.
+    """
+    params = {"t": tenant_id, "o": order_id}
+    await session.execute(
+        text(
+            """
+            SELECT 1 FROM stock_levels sl
+            JOIN fulfilments f ON f.tenant_id = sl.tenant_id AND f.location_id = sl.location_id
+            JOIN fulfilment_lines fl ON fl.tenant_id = f.tenant_id AND fl.fulfilment_id = f.id AND fl.sku_id = sl.sku_id
+            WHERE sl.tenant_id = :t AND f.order_id = :o AND f.status IN ('pending', 'ready_for_pickup')
+            ORDER BY sl.location_id, sl.sku_id
+            FOR NO KEY UPDATE OF sl
+            """
+        ),
+        params,
+    )
+    await session.execute(
+        text(
+            """
+            WITH held AS (
+              SELECT f.location_id, fl.sku_id, sum(fl.qty) AS qty
+              FROM fulfilments f JOIN fulfilment_lines fl ON fl.tenant_id = f.tenant_id AND fl.fulfilment_id = f.id
+              WHERE f.tenant_id = :t AND f.order_id = :o AND f.status IN ('pending', 'ready_for_pickup')
+              GROUP BY 1, 2
+            )
+            UPDATE stock_levels sl SET reserved = sl.reserved - held.qty, updated_at = now()
+            FROM held WHERE sl.tenant_id = :t AND sl.location_id = held.location_id AND sl.sku_id = held.sku_id
+            """
+        ),
+        params,
+    )
+
+
+async def release_units(session: AsyncSession, tenant_id: int, location_id: int, sku_id: int, qty: int) -> None:
+    """Give back ``qty`` reserved units of one SKU at one location (the caller holds the fulfilment's lock)."""
+    await session.execute(
+        text(
+            "UPDATE stock_levels SET reserved = reserved - :n, updated_at = now() "
+            "WHERE tenant_id = :t AND location_id = :l AND sku_id = :k"
+        ),
+        {"t": tenant_id, "l": location_id, "k": sku_id, "n": qty},
+    )

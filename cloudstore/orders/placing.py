@@ -1,0 +1,417 @@
+"""Placing an order: one snapshot of what it needs, a plan from the routing engine, and the order's rows.
+
+The place journey (:mod:`cloudstore.checkout.place`) composes these with the stock reservation of
+:mod:`cloudstore.inventory.reservations`: :func:`prepare` reads one snapshot (the storefront, the binding,
+the SKUs with their store prices, the candidate warehouses, the policies), :func:`plan` asks the pure routing
+engine for a plan on the stock it is given, and :func:`record` writes the order, its lines and fulfilments and
+queues its expiry. Nothing here locks or writes stock.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Protocol
+
+import msgspec
+from sqlalchemy import text
+
+from cloudstore.lib.db import insert_rows
+from cloudstore.lib.errors import InsufficientStock, NotFound, ValidationFailed
+from cloudstore.lib.jobs import enqueue
+from cloudstore.orders.schemas import FulfilmentLineRead, FulfilmentRead, OrderCreate, OrderCreated
+from cloudstore.routing.engine import (
+    Candidate,
+    Destination,
+    OrderLine,
+    RoutingPlan,
+    RoutingPolicy,
+    Tier,
+    plan_route,
+    region_served,
+)
+from cloudstore.tenancy.service import policies_from_row
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from cloudstore.tenancy.service import Policies
+
+__all__ = ("Basket", "PlannedOrder", "StockRow", "plan", "prepare", "record")
+
+_SNAPSHOT = text(
+    """
+    WITH origin AS (
+      SELECT s.id, s.code, s.location_id, s.region, s.delivery_radius_km, s.pickup, s.distributor_id,
+             l.lat, l.lng, l.status AS location_status
+      FROM stores s JOIN locations l ON l.tenant_id = s.tenant_id AND l.id = s.location_id
+      WHERE s.tenant_id = :t AND s.status = 'active' AND s.id = COALESCE(
+        (SELECT id FROM stores WHERE tenant_id = :t AND code = :store),
+        (SELECT b.store_id FROM bindings b WHERE b.tenant_id = :t AND b.consumer_id = :c
+           AND CAST(:store AS text) IS NULL AND (b.expires_at IS NULL OR b.expires_at > now())))
+    )
+    SELECT
+      (SELECT row_to_json(origin) FROM origin) AS origin,
+      (SELECT json_agg(json_build_object(
+          'id', k.id, 'code', k.code, 'spec', k.spec, 'product_id', p.id, 'product', p.code, 'title', p.title,
+          'category', p.category, 'price', COALESCE(sp.price, k.price),
+          'sellable', k.active AND p.status = 'published'))
+       FROM skus k JOIN products p ON p.tenant_id = k.tenant_id AND p.id = k.product_id
+       LEFT JOIN store_sku_prices sp ON sp.tenant_id = k.tenant_id AND sp.sku_id = k.id
+            AND sp.store_id = (SELECT id FROM origin)
+       WHERE k.tenant_id = :t AND k.code = ANY(CAST(:skus AS text[]))) AS skus,
+      (SELECT json_agg(json_build_object('id', l.id, 'code', l.code, 'kind', l.kind, 'lat', l.lat, 'lng', l.lng,
+                                         'regions', l.regions))
+       FROM locations l
+       WHERE l.tenant_id = :t AND l.status = 'active' AND l.kind IN ('regional', 'central')) AS warehouses,
+      (SELECT json_build_object('id', k.id, 'store_id', k.store_id)
+       FROM kocs k WHERE k.tenant_id = :t AND k.code = :koc AND k.active) AS koc,
+      (SELECT json_build_array(p.routing, p.attribution, p.commission, p.orders)
+       FROM tenant_policies p WHERE p.tenant_id = :t) AS policies
+    """
+)
+
+_INSERT_ORDER = text(
+    """
+    INSERT INTO orders (tenant_id, order_no, consumer_id, store_id, koc_id, via_link, mode, delivery, goods_total,
+                        total, routing_trace, expires_at)
+    VALUES (:t, :order_no, :c, :store_id, :koc_id, :via_link, :mode, CAST(:delivery AS jsonb), :goods, :total,
+            CAST(:trace AS jsonb), :expires_at)
+    RETURNING id
+    """
+)
+
+_LINE_COLUMNS = (
+    "tenant_id",
+    "order_id",
+    "line_no",
+    "sku_id",
+    "product_id",
+    "sku_code",
+    "product_code",
+    "title",
+    "spec",
+    "category",
+    "qty",
+    "unit_price",
+    "amount",
+)
+_FULFILMENT_COLUMNS = ("tenant_id", "order_id", "location_id", "kind")
+_FULFILMENT_LINE_COLUMNS = ("tenant_id", "fulfilment_id", "sku_id", "qty")
+
+
+class _Sku(msgspec.Struct):
+    id: int
+    code: str
+    spec: str
+    product_id: int
+    product: str
+    title: str
+    category: str
+    price: int
+    sellable: bool
+
+
+class _Origin(msgspec.Struct):
+    id: int
+    code: str
+    location_id: int
+    region: str
+    delivery_radius_km: float | None
+    pickup: bool
+    distributor_id: int | None
+    lat: float
+    lng: float
+    location_status: str
+
+
+class _Warehouse(msgspec.Struct):
+    id: int
+    code: str
+    kind: str
+    lat: float
+    lng: float
+    regions: list[str]
+
+
+class _Koc(msgspec.Struct):
+    id: int
+    store_id: int
+
+
+def _new_order_no(now: datetime) -> str:
+    return f"{now:%Y%m%d}{secrets.randbelow(10**10):010d}"
+
+
+def _routing_policy(policies: Policies) -> RoutingPolicy:
+    doc = policies.routing
+    return RoutingPolicy(
+        tier_order=tuple(Tier(t) for t in doc.tier_order),
+        max_shipments=doc.max_shipments,
+        allow_line_split=doc.allow_line_split,
+        default_radius_km=doc.default_radius_km,
+        ship_to_store=doc.ship_to_store,
+    )
+
+
+def _check_delivery(data: OrderCreate) -> None:
+    d = data.delivery
+    if d.mode == "delivery":
+        missing = [f for f in ("region", "lat", "lng", "address", "contact", "phone") if getattr(d, f) is None]
+        if missing:
+            raise ValidationFailed(f"delivery needs {', '.join(missing)}")
+
+
+class StockRow(Protocol):
+    """Free units of one SKU at one location, as the inventory reads them."""
+
+    @property
+    def location_id(self) -> int: ...
+    @property
+    def sku_id(self) -> int: ...
+    @property
+    def available(self) -> int: ...
+
+
+@dataclass(frozen=True)
+class Basket:
+    """Everything the plan and the order rows need, read in one snapshot."""
+
+    consumer_id: int
+    data: OrderCreate
+    policies: Policies
+    origin: _Origin
+    koc: _Koc | None
+    skus: dict[str, _Sku]
+    warehouses: list[_Warehouse]
+    routing: RoutingPolicy
+
+    @property
+    def region(self) -> str | None:
+        """The region the goods go to: the address's, or the store's for a pickup."""
+        d = self.data.delivery
+        return d.region if d.mode == "delivery" else self.origin.region
+
+    @property
+    def location_ids(self) -> list[int]:
+        """Every location that could serve this order, in key order."""
+        eligible = [w for w in self.warehouses if w.kind == "central" or region_served(w.regions, self.region)]
+        return sorted({self.origin.location_id, *(w.id for w in eligible)})
+
+    @property
+    def sku_ids(self) -> list[int]:
+        """The order's SKUs, in key order."""
+        return sorted(s.id for s in self.skus.values())
+
+    @property
+    def sku_codes(self) -> list[str]:
+        """The order's SKU codes."""
+        return sorted(self.skus)
+
+
+@dataclass(frozen=True)
+class PlannedOrder:
+    """A routing plan and the location ids its shipments name."""
+
+    plan: RoutingPlan
+    locations: dict[str, int]
+    skus: dict[str, _Sku]
+
+    def takes(self) -> list[tuple[int, int, int]]:
+        """(location id, sku id, quantity) the plan takes, in key order."""
+        return sorted(
+            (self.locations[shipment.location], self.skus[line.sku].id, line.qty)
+            for shipment in self.plan.shipments
+            for line in shipment.lines
+        )
+
+
+async def prepare(session: AsyncSession, tenant_id: int, consumer_id: int, data: OrderCreate) -> Basket:
+    """Check the request and read its snapshot: 422 for what cannot be sold or delivered, 404 for no store."""
+    _check_delivery(data)
+    wanted = sorted({line.sku for line in data.lines})
+    snap = (
+        await session.execute(
+            _SNAPSHOT, {"t": tenant_id, "c": consumer_id, "store": data.store, "skus": wanted, "koc": data.koc}
+        )
+    ).one()
+    policies = policies_from_row(_json(snap.policies))
+    origin = _origin(snap.origin, data)
+    skus = {s.code: s for s in msgspec.convert(_json(snap.skus) or [], list[_Sku])}
+    unknown = [code for code in wanted if code not in skus or not skus[code].sellable]
+    if unknown:
+        raise ValidationFailed(f"not for sale: {', '.join(unknown)}", errors=[{"sku": c} for c in unknown])
+    return Basket(
+        consumer_id=consumer_id,
+        data=data,
+        policies=policies,
+        origin=origin,
+        koc=_koc(snap.koc, data, origin),
+        skus=skus,
+        warehouses=msgspec.convert(_json(snap.warehouses) or [], list[_Warehouse]),
+        routing=_routing_policy(policies),
+    )
+
+
+def _origin(raw: Any, data: OrderCreate) -> _Origin:
+    if raw is None:
+        if data.store is None:
+            raise ValidationFailed("no store given and the consumer is not bound to one")
+        raise NotFound("store", data.store)
+    return msgspec.convert(_json(raw), _Origin)
+
+
+def _koc(raw: Any, data: OrderCreate, origin: _Origin) -> _Koc | None:
+    if data.koc is None:
+        return None
+    if raw is None:
+        raise ValidationFailed(f"KOC {data.koc!r} does not exist")
+    koc = msgspec.convert(_json(raw), _Koc)
+    if koc.store_id != origin.id:
+        raise ValidationFailed(f"KOC {data.koc!r} does not belong to store {origin.code!r}")
+    return koc
+
+
+def plan(basket: Basket, stock: Sequence[StockRow]) -> PlannedOrder:
+    """Ask the routing engine where each line ships from, on the stock given; raises if some is short."""
+    origin, skus, d = basket.origin, basket.skus, basket.data.delivery
+    by_id = {s.id: s.code for s in skus.values()}
+    free: dict[int, dict[str, int]] = defaultdict(dict)
+    for row in stock:
+        free[row.location_id][by_id[row.sku_id]] = max(0, int(row.available))
+    candidates = [
+        Candidate(
+            code=origin.code,
+            tier=Tier.STORE,
+            lat=origin.lat,
+            lng=origin.lng,
+            delivery_radius_km=origin.delivery_radius_km,
+            pickup=origin.pickup,
+            stock=free.get(origin.location_id, {}) if origin.location_status == "active" else {},
+        ),
+        *(
+            Candidate(
+                code=w.code,
+                tier=Tier(w.kind),
+                lat=w.lat,
+                lng=w.lng,
+                regions=tuple(w.regions),
+                stock=free.get(w.id, {}),
+            )
+            for w in basket.warehouses
+        ),
+    ]
+    destination = Destination(mode=d.mode, origin_store=origin.code, region=basket.region, lat=d.lat, lng=d.lng)
+    routed = plan_route(
+        [OrderLine(sku=line.sku, qty=line.qty) for line in basket.data.lines], destination, candidates, basket.routing
+    )
+    if routed.short:
+        raise InsufficientStock(
+            [{"sku": s.sku, "requested": s.requested, "available": s.available} for s in routed.short]
+        )
+    locations = {origin.code: origin.location_id, **{w.code: w.id for w in basket.warehouses}}
+    return PlannedOrder(plan=routed, locations=locations, skus=skus)
+
+
+async def record(
+    session: AsyncSession, tenant_id: int, basket: Basket, planned: PlannedOrder, now: datetime
+) -> OrderCreated:
+    """Write the order waiting for payment, its lines and fulfilments, and queue its expiry."""
+    data, policies, origin, koc, skus = basket.data, basket.policies, basket.origin, basket.koc, basket.skus
+    consumer_id, plan, locations = basket.consumer_id, planned.plan, planned.locations
+    t = tenant_id
+    goods = sum(skus[line.sku].price * line.qty for line in data.lines)
+    expires_at = now + timedelta(minutes=policies.orders.payment_ttl_minutes)
+    order_no = _new_order_no(now)
+    delivery = msgspec.to_builtins(data.delivery)
+    order_id = (
+        await session.execute(
+            _INSERT_ORDER,
+            {
+                "t": t,
+                "order_no": order_no,
+                "c": consumer_id,
+                "store_id": origin.id,
+                "koc_id": koc.id if koc else None,
+                "mode": data.delivery.mode,
+                "delivery": msgspec.json.encode(delivery).decode(),
+                "via_link": data.store is not None,
+                "goods": goods,
+                "total": goods,
+                "trace": msgspec.json.encode(plan.trace).decode(),
+                "expires_at": expires_at,
+            },
+        )
+    ).scalar_one()
+    lines = [(i + 1, skus[line.sku], line.qty) for i, line in enumerate(data.lines)]
+    line_rows = [
+        (
+            t,
+            order_id,
+            n,
+            s.id,
+            s.product_id,
+            s.code,
+            s.product,
+            s.title,
+            s.spec,
+            s.category,
+            q,
+            s.price,
+            q * s.price,
+        )
+        for n, s, q in lines
+    ]
+    await insert_rows(session, "order_lines", _LINE_COLUMNS, line_rows)
+    loc_ids = [locations[sh.location] for sh in plan.shipments]
+    created = await insert_rows(
+        session,
+        "fulfilments",
+        _FULFILMENT_COLUMNS,
+        [(t, order_id, loc, data.delivery.mode) for loc in loc_ids],
+        suffix="RETURNING id, location_id",
+    )
+    fid_by_loc = {row.location_id: row.id for row in created}
+    fids, fskus, fqtys = [], [], []
+    fulfilments = []
+    for sh in plan.shipments:
+        fid = fid_by_loc[locations[sh.location]]
+        for line in sh.lines:
+            fids.append(fid)
+            fskus.append(skus[line.sku].id)
+            fqtys.append(line.qty)
+        fulfilments.append(
+            FulfilmentRead(
+                id=fid,
+                location=sh.location,
+                kind=data.delivery.mode,
+                status="pending",
+                lines=[FulfilmentLineRead(sku=line.sku, qty=line.qty) for line in sh.lines],
+            )
+        )
+    fline_rows = [(t, f, k, q) for f, k, q in zip(fids, fskus, fqtys, strict=True)]
+    await insert_rows(session, "fulfilment_lines", _FULFILMENT_LINE_COLUMNS, fline_rows)
+    await enqueue(
+        session,
+        tenant_id=t,
+        kind="orders.expire",
+        payload={"order_id": order_id},
+        run_at=expires_at,
+        dedupe_key=f"expire:{order_id}",
+    )
+    return OrderCreated(
+        order_no=order_no,
+        status="pending_payment",
+        goods_total=goods,
+        total=goods,
+        expires_at=expires_at,
+        fulfilments=fulfilments,
+    )
+
+
+def _json(value: Any) -> Any:
+    return msgspec.json.decode(value) if isinstance(value, str | bytes) else value
