@@ -11,6 +11,7 @@ from cloudstore.lib.jobs import Job
 from cloudstore.lib.tables import metadata
 from cloudstore.orders.models import Fulfilment, FulfilmentLine, Order, OrderLine
 from cloudstore.payments.models import Payment, PaymentEvent, Refund
+from cloudstore.pricing.models import ConsumerCoupon, Coupon, DeliveryPolicyRow, Promotion
 from cloudstore.referrals.models import Binding, CommissionTerms, Koc, LedgerEntry, Settlement, Touch
 from cloudstore.stores.models import Distributor, Location, Store, StorefrontItem, StoreSkuPrice
 from cloudstore.tenancy.models import Tenant, TenantPolicy
@@ -21,6 +22,9 @@ __all__ = (
     "Binding",
     "CommissionTerms",
     "Consumer",
+    "ConsumerCoupon",
+    "Coupon",
+    "DeliveryPolicyRow",
     "Distributor",
     "Fulfilment",
     "FulfilmentLine",
@@ -34,6 +38,7 @@ __all__ = (
     "Payment",
     "PaymentEvent",
     "Product",
+    "Promotion",
     "Refund",
     "Settlement",
     "Sku",

@@ -26,7 +26,12 @@ from cloudstore.auth.api import (
 from cloudstore.auth.tenantfile import apply_admin, apply_staff
 from cloudstore.catalog.api import HqCategoryController, HqProductController
 from cloudstore.catalog.tenantfile import apply_products
-from cloudstore.checkout.api import HqCheckoutController, PaymentNotificationController, ShopCheckoutController
+from cloudstore.checkout.api import (
+    HqCheckoutController,
+    PaymentNotificationController,
+    ShopCheckoutController,
+    ShopQuoteController,
+)
 from cloudstore.checkout.cancel import expire_order
 from cloudstore.integrations.api import HqApiKeyController, HqWebhookController
 from cloudstore.integrations.delivery import DELIVER_JOB, WebhookSender, deliver
@@ -36,7 +41,7 @@ from cloudstore.integrations.subscribers import on_order_paid as webhook_order_p
 from cloudstore.integrations.subscribers import on_order_placed as webhook_order_placed
 from cloudstore.integrations.subscribers import on_order_refunded as webhook_order_refunded
 from cloudstore.inventory.api import DistributorStockController, HqStockController
-from cloudstore.inventory.service import apply_stock
+from cloudstore.inventory.tenantfile import apply_stock
 from cloudstore.orders.api import (
     DistributorFulfilmentController,
     HqFulfilmentController,
@@ -55,6 +60,14 @@ from cloudstore.orders.events import (
 from cloudstore.payments.gateways.local import LocalPaymentProvider
 from cloudstore.payments.gateways.wechat import WeChatPayConfig, WeChatPayProvider
 from cloudstore.payments.service import refund_orphan_payment
+from cloudstore.pricing.api import (
+    DeliveryPolicyController,
+    HqCouponController,
+    PromotionController,
+    ShopCouponController,
+    StoreCouponController,
+)
+from cloudstore.pricing.tenantfile import apply_pricing
 from cloudstore.referrals.api import (
     DistributorEarningsController,
     KocController,
@@ -115,6 +128,7 @@ CONTROLLERS: tuple[ControllerRouterHandler, ...] = (
     ShopOrderController,
     StoreOrderController,
     ShopCheckoutController,
+    ShopQuoteController,
     HqCheckoutController,
     PaymentNotificationController,
     DistributorEarningsController,
@@ -122,6 +136,11 @@ CONTROLLERS: tuple[ControllerRouterHandler, ...] = (
     LedgerController,
     ShopReferralController,
     StoreEarningsController,
+    DeliveryPolicyController,
+    HqCouponController,
+    PromotionController,
+    ShopCouponController,
+    StoreCouponController,
     DistributorReportController,
     HqReportController,
     HqWebhookController,
@@ -148,6 +167,7 @@ TENANT_FILE_SECTIONS: tuple[SectionApplier, ...] = (
     apply_products,
     apply_stock,
     apply_kocs,
+    apply_pricing,
     apply_staff,
 )
 

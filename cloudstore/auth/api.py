@@ -28,7 +28,7 @@ from cloudstore.auth.service import AuthService
 from cloudstore.auth.tenants import create_tenant
 from cloudstore.http.deps import DbSession, Limit, Shop, provide_shop_tenant
 from cloudstore.http.problems import problems
-from cloudstore.lib.paging import check_limit, decode_cursor, encode_cursor
+from cloudstore.lib.paging import check_limit
 from cloudstore.tenancy.schemas import (
     AttributionPolicyDoc,
     CommissionPolicyDoc,
@@ -86,11 +86,7 @@ class StaffController(Controller):
         cursor: FromQuery[str | None] = None,
     ) -> StaffPage:
         """Staff accounts, by username."""
-        after = decode_cursor(cursor, str)
-        items, last = await _service(state, db).list_staff(
-            principal.tenant_id, after=after[0] if after else None, limit=check_limit(limit)
-        )
-        return StaffPage(items=items, next_cursor=encode_cursor(last) if last else None)
+        return await _service(state, db).list_staff(principal.tenant_id, cursor=cursor, limit=check_limit(limit))
 
     @get("/{username:str}", responses=problems(401, 403, 404), summary="Read a staff account")
     async def read_staff(self, username: FromPath[str], principal: Caller, db: DbSession, state: State) -> StaffRead:

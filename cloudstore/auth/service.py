@@ -13,6 +13,7 @@ from cloudstore.auth.schemas import (
     ConsumerRead,
     ConsumerToken,
     StaffCreate,
+    StaffPage,
     StaffRead,
     StaffUpdate,
     TokenResponse,
@@ -20,6 +21,7 @@ from cloudstore.auth.schemas import (
 from cloudstore.auth.tokens import Principal
 from cloudstore.lib.db import set_tenant
 from cloudstore.lib.errors import Conflict, Forbidden, NotFound, ServiceUnavailable, Unauthorized, ValidationFailed
+from cloudstore.lib.paging import cut_page, page_start
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -139,15 +141,14 @@ class AuthService:
             raise NotFound("staff", username)
         return _staff(row)
 
-    async def list_staff(self, tenant_id: int, *, after: str | None, limit: int) -> tuple[list[StaffRead], str | None]:
-        """Staff accounts by username, a page at a time; returns the page and the last username if more follow."""
+    async def list_staff(self, tenant_id: int, *, cursor: str | None, limit: int) -> StaffPage:
+        """Staff accounts by username, a page at a time."""
+        after = page_start(cursor, str, first=("",))[0]
         rows = (
-            await self.session.execute(
-                _STAFF_READ.bindparams(t=tenant_id, u="", after=after or "", n=limit + 1, all=True)
-            )
+            await self.session.execute(_STAFF_READ.bindparams(t=tenant_id, u="", after=after, n=limit + 1, all=True))
         ).all()
-        items = [_staff(r) for r in rows[:limit]]
-        return items, (items[-1].username if len(rows) > limit else None)
+        page, next_cursor = cut_page(rows, limit, key=lambda r: (r.username,))
+        return StaffPage(items=[_staff(r) for r in page], next_cursor=next_cursor)
 
     async def update_staff(self, caller: Principal, username: str, data: StaffUpdate) -> StaffRead:
         """Enable or disable an account, set its password or change its role.

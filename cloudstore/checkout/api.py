@@ -17,20 +17,22 @@ from cloudstore.checkout.cancel import cancel_order
 from cloudstore.checkout.orders import hq_order
 from cloudstore.checkout.pay import apply_notification, start_payment
 from cloudstore.checkout.place import place_order
+from cloudstore.checkout.quote import quote_order
 from cloudstore.checkout.refund import refund_order
 from cloudstore.checkout.schemas import HqOrderRead
 from cloudstore.http.deps import DbSession, Limit, Shop, provide_shop_tenant
 from cloudstore.http.idempotent import IdempotencyKey, idempotent
 from cloudstore.http.problems import problems
 from cloudstore.lib.errors import DomainError, InvalidSignature, NotFound, ValidationFailed
-from cloudstore.orders.api import order_page
+from cloudstore.lib.paging import check_limit
 from cloudstore.orders.reading import OrderService
 from cloudstore.orders.schemas import OrderCreate, OrderCreated, OrderPage, OrderRead
 from cloudstore.payments.gateways import base as p
 from cloudstore.payments.schemas import NotificationAck, PaymentRead, PayRequest, RefundCreate, RefundRead
 from cloudstore.payments.service import scoped_notification
+from cloudstore.pricing.schemas import QuoteRead
 
-__all__ = ("HqCheckoutController", "PaymentNotificationController", "ShopCheckoutController")
+__all__ = ("HqCheckoutController", "PaymentNotificationController", "ShopCheckoutController", "ShopQuoteController")
 
 # The notification log keeps the name it has always had, so its readers find it.
 _log = logging.getLogger("cloudstore.payments.api")
@@ -58,7 +60,12 @@ class ShopCheckoutController(Controller):
         db: DbSession,
         idempotency_key: IdempotencyKey = None,
     ) -> Response[OrderCreated]:
-        """Route the order, reserve all its stock or none, and hold it for payment."""
+        """Route and price the order, reserve all its stock or none, and hold it for payment.
+
+        ``coupon``: one of the consumer's coupon ids (422 ``coupon_not_usable`` if it does not apply or another
+        order holds it). ``expected_total``: the quoted total; if the order now costs something else, 409
+        ``price_changed`` and nothing is written. An unserved region is 422 ``region_not_served``.
+        """
         return await idempotent(
             request,
             db,
@@ -79,7 +86,9 @@ class ShopCheckoutController(Controller):
         cursor: FromQuery[str | None] = None,
     ) -> OrderPage:
         """Newest first."""
-        return await order_page(OrderService(db, shop.id), limit, cursor, consumer_id=consumer.subject_id)
+        return await OrderService(db).page(
+            shop.id, cursor=cursor, limit=check_limit(limit), consumer_id=consumer.subject_id
+        )
 
     @post(
         "/{order_no:str}/pay",
@@ -115,7 +124,24 @@ class ShopCheckoutController(Controller):
     ) -> OrderRead:
         """Cancel while unpaid, or paid but not shipped (then refunded in full); the stock is released."""
         await cancel_order(db, shop.id, request.app.state.payment_providers, order_no, consumer.subject_id)
-        return await OrderService(db, shop.id).read(order_no, consumer_id=consumer.subject_id)
+        return await OrderService(db).read(shop.id, order_no, consumer_id=consumer.subject_id)
+
+
+class ShopQuoteController(Controller):
+    """A consumer asks what a cart would cost before placing it."""
+
+    path = "/v1/shop/{tenant:str}"
+    tags = ["shop"]
+    dependencies = {"shop": Provide(provide_shop_tenant), "consumer": Provide(require_consumer)}
+
+    @post("/quote", status_code=200, responses=problems(401, 404, 409, 422), summary="Quote a cart")
+    async def quote(self, data: JSONBody[OrderCreate], shop: Shop, consumer: Caller, db: DbSession) -> QuoteRead:
+        """The order body priced as placing it now would: each line's store price, discount, paid amount and
+        shelf, the routing plan, the delivery fee, the best promotion, the coupon asked for, and for each of the
+        consumer's coupons whether it applies and if not why. Reads only: nothing is reserved, locked or written.
+        An unserved region is 422 ``region_not_served``; stock short is 409 ``insufficient_stock``.
+        """
+        return await quote_order(db, shop.id, consumer.subject_id, data)
 
 
 class HqCheckoutController(Controller):

@@ -1,8 +1,8 @@
 """Cancelling an order, by its consumer or by its payment time running out.
 
 Lock order: the order row (``FOR NO KEY UPDATE``), then the stock rows of its unshipped fulfilments in key
-order. An unpaid order gives its stock back; a paid one that has not shipped is refunded in full first
-(which gives its unshipped stock back itself).
+order. An unpaid order gives its stock and its coupon back; a paid one that has not shipped is refunded in full
+first (which gives its unshipped stock back itself; a used coupon is never given back).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from cloudstore.checkout.refund import refund_order, release_unshipped
 from cloudstore.lib.jobs import JobContext
 from cloudstore.orders import lifecycle
 from cloudstore.payments.schemas import RefundCreate
+from cloudstore.pricing.service import release_order_coupon
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -35,6 +36,7 @@ async def cancel_order(
         await refund_order(session, tenant_id, providers, order_no, RefundCreate(all=True))
     else:
         await release_unshipped(session, tenant_id, o.id)
+        await release_order_coupon(session, tenant_id, o.id)
     await lifecycle.close(session, tenant_id, o.id, "cancelled")
 
 
@@ -44,4 +46,5 @@ async def expire_order(ctx: JobContext) -> None:
     if await lifecycle.lock_open(ctx.session, ctx.tenant_id, order_id) != "pending_payment":
         return
     await release_unshipped(ctx.session, ctx.tenant_id, order_id)
+    await release_order_coupon(ctx.session, ctx.tenant_id, order_id)
     await lifecycle.close(ctx.session, ctx.tenant_id, order_id, "expired")

@@ -18,7 +18,7 @@ _COMMISSION_FIELDS = CommissionView.__struct_fields__
 
 async def hq_order(session: AsyncSession, tenant_id: int, order_no: str) -> HqOrderRead:
     """The order, its fulfilments, the routing trace, who is credited and the commission entries."""
-    parts = await OrderService(session, tenant_id).read_for_hq(order_no)
+    parts = await OrderService(session).read_for_hq(tenant_id, order_no)
     o = parts.order
     attribution, entries = await order_attribution(session, tenant_id, o.id)
     commissions = [CommissionView(**{f: getattr(e, f) for f in _COMMISSION_FIELDS}) for e in entries]
@@ -41,4 +41,6 @@ async def hq_order(session: AsyncSession, tenant_id: int, order_no: str) -> HqOr
         expires_at=o.expires_at,
         paid_at=o.paid_at,
         completed_at=o.completed_at,
+        discount_total=o.discount_total,
+        delivery_fee=o.delivery_fee,
     )

@@ -2,8 +2,9 @@
 
 A notification is verified by the provider, then applied with the order row and then the payment row locked
 in one statement (``FOR NO KEY UPDATE OF o, p``: the order is locked once). The first SUCCESS marks the
-payment and the order paid and publishes ``OrderPaid``, whose subscribers attribute the order and book
-commission in this transaction without locking the order again; a repeat finds the payment already succeeded
+payment and the order paid, spends the order's coupon if it has one (``locked -> used``), and publishes
+``OrderPaid``, whose subscribers attribute the order and book commission in this transaction without locking
+the order again; a repeat finds the payment already succeeded
 and changes nothing. An amount that differs from the payment's is refused and changes nothing. A payment that
 lands on an order that was cancelled or expired meanwhile is queued for refund, so no money is kept for goods
 no longer reserved.
@@ -18,6 +19,7 @@ from cloudstore.lib.errors import NotFound
 from cloudstore.orders import lifecycle
 from cloudstore.orders.events import OrderPaid, publish
 from cloudstore.payments.service import AmountMismatch, NotificationMismatch, PaymentService
+from cloudstore.pricing.service import use_order_coupon
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -37,10 +39,10 @@ async def start_payment(
     provider: str,
 ) -> PaymentRead:
     """Lock the consumer's unpaid order, then create a payment with the provider and get its client parameters."""
-    payments = PaymentService(session, tenant_id, providers)
+    payments = PaymentService(session, providers)
     payments.check_provider(provider)  # an unknown provider is refused before anything is locked
     order = await lifecycle.lock_unpaid(session, tenant_id, order_no, consumer_id, datetime.now(UTC))
-    return await payments.start(order, provider)
+    return await payments.start(tenant_id, order, provider)
 
 
 async def apply_notification(
@@ -52,10 +54,10 @@ async def apply_notification(
     raw: dict[str, Any],
 ) -> str:
     """Apply a verified notification; returns what happened ("paid", "duplicate", "refund_*", ...)."""
-    payments = PaymentService(session, tenant_id, providers)
+    payments = PaymentService(session, providers)
     if note.kind == "refund":
-        return await payments.refund_notification(note)
-    locked = await payments.lock_with_order(note.payment_id)
+        return await payments.refund_notification(tenant_id, note)
+    locked = await payments.lock_with_order(tenant_id, note.payment_id)
     if locked is None or locked[1].provider != provider_name:
         raise NotFound("payment", note.payment_id)
     order, pay = locked
@@ -68,12 +70,13 @@ async def apply_notification(
     if note.amount != pay.amount:
         raise AmountMismatch(f"paid {note.amount} but the order costs {pay.amount}; nothing was changed")
     paid_at = note.paid_at or datetime.now(UTC)
-    await payments.mark_succeeded(pay, note, raw, paid_at)
+    await payments.mark_succeeded(tenant_id, pay, note, raw, paid_at)
     if order.status != "pending_payment":
         # The order was cancelled, expired, or paid by another payment in the meantime: give the money back.
-        await payments.refund_orphan(pay)
+        await payments.refund_orphan(tenant_id, pay)
         return "refund_queued"
     await lifecycle.mark_paid(session, tenant_id, order.id, paid_at)
+    await use_order_coupon(session, tenant_id, order.id, paid_at)
     await publish(
         session,
         OrderPaid(

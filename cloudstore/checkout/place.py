@@ -1,10 +1,15 @@
-"""Placing an order: plan on unlocked stock, write the order, then lock and reserve just the planned rows.
+"""Placing an order: plan on unlocked stock, price it, write the order, then lock and reserve the planned rows.
 
-Statements: the snapshot, the unlocked stock read, the order, its lines, its fulfilments and their lines,
-the expiry job, the ``OrderPlaced`` subscribers (the webhook outbox, one statement), then the planned stock
-rows locked in key order (``FOR NO KEY UPDATE``) and reserved. A hot row is held only for the last two
-statements and the commit. If another order took the stock since the
-read, the work since the plan is rolled back to a savepoint and planned again on locked, fresh rows.
+Statements: the snapshot (with the pricing terms), the unlocked stock read, the order, its lines, its
+fulfilments and their lines, the expiry job, the coupon locked (only when one is used), the ``OrderPlaced``
+subscribers (the webhook outbox, one statement), then the planned stock rows locked in key order
+(``FOR NO KEY UPDATE``) and reserved. A hot row is held only for the last two
+statements and the commit. If another order took the stock since the read, the work since the plan is rolled
+back to a savepoint and planned (and priced) again on locked, fresh rows.
+
+The price comes from the pure pricing core on the same snapshot as the quote (:mod:`cloudstore.checkout.quote`),
+so an unchanged cart costs what it was quoted. An ``expected_total`` that differs is refused before anything is
+written; a coupon that cannot be used, or that another order locked first, is refused too.
 """
 
 from __future__ import annotations
@@ -17,49 +22,88 @@ from sqlalchemy import text
 from cloudstore.inventory import reservations
 from cloudstore.orders import placing
 from cloudstore.orders.events import OrderPlaced, publish
+from cloudstore.pricing.service import CouponNotUsable, PriceChanged, lock_coupon
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from cloudstore.orders.schemas import OrderCreate, OrderCreated
+    from cloudstore.pricing.engine import PriceBreakdown
 
-__all__ = ("place_order",)
+__all__ = ("place_order", "priced_for_placing")
 
 
 def _takes(planned: placing.PlannedOrder) -> list[reservations.Take]:
     return [reservations.Take(loc, sku, qty) for loc, sku, qty in planned.takes()]
 
 
+def priced_for_placing(basket: placing.Basket, planned: placing.PlannedOrder, now: datetime) -> PriceBreakdown:
+    """The price of the planned order, refused when its coupon cannot be used or it is not what was expected."""
+    priced = placing.price(basket, planned, now)
+    data = basket.data
+    if data.coupon is not None and priced.coupon is None:
+        verdict = next((v for v in priced.coupons if v.id == data.coupon), None)
+        reason = verdict.reason if verdict is not None else "not_available"
+        raise CouponNotUsable(
+            f"coupon {data.coupon} cannot be used on this order: {reason}",
+            errors=[{"coupon": data.coupon, "reason": reason}],
+        )
+    if data.expected_total is not None and data.expected_total != priced.total:
+        raise PriceChanged(
+            f"the order now costs {priced.total}, not {data.expected_total}; nothing was placed",
+            errors=[{"expected_total": data.expected_total, "total": priced.total}],
+        )
+    return priced
+
+
+async def _record(
+    session: AsyncSession,
+    tenant_id: int,
+    basket: placing.Basket,
+    planned: placing.PlannedOrder,
+    now: datetime,
+) -> OrderCreated:
+    priced = priced_for_placing(basket, planned, now)
+    order_id, created = await placing.record(session, tenant_id, basket, planned, priced, now)
+    if priced.coupon is not None:
+        await lock_coupon(
+            session,
+            tenant_id,
+            coupon_id=priced.coupon.id,
+            consumer_id=basket.consumer_id,
+            order_id=order_id,
+            now=now,
+        )
+    # Before the stock rows are locked, so the subscribers (the webhook outbox) do not lengthen their hold.
+    await publish(
+        session,
+        OrderPlaced(
+            tenant_id=tenant_id,
+            order_no=created.order_no,
+            total=created.total,
+            expires_at=created.expires_at,
+            placed_at=now,
+        ),
+    )
+    return created
+
+
 async def place_order(
     session: AsyncSession, tenant_id: int, consumer_id: int, data: OrderCreate, now: datetime | None = None
 ) -> OrderCreated:
-    """Route the order, reserve all of its stock or none, and record it as waiting for payment."""
+    """Route and price the order, reserve all of its stock or none, and record it as waiting for payment."""
     now = now or datetime.now(UTC)
-    basket = await placing.prepare(session, tenant_id, consumer_id, data)
+    basket = await placing.prepare(session, tenant_id, consumer_id, data, now)
     stock = await reservations.available(session, tenant_id, basket.location_ids, basket.sku_ids, lock=False)
     planned = placing.plan(basket, stock)
     await session.execute(text("SAVEPOINT before_reservation"))
-    created = await placing.record(session, tenant_id, basket, planned, now)
-    await _placed(session, tenant_id, created, now)
+    created = await _record(session, tenant_id, basket, planned, now)
     if await reservations.reserve_if_available(session, tenant_id, _takes(planned)):
         return created
     # Lost a race for the stock: start again from the plan, this time planning on locked rows.
     await session.execute(text("ROLLBACK TO SAVEPOINT before_reservation"))
     stock = await reservations.available(session, tenant_id, basket.location_ids, basket.sku_ids, lock=True)
     planned = placing.plan(basket, stock)
-    created = await placing.record(session, tenant_id, basket, planned, now)
-    await _placed(session, tenant_id, created, now)
+    created = await _record(session, tenant_id, basket, planned, now)
     await reservations.reserve(session, tenant_id, _takes(planned), basket.sku_codes)
     return created
-
-
-async def _placed(session: AsyncSession, tenant_id: int, created: OrderCreated, now: datetime) -> None:
-    """Publish :class:`OrderPlaced` before the stock rows are locked, so its subscribers do not hold them."""
-    placed = OrderPlaced(
-        tenant_id=tenant_id,
-        order_no=created.order_no,
-        total=created.total,
-        expires_at=created.expires_at,
-        placed_at=now,
-    )
-    await publish(session, placed)

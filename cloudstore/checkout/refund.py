@@ -1,5 +1,9 @@
 """Refunding lines or the whole order through the provider it was paid with.
 
+Amounts come from the stored lines: each line gives back its paid amount (after its frozen discounts) in exact
+integer steps, so refunding all of a line's units in any sequence returns exactly what it cost; a whole-order
+refund before anything shipped also returns the delivery fee.
+
 Lock order: the order row (``FOR NO KEY UPDATE``), its lines, then — for units refunded before they left a
 location — the unshipped fulfilment lines by location and SKU, whose stock is given back in that order.
 Commissions follow through the ``OrderRefunded`` subscribers.
@@ -18,6 +22,7 @@ from cloudstore.orders.events import OrderRefunded, publish
 from cloudstore.orders.schemas import FulfilmentLineRead
 from cloudstore.payments.schemas import RefundCreate, RefundRead
 from cloudstore.payments.service import PaymentService
+from cloudstore.pricing.engine import refund_share
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -44,17 +49,28 @@ async def refund_order(
         raise NotFound("order", order_no)
     if o.status not in ("paid", "completed") or o.payment_id is None or o.payment_no is None or o.provider is None:
         raise InvalidState(f"order {order_no} is {o.status}; only paid orders are refunded")
-    take = _refund_take(await lifecycle.lock_refundable_lines(session, tenant_id, o.id), data)
-    amount = sum(qty * line.unit_price for line, qty in take)
-    if amount <= 0:
+    lines = await lifecycle.lock_refundable_lines(session, tenant_id, o.id)
+    take = _refund_take(lines, data)
+    if not take:
         raise ValidationFailed("nothing left to refund")
-    payments = PaymentService(session, tenant_id, providers)
+    # Each line returns its paid amount (after discounts) in exact integer steps; see pricing.engine.refund_share.
+    amount = sum(refund_share(line.paid, line.qty, line.refunded_qty, qty) for line, qty in take)
+    left = {line.line_no: line.qty - line.refunded_qty for line in lines}
+    for line, qty in take:
+        left[line.line_no] -= qty
+    full = not any(left.values())
+    if data.all and o.delivery_fee and not await lifecycle.has_shipped(session, tenant_id, o.id):
+        amount += o.delivery_fee  # nothing was sent: the delivery fee goes back too
+    if amount <= 0:
+        raise ValidationFailed("nothing left to refund: the units asked for cost nothing after discounts")
+    payments = PaymentService(session, providers)
     refund = await payments.refund_through_provider(
         o.provider, payment_no=o.payment_no, amount=amount, total=o.paid or 0
     )
     refunded = [FulfilmentLineRead(sku=line.sku_code, qty=qty) for line, qty in take]
-    await payments.record_refund(o.id, o.payment_id, amount, [{"sku": r.sku, "qty": r.qty} for r in refunded], refund)
-    full = o.refunded_total + amount >= o.total
+    await payments.record_refund(
+        tenant_id, o.id, o.payment_id, amount, [{"sku": r.sku, "qty": r.qty} for r in refunded], refund
+    )
     await lifecycle.record_refund(session, tenant_id, o.id, take, amount, full=full)
     await _release_refunded(session, tenant_id, o.id, take, whole=full)
     await publish(

@@ -44,3 +44,5 @@ class HqOrderRead(msgspec.Struct):
     expires_at: datetime | None
     paid_at: datetime | None
     completed_at: datetime | None
+    discount_total: int = 0
+    delivery_fee: int = 0

@@ -21,18 +21,14 @@ from cloudstore.inventory.schemas import (
 )
 from cloudstore.lib.db import insert_rows
 from cloudstore.lib.errors import InvalidState, NotFound, ValidationFailed
-from cloudstore.lib.imports import file_entry
-from cloudstore.lib.paging import decode_cursor, encode_cursor
-from cloudstore.tenancy.tenantfile import ApplyReport, TenantFile
+from cloudstore.lib.paging import cut_page, page_start
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from cloudstore.lib.settings import Settings
-
-__all__ = ("BelowReserved", "Level", "Outcome", "StockService", "apply_stock")
+__all__ = ("BelowReserved", "Level", "Outcome", "StockService")
 
 Outcome = Literal["created", "updated", "unchanged"]
 
@@ -235,7 +231,7 @@ class StockService:
         """Stock levels by location then SKU; with ``distributor_id``, only that distributor's locations."""
         location_id = await self._filter_id(tenant_id, "locations", location, "location")
         sku_id = await self._filter_id(tenant_id, "skus", sku, "SKU")
-        after = decode_cursor(cursor, int, int) or (0, 0)
+        after = page_start(cursor, int, int, first=(0, 0))
         rows = (
             await self.session.execute(
                 text(
@@ -256,8 +252,8 @@ class StockService:
                 },
             )
         ).all()
-        next_cursor = encode_cursor(rows[limit - 1].location_id, rows[limit - 1].sku_id) if len(rows) > limit else None
-        return StockPage(items=[_stock(r) for r in rows[:limit]], next_cursor=next_cursor)
+        page, next_cursor = cut_page(rows, limit, key=lambda r: (r.location_id, r.sku_id))
+        return StockPage(items=[_stock(r) for r in page], next_cursor=next_cursor)
 
     async def movements(
         self, tenant_id: int, *, location: str | None, sku: str | None, cursor: str | None, limit: int
@@ -265,7 +261,7 @@ class StockService:
         """The movement ledger, newest first, optionally for one location and/or SKU."""
         location_id = await self._filter_id(tenant_id, "locations", location, "location")
         sku_id = await self._filter_id(tenant_id, "skus", sku, "SKU")
-        before = decode_cursor(cursor, int)
+        before = page_start(cursor, int, first=(2**63 - 1,))[0]
         rows = (
             await self.session.execute(
                 text(
@@ -283,13 +279,14 @@ class StockService:
                 ),
                 {
                     "t": tenant_id,
-                    "before": before[0] if before else 2**63 - 1,
+                    "before": before,
                     "loc": location_id,
                     "sku": sku_id,
                     "n": limit + 1,
                 },
             )
         ).all()
+        page, next_cursor = cut_page(rows, limit, key=lambda r: (r.id,))
         items = [
             MovementRead(
                 location=r.location,
@@ -301,9 +298,9 @@ class StockService:
                 actor=r.actor,
                 created_at=r.created_at,
             )
-            for r in rows[:limit]
+            for r in page
         ]
-        return MovementPage(items=items, next_cursor=encode_cursor(rows[limit - 1].id) if len(rows) > limit else None)
+        return MovementPage(items=items, next_cursor=next_cursor)
 
     async def check_distributor_location(self, tenant_id: int, distributor_id: int | None, code: str | None) -> None:
         """A location named by a distributor must be one of its own; another's is not found."""
@@ -317,20 +314,3 @@ class StockService:
         ).first()
         if mine is None:
             raise NotFound("location", code)
-
-
-async def apply_stock(
-    session: AsyncSession, tenant_id: int, doc: TenantFile, report: ApplyReport, settings: Settings
-) -> None:
-    """Set the file's on-hand quantities; a level already at its quantity is left alone (no movement)."""
-    del settings
-    if not doc.stock:
-        return
-    service = StockService(session)
-    items = [file_entry(StockSetItem, raw, "stock", i) for i, raw in enumerate(doc.stock)]
-    levels = await service.levels_for(tenant_id, items)
-    outcomes, _ = await service.write(
-        tenant_id, levels, actor="tenantfile", reason="import", reference=f"tenantfile:{doc.slug}"
-    )
-    for outcome in outcomes:
-        report.count("stock", outcome)

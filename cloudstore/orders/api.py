@@ -6,7 +6,7 @@ Placing, paying, cancelling, refunding and HQ's view of one order are the checko
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from litestar import Controller, get, post
 from litestar.di import Provide
@@ -16,7 +16,7 @@ from cloudstore.auth.guards import Caller, require_consumer, require_staff
 from cloudstore.http.deps import DbSession, Limit, Shop, provide_shop_tenant
 from cloudstore.http.problems import problems
 from cloudstore.lib.errors import ValidationFailed
-from cloudstore.lib.paging import check_limit, decode_cursor, encode_cursor
+from cloudstore.lib.paging import check_limit
 from cloudstore.orders.fulfilment import FulfilmentService
 from cloudstore.orders.reading import OrderService
 from cloudstore.orders.schemas import (
@@ -38,12 +38,6 @@ Action = Literal["ship", "ready", "deliver", "pickup"]
 OrderStatus = Literal["pending_payment", "paid", "completed", "cancelled", "expired", "refunded"]
 
 
-async def order_page(service: OrderService, limit: int | None, cursor: str | None, **filters: Any) -> OrderPage:
-    before = decode_cursor(cursor, int)
-    items, last = await service.page(limit=check_limit(limit), before=before[0] if before else None, **filters)
-    return OrderPage(items=items, next_cursor=encode_cursor(last) if last is not None else None)
-
-
 class ShopOrderController(Controller):
     """A consumer's orders."""
 
@@ -54,7 +48,7 @@ class ShopOrderController(Controller):
     @get("/{order_no:str}", responses=problems(401, 404), summary="One of the consumer's orders")
     async def read(self, order_no: FromPath[str], shop: Shop, consumer: Caller, db: DbSession) -> OrderRead:
         """Another consumer's order is not found."""
-        return await OrderService(db, shop.id).read(order_no, consumer_id=consumer.subject_id)
+        return await OrderService(db).read(shop.id, order_no, consumer_id=consumer.subject_id)
 
 
 class HqOrderController(Controller):
@@ -75,7 +69,9 @@ class HqOrderController(Controller):
         cursor: FromQuery[str | None] = None,
     ) -> OrderPage:
         """Filter by status and by the store the order was placed through."""
-        return await order_page(OrderService(db, principal.tenant_id), limit, cursor, status=status, store=store)
+        return await OrderService(db).page(
+            principal.tenant_id, cursor=cursor, limit=check_limit(limit), status=status, store=store
+        )
 
 
 FulfilmentAction = Literal["ship", "ready", "deliver", "pickup"]
@@ -106,8 +102,8 @@ class _FulfilmentActions(Controller):
         data: JSONBody[Shipment | None] = None,
     ) -> FulfilmentRead:
         """``ship`` and ``pickup`` take the goods out of the location's stock; ``ship`` may carry the tracking."""
-        return await FulfilmentService(db, principal.tenant_id).fulfil(
-            fulfilment_id, _check_action(action), principal, data
+        return await FulfilmentService(db).fulfil(
+            principal.tenant_id, fulfilment_id, _check_action(action), principal, data
         )
 
 
@@ -144,6 +140,6 @@ class StoreOrderController(_FulfilmentActions):
         cursor: FromQuery[str | None] = None,
     ) -> OrderPage:
         """Newest first."""
-        return await order_page(
-            OrderService(db, principal.tenant_id), limit, cursor, status=status, store_id=principal.store_id
+        return await OrderService(db).page(
+            principal.tenant_id, cursor=cursor, limit=check_limit(limit), status=status, store_id=principal.store_id
         )

@@ -25,14 +25,18 @@ __all__ = ("FulfilmentService", "HeldUnits", "cancel_unshipped", "lock_unshipped
 
 
 class FulfilmentService:
-    """Fulfilments of one tenant."""
+    """Moving fulfilments forward: ship, ready, deliver, pickup."""
 
-    def __init__(self, session: AsyncSession, tenant_id: int) -> None:
+    def __init__(self, session: AsyncSession) -> None:
         self.session = session
-        self.tenant_id = tenant_id
 
     async def fulfil(
-        self, fulfilment_id: int, action: str, principal: Principal, shipment: Shipment | None = None
+        self,
+        tenant_id: int,
+        fulfilment_id: int,
+        action: str,
+        principal: Principal,
+        shipment: Shipment | None = None,
     ) -> FulfilmentRead:
         """Move one fulfilment forward; stores act on their own, distributors on their warehouses, HQ on all.
 
@@ -55,7 +59,7 @@ class FulfilmentService:
                     FOR NO KEY UPDATE OF f, o
                     """
                 ),
-                {"t": self.tenant_id, "f": fulfilment_id},
+                {"t": tenant_id, "f": fulfilment_id},
             )
         ).first()
         if f is None or not _may_act(principal, f):
@@ -66,7 +70,7 @@ class FulfilmentService:
         if action in ("ship", "pickup"):
             await consume_fulfilment(
                 self.session,
-                self.tenant_id,
+                tenant_id,
                 f.id,
                 f.location_id,
                 reason="ship" if f.kind == "delivery" else "pickup",
@@ -84,7 +88,7 @@ class FulfilmentService:
             # the time is a parameter: Citus refuses now() inside a CASE
             {
                 "s": new_status,
-                "t": self.tenant_id,
+                "t": tenant_id,
                 "f": f.id,
                 "at": (at := datetime.now(UTC)),
                 "carrier": shipment.carrier if shipment else None,
@@ -92,13 +96,13 @@ class FulfilmentService:
             },
         )
         if new_status in ("delivered", "picked_up"):
-            await self._complete_if_done(f.order_id)
-        _lines, fulfilments = await OrderService(self.session, self.tenant_id).lines_and_fulfilments(f.order_id)
+            await self._complete_if_done(tenant_id, f.order_id)
+        _lines, fulfilments = await OrderService(self.session).lines_and_fulfilments(tenant_id, f.order_id)
         moved = next(x for x in fulfilments if x.id == f.id)
         await publish(
             self.session,
             FulfilmentMoved(
-                tenant_id=self.tenant_id,
+                tenant_id=tenant_id,
                 fulfilment_id=f.id,
                 order_no=f.order_no,
                 location=f.location,
@@ -110,7 +114,7 @@ class FulfilmentService:
         )
         return moved
 
-    async def _complete_if_done(self, order_id: int) -> None:
+    async def _complete_if_done(self, tenant_id: int, order_id: int) -> None:
         done = (
             await self.session.execute(
                 text(
@@ -122,13 +126,13 @@ class FulfilmentService:
                     RETURNING completed_at
                     """
                 ),
-                {"t": self.tenant_id, "o": order_id},
+                {"t": tenant_id, "o": order_id},
             )
         ).first()
         if done is not None:
             await publish(
                 self.session,
-                OrderCompleted(tenant_id=self.tenant_id, order_id=order_id, completed_at=done.completed_at),
+                OrderCompleted(tenant_id=tenant_id, order_id=order_id, completed_at=done.completed_at),
             )
 
 

@@ -45,6 +45,7 @@ class RefundableOrder:
     status: str
     total: int
     refunded_total: int
+    delivery_fee: int
     payment_id: int | None
     payment_no: str | None
     provider: str | None
@@ -61,6 +62,7 @@ class OrderLine:
     qty: int
     refunded_qty: int
     unit_price: int
+    paid: int  # what the line's goods cost after its discounts, frozen when the order was placed
 
 
 @dataclass(frozen=True)
@@ -188,7 +190,7 @@ async def lock_for_refund(session: AsyncSession, tenant_id: int, order_no: str) 
     o = (
         await session.execute(
             text(
-                "SELECT o.id, o.order_no, o.status, o.total, o.refunded_total, p.id AS payment_id, "
+                "SELECT o.id, o.order_no, o.status, o.total, o.refunded_total, o.shipping_fee, p.id AS payment_id, "
                 "p.payment_no, p.provider, p.amount AS paid FROM orders o "
                 "LEFT JOIN payments p ON p.tenant_id = o.tenant_id AND p.order_id = o.id "
                 "AND p.status = 'succeeded' "
@@ -205,6 +207,7 @@ async def lock_for_refund(session: AsyncSession, tenant_id: int, order_no: str) 
         status=o.status,
         total=o.total,
         refunded_total=o.refunded_total,
+        delivery_fee=o.shipping_fee,
         payment_id=o.payment_id,
         payment_no=o.payment_no,
         provider=o.provider,
@@ -217,7 +220,8 @@ async def lock_refundable_lines(session: AsyncSession, tenant_id: int, order_id:
     rows = (
         await session.execute(
             text(
-                "SELECT line_no, sku_id, sku_code, qty, refunded_qty, unit_price FROM order_lines "
+                "SELECT line_no, sku_id, sku_code, qty, refunded_qty, unit_price, amount - discount AS paid "
+                "FROM order_lines "
                 "WHERE tenant_id = :t AND order_id = :o ORDER BY line_no FOR NO KEY UPDATE"
             ),
             {"t": tenant_id, "o": order_id},
@@ -231,9 +235,24 @@ async def lock_refundable_lines(session: AsyncSession, tenant_id: int, order_id:
             qty=r.qty,
             refunded_qty=r.refunded_qty,
             unit_price=r.unit_price,
+            paid=r.paid,
         )
         for r in rows
     ]
+
+
+async def has_shipped(session: AsyncSession, tenant_id: int, order_id: int) -> bool:
+    """Whether any of the order's fulfilments has left its location or been handed over."""
+    moved = (
+        await session.execute(
+            text(
+                "SELECT EXISTS (SELECT 1 FROM fulfilments WHERE tenant_id = :t AND order_id = :o "
+                "AND status IN ('shipped', 'delivered', 'picked_up'))"
+            ),
+            {"t": tenant_id, "o": order_id},
+        )
+    ).scalar_one()
+    return bool(moved)
 
 
 async def record_refund(

@@ -26,6 +26,11 @@ class Order(TenantTable, table=True):
         CheckConstraint(f"status IN {ORDER_STATUSES}", name="status"),
         CheckConstraint("mode IN ('delivery', 'pickup')", name="mode"),
         CheckConstraint("goods_total >= 0 AND total >= 0 AND refunded_total BETWEEN 0 AND total", name="money"),
+        CheckConstraint(
+            "discount_total BETWEEN 0 AND goods_total AND shipping_fee >= 0 "
+            "AND total = goods_total - discount_total + shipping_fee",
+            name="pricing",
+        ),
         tenant_fk(["consumer_id"], "consumers"),
         tenant_fk(["store_id"], "stores"),
         tenant_fk(["koc_id"], "kocs"),
@@ -53,7 +58,9 @@ class Order(TenantTable, table=True):
     mode: str = Field(sa_type=Text)
     delivery: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONB, nullable=False))
     goods_total: int = Field(sa_type=BigInteger)
-    shipping_fee: int = counter(0)
+    discount_total: int = counter(0)  # the promotion and the coupon, spread over the lines
+    shipping_fee: int = counter(0)  # the delivery fee the consumer pays
+    promotion_code: str | None = Field(default=None, sa_type=Text)
     total: int = Field(sa_type=BigInteger)
     refunded_total: int = counter(0)
     routing_trace: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSONB, nullable=False))
@@ -79,6 +86,7 @@ class OrderLine(TenantTable, table=True):
         tenant_fk(["sku_id"], "skus"),
         tenant_fk(["product_id"], "products"),
         CheckConstraint("qty > 0 AND unit_price >= 0 AND refunded_qty BETWEEN 0 AND qty", name="qty"),
+        CheckConstraint("discount BETWEEN 0 AND amount", name="discount"),
     )
 
     order_id: int = Field(sa_type=BigInteger, primary_key=True)
@@ -93,6 +101,7 @@ class OrderLine(TenantTable, table=True):
     qty: int
     unit_price: int = Field(sa_type=BigInteger)
     amount: int = Field(sa_type=BigInteger)
+    discount: int = counter(0)  # frozen at placement; the line's paid amount is amount - discount
     refunded_qty: int = counter(0)
 
 

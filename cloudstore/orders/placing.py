@@ -3,7 +3,8 @@
 The place journey (:mod:`cloudstore.checkout.place`) composes these with the stock reservation of
 :mod:`cloudstore.inventory.reservations`: :func:`prepare` reads one snapshot (the storefront, the binding,
 the SKUs with their store prices, the candidate warehouses, the policies), :func:`plan` asks the pure routing
-engine for a plan on the stock it is given, and :func:`record` writes the order, its lines and fulfilments and
+engine for a plan on the stock it is given, :func:`price` asks the pure pricing core what that plan costs, and
+:func:`record` writes the order at that price (each line's discount frozen), its lines and fulfilments and
 queues its expiry. Nothing here locks or writes stock.
 """
 
@@ -21,7 +22,10 @@ from sqlalchemy import text
 from cloudstore.lib.db import insert_rows
 from cloudstore.lib.errors import InsufficientStock, NotFound, ValidationFailed
 from cloudstore.lib.jobs import enqueue
-from cloudstore.orders.schemas import FulfilmentLineRead, FulfilmentRead, OrderCreate, OrderCreated
+from cloudstore.orders.schemas import FulfilmentLineRead, FulfilmentRead, OrderCreate, OrderCreated, PricedLineRead
+from cloudstore.pricing.cart import ItemPrice, pricing_cart
+from cloudstore.pricing.engine import price_cart
+from cloudstore.pricing.service import TERMS_COLUMNS, PricingTerms, terms_from_row
 from cloudstore.routing.engine import (
     Candidate,
     Destination,
@@ -39,12 +43,12 @@ if TYPE_CHECKING:
 
     from sqlalchemy.ext.asyncio import AsyncSession
 
+    from cloudstore.pricing.engine import PriceBreakdown
     from cloudstore.tenancy.service import Policies
 
-__all__ = ("Basket", "PlannedOrder", "StockRow", "plan", "prepare", "record")
+__all__ = ("Basket", "PlannedOrder", "StockRow", "plan", "prepare", "price", "record")
 
-_SNAPSHOT = text(
-    """
+_SNAPSHOT_SELECT = """
     WITH origin AS (
       SELECT s.id, s.code, s.location_id, s.region, s.delivery_radius_km, s.pickup, s.distributor_id,
              l.lat, l.lng, l.status AS location_status
@@ -71,16 +75,17 @@ _SNAPSHOT = text(
       (SELECT json_build_object('id', k.id, 'store_id', k.store_id)
        FROM kocs k WHERE k.tenant_id = :t AND k.code = :koc AND k.active) AS koc,
       (SELECT json_build_array(p.routing, p.attribution, p.commission, p.orders)
-       FROM tenant_policies p WHERE p.tenant_id = :t) AS policies
+       FROM tenant_policies p WHERE p.tenant_id = :t) AS policies,
     """
-)
+# The pricing terms (delivery policy, promotions, the consumer's coupons) ride in the same round trip.
+_SNAPSHOT = text("".join((_SNAPSHOT_SELECT, TERMS_COLUMNS)))
 
 _INSERT_ORDER = text(
     """
     INSERT INTO orders (tenant_id, order_no, consumer_id, store_id, koc_id, via_link, mode, delivery, goods_total,
-                        total, routing_trace, expires_at)
-    VALUES (:t, :order_no, :c, :store_id, :koc_id, :via_link, :mode, CAST(:delivery AS jsonb), :goods, :total,
-            CAST(:trace AS jsonb), :expires_at)
+                        discount_total, shipping_fee, total, promotion_code, routing_trace, expires_at)
+    VALUES (:t, :order_no, :c, :store_id, :koc_id, :via_link, :mode, CAST(:delivery AS jsonb), :goods, :discount,
+            :fee, :total, :promotion, CAST(:trace AS jsonb), :expires_at)
     RETURNING id
     """
 )
@@ -99,6 +104,7 @@ _LINE_COLUMNS = (
     "qty",
     "unit_price",
     "amount",
+    "discount",
 )
 _FULFILMENT_COLUMNS = ("tenant_id", "order_id", "location_id", "kind")
 _FULFILMENT_LINE_COLUMNS = ("tenant_id", "fulfilment_id", "sku_id", "qty")
@@ -189,6 +195,7 @@ class Basket:
     skus: dict[str, _Sku]
     warehouses: list[_Warehouse]
     routing: RoutingPolicy
+    terms: PricingTerms
 
     @property
     def region(self) -> str | None:
@@ -230,13 +237,16 @@ class PlannedOrder:
         )
 
 
-async def prepare(session: AsyncSession, tenant_id: int, consumer_id: int, data: OrderCreate) -> Basket:
-    """Check the request and read its snapshot: 422 for what cannot be sold or delivered, 404 for no store."""
+async def prepare(session: AsyncSession, tenant_id: int, consumer_id: int, data: OrderCreate, now: datetime) -> Basket:
+    """Check the request and read its snapshot (the pricing terms in force at ``now`` included): 422 for what
+    cannot be sold or delivered, 404 for no store.
+    """
     _check_delivery(data)
     wanted = sorted({line.sku for line in data.lines})
     snap = (
         await session.execute(
-            _SNAPSHOT, {"t": tenant_id, "c": consumer_id, "store": data.store, "skus": wanted, "koc": data.koc}
+            _SNAPSHOT,
+            {"t": tenant_id, "c": consumer_id, "store": data.store, "skus": wanted, "koc": data.koc, "now": now},
         )
     ).one()
     policies = policies_from_row(_json(snap.policies))
@@ -254,6 +264,7 @@ async def prepare(session: AsyncSession, tenant_id: int, consumer_id: int, data:
         skus=skus,
         warehouses=msgspec.convert(_json(snap.warehouses) or [], list[_Warehouse]),
         routing=_routing_policy(policies),
+        terms=terms_from_row(snap.delivery_policy, snap.promotions, snap.coupons),
     )
 
 
@@ -317,14 +328,43 @@ def plan(basket: Basket, stock: Sequence[StockRow]) -> PlannedOrder:
     return PlannedOrder(plan=routed, locations=locations, skus=skus)
 
 
+def price(basket: Basket, planned: PlannedOrder, now: datetime) -> PriceBreakdown:
+    """What the planned order costs: the pure pricing core on the snapshot's terms and the plan.
+
+    Raises:
+        RegionNotServed: the delivery policy does not deliver to the order's region.
+    """
+    data, skus = basket.data, basket.skus
+    items = [
+        ItemPrice(
+            sku=line.sku,
+            product=skus[line.sku].product,
+            category=skus[line.sku].category,
+            qty=line.qty,
+            unit_price=skus[line.sku].price,
+        )
+        for line in data.lines
+    ]
+    cart = pricing_cart(items, planned.plan, store=basket.origin.code, mode=data.delivery.mode, region=basket.region)
+    terms = basket.terms
+    return price_cart(cart, terms.policy, terms.promotions, terms.coupons, coupon_id=data.coupon, now=now)
+
+
 async def record(
-    session: AsyncSession, tenant_id: int, basket: Basket, planned: PlannedOrder, now: datetime
-) -> OrderCreated:
-    """Write the order waiting for payment, its lines and fulfilments, and queue its expiry."""
+    session: AsyncSession,
+    tenant_id: int,
+    basket: Basket,
+    planned: PlannedOrder,
+    priced: PriceBreakdown,
+    now: datetime,
+) -> tuple[int, OrderCreated]:
+    """Write the order waiting for payment at its price (discounts frozen per line), its lines and
+    fulfilments, and queue its expiry; returns the order's id and what the consumer is told.
+    """
     data, policies, origin, koc, skus = basket.data, basket.policies, basket.origin, basket.koc, basket.skus
     consumer_id, plan, locations = basket.consumer_id, planned.plan, planned.locations
     t = tenant_id
-    goods = sum(skus[line.sku].price * line.qty for line in data.lines)
+    goods = priced.goods_total
     expires_at = now + timedelta(minutes=policies.orders.payment_ttl_minutes)
     order_no = _new_order_no(now)
     delivery = msgspec.to_builtins(data.delivery)
@@ -341,13 +381,16 @@ async def record(
                 "delivery": msgspec.json.encode(delivery).decode(),
                 "via_link": data.store is not None,
                 "goods": goods,
-                "total": goods,
+                "discount": priced.discount_total,
+                "fee": priced.delivery_fee,
+                "total": priced.total,
+                "promotion": priced.promotion.code if priced.promotion is not None else None,
                 "trace": msgspec.json.encode(plan.trace).decode(),
                 "expires_at": expires_at,
             },
         )
     ).scalar_one()
-    lines = [(i + 1, skus[line.sku], line.qty) for i, line in enumerate(data.lines)]
+    lines = [(i + 1, skus[line.sku], line.qty, priced.lines[i].discount) for i, line in enumerate(data.lines)]
     line_rows = [
         (
             t,
@@ -363,8 +406,9 @@ async def record(
             q,
             s.price,
             q * s.price,
+            d,
         )
-        for n, s, q in lines
+        for n, s, q, d in lines
     ]
     await insert_rows(session, "order_lines", _LINE_COLUMNS, line_rows)
     loc_ids = [locations[sh.location] for sh in plan.shipments]
@@ -403,13 +447,19 @@ async def record(
         run_at=expires_at,
         dedupe_key=f"expire:{order_id}",
     )
-    return OrderCreated(
+    return order_id, OrderCreated(
         order_no=order_no,
         status="pending_payment",
         goods_total=goods,
-        total=goods,
+        total=priced.total,
         expires_at=expires_at,
         fulfilments=fulfilments,
+        discount_total=priced.discount_total,
+        delivery_fee=priced.delivery_fee,
+        lines=[
+            PricedLineRead(sku=p.sku, qty=p.qty, unit_price=p.unit_price, discount=p.discount, paid=p.paid)
+            for p in priced.lines
+        ],
     )
 
 

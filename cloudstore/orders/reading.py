@@ -10,10 +10,12 @@ import msgspec
 from sqlalchemy import text
 
 from cloudstore.lib.errors import NotFound
+from cloudstore.lib.paging import cut_page, page_start
 from cloudstore.orders.schemas import (
     FulfilmentLineRead,
     FulfilmentRead,
     OrderLineRead,
+    OrderPage,
     OrderRead,
     OrderSummary,
     TraceRead,
@@ -40,6 +42,8 @@ class OrderHeader:
     goods_total: int
     total: int
     refunded_total: int
+    discount_total: int
+    delivery_fee: int
     routing_trace: list[Any]
     created_at: datetime
     expires_at: datetime | None
@@ -84,6 +88,8 @@ async def order_header(
         goods_total=row.goods_total,
         total=row.total,
         refunded_total=row.refunded_total,
+        discount_total=row.discount_total,
+        delivery_fee=row.shipping_fee,
         routing_trace=row.routing_trace,
         created_at=row.created_at,
         expires_at=row.expires_at,
@@ -93,25 +99,26 @@ async def order_header(
 
 
 class OrderService:
-    """Orders of one tenant, read."""
+    """Reading orders: one with its lines and fulfilments, or a page of them."""
 
-    def __init__(self, session: AsyncSession, tenant_id: int) -> None:
+    def __init__(self, session: AsyncSession) -> None:
         self.session = session
-        self.tenant_id = tenant_id
 
-    async def lines_and_fulfilments(self, order_id: int) -> tuple[list[OrderLineRead], list[FulfilmentRead]]:
+    async def lines_and_fulfilments(
+        self, tenant_id: int, order_id: int
+    ) -> tuple[list[OrderLineRead], list[FulfilmentRead]]:
         """The order's lines, then its fulfilments with their lines."""
         rows = (
             await self.session.execute(
                 text(
                     """
                     SELECT 'line' AS kind, line_no AS id, sku_code AS sku, product_code AS product, title, spec, qty,
-                           unit_price, amount, refunded_qty, NULL AS location, NULL AS fkind, NULL AS status,
-                           NULL AS carrier, NULL AS tracking_no
+                           unit_price, amount, refunded_qty, discount, NULL AS location, NULL AS fkind,
+                           NULL AS status, NULL AS carrier, NULL AS tracking_no
                     FROM order_lines WHERE tenant_id = :t AND order_id = :o
                     UNION ALL
-                    SELECT 'fulfilment', f.id, k.code, NULL, NULL, NULL, fl.qty, NULL, NULL, NULL, l.code, f.kind,
-                           f.status, f.carrier, f.tracking_no
+                    SELECT 'fulfilment', f.id, k.code, NULL, NULL, NULL, fl.qty, NULL, NULL, NULL, NULL, l.code,
+                           f.kind, f.status, f.carrier, f.tracking_no
                     FROM fulfilments f
                     JOIN locations l ON l.tenant_id = f.tenant_id AND l.id = f.location_id
                     LEFT JOIN fulfilment_lines fl ON fl.tenant_id = f.tenant_id AND fl.fulfilment_id = f.id
@@ -120,7 +127,7 @@ class OrderService:
                     ORDER BY 1 DESC, 2, 3
                     """
                 ),
-                {"t": self.tenant_id, "o": order_id},
+                {"t": tenant_id, "o": order_id},
             )
         ).all()
         lines = [
@@ -133,6 +140,8 @@ class OrderService:
                 unit_price=r.unit_price,
                 amount=r.amount,
                 refunded_qty=r.refunded_qty,
+                discount=r.discount,
+                paid=r.amount - r.discount,
             )
             for r in rows
             if r.kind == "line"
@@ -157,10 +166,10 @@ class OrderService:
                 f.lines.append(FulfilmentLineRead(sku=r.sku, qty=r.qty))
         return lines, list(fulfilments.values())
 
-    async def read(self, order_no: str, *, consumer_id: int | None = None) -> OrderRead:
+    async def read(self, tenant_id: int, order_no: str, *, consumer_id: int | None = None) -> OrderRead:
         """One order; a consumer sees only their own (anyone else's is not found)."""
-        o = await order_header(self.session, self.tenant_id, order_no, consumer_id=consumer_id)
-        lines, fulfilments = await self.lines_and_fulfilments(o.id)
+        o = await order_header(self.session, tenant_id, order_no, consumer_id=consumer_id)
+        lines, fulfilments = await self.lines_and_fulfilments(tenant_id, o.id)
         return OrderRead(
             order_no=o.order_no,
             status=o.status,
@@ -175,25 +184,29 @@ class OrderService:
             expires_at=o.expires_at,
             paid_at=o.paid_at,
             completed_at=o.completed_at,
+            discount_total=o.discount_total,
+            delivery_fee=o.delivery_fee,
         )
 
-    async def read_for_hq(self, order_no: str) -> HqOrderParts:
+    async def read_for_hq(self, tenant_id: int, order_no: str) -> HqOrderParts:
         """The order with its trace; attribution and commissions are added by the caller."""
-        o = await order_header(self.session, self.tenant_id, order_no)
-        lines, fulfilments = await self.lines_and_fulfilments(o.id)
+        o = await order_header(self.session, tenant_id, order_no)
+        lines, fulfilments = await self.lines_and_fulfilments(tenant_id, o.id)
         return HqOrderParts(o, lines, fulfilments, [msgspec.convert(t, TraceRead) for t in o.routing_trace])
 
     async def page(
         self,
+        tenant_id: int,
         *,
+        cursor: str | None,
         limit: int,
-        before: int | None,
         consumer_id: int | None = None,
         status: str | None = None,
         store: str | None = None,
         store_id: int | None = None,
-    ) -> tuple[list[OrderSummary], int | None]:
+    ) -> OrderPage:
         """Orders newest first, filtered; ``store_id`` means credited to or fulfilled by that store."""
+        before = page_start(cursor, int, first=(None,))[0]
         rows = (
             await self.session.execute(
                 text(
@@ -214,7 +227,7 @@ class OrderService:
                     """
                 ),
                 {
-                    "t": self.tenant_id,
+                    "t": tenant_id,
                     "before": before,
                     "c": consumer_id,
                     "status": status,
@@ -224,6 +237,7 @@ class OrderService:
                 },
             )
         ).all()
+        page, next_cursor = cut_page(rows, limit, key=lambda r: (r.id,))
         items = [
             OrderSummary(
                 order_no=r.order_no,
@@ -233,6 +247,6 @@ class OrderService:
                 refunded_total=r.refunded_total,
                 created_at=r.created_at,
             )
-            for r in rows[:limit]
+            for r in page
         ]
-        return items, (rows[limit - 1].id if len(rows) > limit else None)
+        return OrderPage(items=items, next_cursor=next_cursor)

@@ -18,6 +18,7 @@ __all__ = (
     "OrderPage",
     "OrderRead",
     "OrderSummary",
+    "PricedLineRead",
     "Shipment",
     "TraceRead",
 )
@@ -52,13 +53,17 @@ class OrderCreate(msgspec.Struct, forbid_unknown_fields=True):
     """``POST /v1/shop/{tenant}/orders``; without ``store`` the consumer's bound store is used.
 
     Every SKU must be on sale (published product, active SKU); ``store`` must exist, and ``koc`` must be a KOC
-    of that store (422 otherwise).
+    of that store (422 otherwise). ``coupon`` is the id of one of the consumer's coupons (422
+    ``coupon_not_usable`` when it cannot be used on this order); ``expected_total`` is the total the consumer
+    was shown (409 ``price_changed``, nothing written, when the order now costs something else).
     """
 
     lines: Annotated[list[LineIn], msgspec.Meta(min_length=1, max_length=50)]
     delivery: DeliveryIn
     store: Code | None = None
     koc: Code | None = None
+    coupon: Annotated[int, msgspec.Meta(ge=1, le=2**62)] | None = None
+    expected_total: Annotated[int, msgspec.Meta(ge=0, le=10**12)] | None = None
 
 
 class FulfilmentLineRead(msgspec.Struct):
@@ -87,8 +92,21 @@ class Shipment(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     tracking_no: Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9-]+$")]
 
 
+class PricedLineRead(msgspec.Struct):
+    """A line's price as placed: ``paid = qty * unit_price - discount``."""
+
+    sku: str
+    qty: int
+    unit_price: int
+    discount: int
+    paid: int
+
+
 class OrderCreated(msgspec.Struct):
-    """The order as placed: stock reserved, waiting for payment until ``expires_at``."""
+    """The order as placed: stock reserved, waiting for payment until ``expires_at``.
+
+    ``total = goods_total - discount_total + delivery_fee``.
+    """
 
     order_no: str
     status: str
@@ -96,6 +114,9 @@ class OrderCreated(msgspec.Struct):
     total: int
     expires_at: datetime
     fulfilments: list[FulfilmentRead]
+    discount_total: int = 0
+    delivery_fee: int = 0
+    lines: list[PricedLineRead] = msgspec.field(default_factory=list)
 
 
 class OrderLineRead(msgspec.Struct):
@@ -109,6 +130,8 @@ class OrderLineRead(msgspec.Struct):
     unit_price: int
     amount: int
     refunded_qty: int
+    discount: int = 0
+    paid: int = 0
 
 
 class TraceRead(msgspec.Struct):
@@ -135,6 +158,8 @@ class OrderRead(msgspec.Struct):
     expires_at: datetime | None
     paid_at: datetime | None
     completed_at: datetime | None
+    discount_total: int = 0
+    delivery_fee: int = 0
 
 
 class OrderSummary(msgspec.Struct):

@@ -128,11 +128,10 @@ class ProviderRefund:
 
 
 class PaymentService:
-    """Payments and refunds of one tenant."""
+    """Payments and refunds, through the configured providers."""
 
-    def __init__(self, session: AsyncSession, tenant_id: int, providers: dict[str, PaymentProvider]) -> None:
+    def __init__(self, session: AsyncSession, providers: dict[str, PaymentProvider]) -> None:
         self.session = session
-        self.tenant_id = tenant_id
         self.providers = providers
 
     def check_provider(self, name: str) -> None:
@@ -145,11 +144,11 @@ class PaymentService:
             raise ValidationFailed(f"payment provider {name!r} is not available here")
         return provider
 
-    async def start(self, order: PayableOrder, provider_name: str) -> PaymentRead:
+    async def start(self, tenant_id: int, order: PayableOrder, provider_name: str) -> PaymentRead:
         """Create a payment for an unpaid order (locked by the caller) and get the provider's client parameters."""
         provider = self._provider(provider_name)
         o = order
-        payment_no = new_payment_no(self.tenant_id)
+        payment_no = new_payment_no(tenant_id)
         try:
             prepay = await provider.prepay(
                 payment_id=payment_no,
@@ -169,7 +168,7 @@ class PaymentService:
                 "VALUES (:t, :p, :o, :prov, :a, CAST(:params AS jsonb))"
             ),
             {
-                "t": self.tenant_id,
+                "t": tenant_id,
                 "p": payment_no,
                 "o": o.id,
                 "prov": provider.name,
@@ -179,7 +178,7 @@ class PaymentService:
         )
         return PaymentRead(payment_id=payment_no, provider=provider.name, params=dict(prepay.params))
 
-    async def lock_with_order(self, payment_no: str) -> tuple[NotifiedOrder, LockedPayment] | None:
+    async def lock_with_order(self, tenant_id: int, payment_no: str) -> tuple[NotifiedOrder, LockedPayment] | None:
         """Lock a payment's order and then the payment, in one statement (the order first, as every path does)."""
         row = (
             await self.session.execute(
@@ -189,7 +188,7 @@ class PaymentService:
                     "FROM orders o JOIN payments p ON p.tenant_id = o.tenant_id AND p.order_id = o.id "
                     "WHERE o.tenant_id = :t AND p.payment_no = :p FOR NO KEY UPDATE OF o, p"
                 ),
-                {"t": self.tenant_id, "p": payment_no},
+                {"t": tenant_id, "p": payment_no},
             )
         ).first()
         if row is None:
@@ -209,7 +208,7 @@ class PaymentService:
         return order, payment
 
     async def mark_succeeded(
-        self, payment: LockedPayment, note: PaymentNotification, raw: dict[str, Any], paid_at: datetime
+        self, tenant_id: int, payment: LockedPayment, note: PaymentNotification, raw: dict[str, Any], paid_at: datetime
     ) -> None:
         """Record the provider's confirmation and keep the notification's body."""
         await self.session.execute(
@@ -217,17 +216,17 @@ class PaymentService:
                 "UPDATE payments SET status = 'succeeded', provider_txn_id = :x, paid_at = :at "
                 "WHERE tenant_id = :t AND id = :i"
             ),
-            {"x": note.transaction_id, "at": paid_at, "t": self.tenant_id, "i": payment.id},
+            {"x": note.transaction_id, "at": paid_at, "t": tenant_id, "i": payment.id},
         )
-        await self._log_event(payment.provider, f"pay:{note.payment_id}", "payment", raw)
+        await self._log_event(tenant_id, payment.provider, f"pay:{note.payment_id}", "payment", raw)
 
-    async def refund_orphan(self, payment: LockedPayment) -> None:
+    async def refund_orphan(self, tenant_id: int, payment: LockedPayment) -> None:
         """Queue the refund of a payment whose order can no longer be fulfilled."""
-        await self._queue_refund_of_payment(payment.id, payment.order_id, payment.amount)
+        await self._queue_refund_of_payment(tenant_id, payment.id, payment.order_id, payment.amount)
 
-    async def refund_notification(self, note: PaymentNotification) -> str:
+    async def refund_notification(self, tenant_id: int, note: PaymentNotification) -> str:
         """Apply a verified refund notification; returns what happened."""
-        return await self._refund_notification(note)
+        return await self._refund_notification(tenant_id, note)
 
     async def refund_through_provider(
         self, provider_name: str, *, payment_no: str, amount: int, total: int
@@ -250,7 +249,13 @@ class PaymentService:
         )
 
     async def record_refund(
-        self, order_id: int, payment_id: int, amount: int, lines: list[dict[str, Any]], refund: ProviderRefund
+        self,
+        tenant_id: int,
+        order_id: int,
+        payment_id: int,
+        amount: int,
+        lines: list[dict[str, Any]],
+        refund: ProviderRefund,
     ) -> None:
         """Keep the refund as the provider answered it."""
         await self.session.execute(
@@ -259,7 +264,7 @@ class PaymentService:
                 "provider_refund_id, completed_at) VALUES (:t, :r, :o, :p, :a, :a, CAST(:l AS jsonb), :s, :pr, :done)"
             ),
             {
-                "t": self.tenant_id,
+                "t": tenant_id,
                 "r": refund.refund_no,
                 "o": order_id,
                 "p": payment_id,
@@ -272,24 +277,24 @@ class PaymentService:
             },
         )
 
-    async def _queue_refund_of_payment(self, payment_id: int, order_id: int, amount: int) -> None:
+    async def _queue_refund_of_payment(self, tenant_id: int, payment_id: int, order_id: int, amount: int) -> None:
         refund_no = f"r{secrets.token_hex(10)}"
         await self.session.execute(
             text(
                 "INSERT INTO refunds (tenant_id, refund_no, order_id, payment_id, amount, goods_amount, lines) "
                 "VALUES (:t, :r, :o, :p, :a, 0, '[]'::jsonb)"
             ),
-            {"t": self.tenant_id, "r": refund_no, "o": order_id, "p": payment_id, "a": amount},
+            {"t": tenant_id, "r": refund_no, "o": order_id, "p": payment_id, "a": amount},
         )
         await enqueue(
             self.session,
-            tenant_id=self.tenant_id,
+            tenant_id=tenant_id,
             kind="payments.refund",
             payload={"refund_no": refund_no},
             dedupe_key=f"refund:{refund_no}",
         )
 
-    async def _refund_notification(self, note: PaymentNotification) -> str:
+    async def _refund_notification(self, tenant_id: int, note: PaymentNotification) -> str:
         if note.refund_id is None:
             raise InvalidNotification("a refund notification without a refund id")
         status = "succeeded" if note.status == "SUCCESS" else "failed"
@@ -299,18 +304,18 @@ class PaymentService:
                     "UPDATE refunds SET status = :s, completed_at = now() "
                     "WHERE tenant_id = :t AND refund_no = :r AND status = 'pending' RETURNING id"
                 ),
-                {"s": status, "t": self.tenant_id, "r": note.refund_id},
+                {"s": status, "t": tenant_id, "r": note.refund_id},
             )
         ).first()
         return f"refund_{status}" if row is not None else "duplicate"
 
-    async def _log_event(self, provider: str, key: str, kind: str, raw: dict[str, Any]) -> None:
+    async def _log_event(self, tenant_id: int, provider: str, key: str, kind: str, raw: dict[str, Any]) -> None:
         await self.session.execute(
             text(
                 "INSERT INTO payment_events (tenant_id, provider, event_key, kind, body) "
                 "VALUES (:t, :p, :k, :kind, CAST(:b AS jsonb)) ON CONFLICT DO NOTHING"
             ),
-            {"t": self.tenant_id, "p": provider, "k": key, "kind": kind, "b": msgspec.json.encode(raw).decode()},
+            {"t": tenant_id, "p": provider, "k": key, "kind": kind, "b": msgspec.json.encode(raw).decode()},
         )
 
 

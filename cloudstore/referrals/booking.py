@@ -36,6 +36,7 @@ from sqlalchemy import text
 from cloudstore.lib.errors import NotFound
 from cloudstore.lib.jobs import enqueue
 from cloudstore.orders.lifecycle import record_credit
+from cloudstore.pricing.engine import refund_share
 from cloudstore.referrals.bindings import (
     attribution_policy,
     consumer_koc,
@@ -117,16 +118,20 @@ _PAID_ORDER_NO_KOC = text(
 )
 
 _LINES = text(
-    "SELECT product_code, category, unit_price, qty, refunded_qty FROM order_lines "
+    "SELECT product_code, category, amount - discount AS paid, qty, refunded_qty FROM order_lines "
     "WHERE tenant_id = :t AND order_id = :o ORDER BY line_no"
 )
 
 
 async def _paid_lines(session: AsyncSession, tenant_id: int, order_id: int) -> list[PaidLine]:
-    """Goods still paid per line: unit price × (quantity − refunded quantity)."""
+    """Goods still paid per line: the line's stored paid amount (after discounts, without the delivery fee)
+    less what its refunded units returned, in the same integer steps as the refunds.
+    """
     rows = (await session.execute(_LINES, {"t": tenant_id, "o": order_id})).all()
     return [
-        PaidLine(product=r.product_code, category=r.category, paid=r.unit_price * (r.qty - r.refunded_qty))
+        PaidLine(
+            product=r.product_code, category=r.category, paid=r.paid - refund_share(r.paid, r.qty, 0, r.refunded_qty)
+        )
         for r in rows
     ]
 

@@ -74,6 +74,7 @@ class TenantFile(msgspec.Struct, forbid_unknown_fields=True):
     stock: list[dict[str, Any]] = msgspec.field(default_factory=list)
     staff: list[StaffEntry] = msgspec.field(default_factory=list)
     kocs: list[dict[str, Any]] = msgspec.field(default_factory=list)
+    pricing: dict[str, Any] = msgspec.field(default_factory=dict)
 
 
 class ApplyReport(msgspec.Struct):

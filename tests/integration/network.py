@@ -192,3 +192,21 @@ async def pay(api: Api, net: Network, order_no: str, total: int, *, token: str |
     r = await api.post("/v1/payments/local/notify", content=body, headers=headers)
     assert r.status_code == 200, r.text
     return payment_id
+
+
+async def stock(app: Litestar, net: Network, location: str, sku: str) -> tuple[int, int]:
+    """On hand and reserved of one SKU at one location."""
+    async with app.state.db.sessions() as s, s.begin():
+        await set_tenant(s, net.tenant_id)
+        row = (
+            await s.execute(
+                text(
+                    "SELECT sl.on_hand, sl.reserved FROM stock_levels sl "
+                    "JOIN locations l ON l.tenant_id = sl.tenant_id "
+                    "AND l.id = sl.location_id JOIN skus k ON k.tenant_id = sl.tenant_id AND k.id = sl.sku_id "
+                    "WHERE l.code = :l AND k.code = :k"
+                ),
+                {"l": location, "k": sku},
+            )
+        ).one()
+    return int(row.on_hand), int(row.reserved)

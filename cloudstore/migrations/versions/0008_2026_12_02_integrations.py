@@ -3,7 +3,7 @@
 Every table is tenant-owned (``tenant_id`` leads its keys) with forced row-level security, like the others.
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 Create Date: 2026-12-02 01:30:00.000000
 """
 
@@ -19,7 +19,7 @@ from sqlalchemy.dialects import postgresql
 from cloudstore.migrations.security import enable_tenant_rls, grant_runtime
 
 revision: str = "0008"
-down_revision: str | None = "0006"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,37 +1,18 @@
-"""Placing, paying, fulfilling and cancelling orders through the API."""
+"""Placing, paying and fulfilling orders through the API."""
 
 from __future__ import annotations
 
 from litestar import Litestar
-from sqlalchemy import text
 
-from cloudstore.lib.db import set_tenant
-from cloudstore.lib.jobs import Worker
 from tests.integration.network import (
     FAR_SHENZHEN_ADDRESS,
     Network,
     pay,
     place,
     signed_notification,
+    stock,
 )
 from tests.support import Api, consumer, problem
-
-
-async def stock(app: Litestar, net: Network, location: str, sku: str) -> tuple[int, int]:
-    async with app.state.db.sessions() as s, s.begin():
-        await set_tenant(s, net.tenant_id)
-        row = (
-            await s.execute(
-                text(
-                    "SELECT sl.on_hand, sl.reserved FROM stock_levels sl "
-                    "JOIN locations l ON l.tenant_id = sl.tenant_id "
-                    "AND l.id = sl.location_id JOIN skus k ON k.tenant_id = sl.tenant_id AND k.id = sl.sku_id "
-                    "WHERE l.code = :l AND k.code = :k"
-                ),
-                {"l": location, "k": sku},
-            )
-        ).one()
-    return int(row.on_hand), int(row.reserved)
 
 
 async def test_store_covers_everything_in_one_shipment(api: Api, app: Litestar, network: Network) -> None:
@@ -146,34 +127,6 @@ async def test_notifications_repeat_mismatch_and_forgery(api: Api, network: Netw
     assert first.json()["message"] == "paid"
     assert second.status_code == 200
     assert second.json()["message"] == "duplicate"
-
-
-async def test_cancel_releases_stock_and_expiry(api: Api, app: Litestar, network: Network, worker: Worker) -> None:
-    order = (await place(api, network, [{"sku": "TEA-1", "qty": 2}], key="c1")).json()
-    assert await stock(app, network, "SZ-NS-01", "TEA-1") == (5, 2)
-    r = await api.post(
-        f"/v1/shop/{network.tenant.slug}/orders/{order['order_no']}/cancel", token=network.consumer_token
-    )
-    assert r.status_code == 200, r.text
-    assert r.json()["status"] == "cancelled"
-    assert await stock(app, network, "SZ-NS-01", "TEA-1") == (5, 0)
-    problem(
-        await api.post(
-            f"/v1/shop/{network.tenant.slug}/orders/{order['order_no']}/cancel", token=network.consumer_token
-        ),
-        409,
-        "invalid_state",
-    )
-    order = (await place(api, network, [{"sku": "TEA-1", "qty": 1}], key="c2")).json()
-    async with app.state.db.sessions() as s, s.begin():
-        await set_tenant(s, network.tenant_id)
-        await s.execute(text("UPDATE jobs SET run_at = now() - interval '1 second' WHERE kind = 'orders.expire'"))
-    await worker.run_pending()
-    got = (
-        await api.get(f"/v1/shop/{network.tenant.slug}/orders/{order['order_no']}", token=network.consumer_token)
-    ).json()
-    assert got["status"] == "expired"
-    assert await stock(app, network, "SZ-NS-01", "TEA-1") == (5, 0)
 
 
 async def test_other_consumers_and_tenants_see_not_found(api: Api, network: Network, other_tenant) -> None:  # type: ignore[no-untyped-def]

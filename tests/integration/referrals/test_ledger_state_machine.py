@@ -5,7 +5,8 @@ fulfilment to completion, the after-sales window passing, commission policy chan
 built on the pure rules (``rules.apply_touch``/``attribute``/``renew_on_paid``/``compute_commission``) predicts
 bindings and attribution; after every step the ledger is read from the database and checked:
 
-- per order and beneficiary the entries sum to ``compute_commission`` of the goods still paid, at the rates in
+- per order and beneficiary the entries sum to ``compute_commission`` of the goods still paid (each line's
+  frozen paid amount after an optional promotion, less its refunded units' exact share), at the rates in
   force when the order was paid, credited to the store/distributor/KOC the model predicts;
 - nothing is double-counted: at most one ``commission`` entry per order and beneficiary, none for unpaid orders;
 - no balance is negative: per beneficiary pending ≥ 0, settled ≥ 0 and available + settled ≥ 0 (a negative
@@ -48,6 +49,7 @@ from cloudstore.app import create_app
 from cloudstore.lib.db import set_tenant
 from cloudstore.lib.settings import Settings
 from cloudstore.payments.gateways.local import encode_local_notification
+from cloudstore.pricing.engine import refund_share
 from cloudstore.referrals.rules import (
     AttributionModel,
     AttributionPolicy,
@@ -165,6 +167,7 @@ class Order(msgspec.Struct, kw_only=True):
     lines: dict[str, int]  # sku -> qty
     refunded: dict[str, int]
     total: int
+    paid: dict[str, int]  # sku -> what the line cost after the promotion, as the order froze it
     status: str = "pending_payment"
     payment_id: str | None = None
     who: Beneficiaries | None = None
@@ -174,7 +177,11 @@ class Order(msgspec.Struct, kw_only=True):
 
     def paid_lines(self) -> list[PaidLine]:
         return [
-            PaidLine(product=SKUS[s][0], category=SKUS[s][1], paid=SKUS[s][2] * (q - self.refunded.get(s, 0)))
+            PaidLine(
+                product=SKUS[s][0],
+                category=SKUS[s][1],
+                paid=self.paid[s] - refund_share(self.paid[s], q, 0, self.refunded.get(s, 0)),
+            )
             for s, q in self.lines.items()
         ]
 
@@ -225,9 +232,16 @@ class LedgerMachine(RuleBasedStateMachine):
         validity=st.sampled_from([30, None]),
         self_referral=st.booleans(),
         commission=commission_docs(),
+        promotion=st.sampled_from([None, "amount_off", "percent_off"]),
     )
     def setup(
-        self, model: str, protection: int, validity: int | None, self_referral: bool, commission: dict[str, Any]
+        self,
+        model: str,
+        protection: int,
+        validity: int | None,
+        self_referral: bool,
+        commission: dict[str, Any],
+        promotion: str | None,
     ) -> None:
         type(self).examples += 1
         api = self.env.api
@@ -244,6 +258,26 @@ class LedgerMachine(RuleBasedStateMachine):
         for kind, doc in (("attribution", attribution), ("commission", commission)):
             r = self.call("PUT", f"/v1/hq/policies/{kind}", token=tenant.hq_token, json=doc)
             assert r.status_code == 200, r.text
+        if promotion is not None:
+            # Discounts make the line amounts differ from list price: commission must follow the frozen paid ones.
+            terms = (
+                {"kind": "amount_off", "value": 1501, "min_goods": 20000}
+                if promotion == "amount_off"
+                else {"kind": "percent_off", "value": 1250, "max_discount": 2999, "categories": ["绿茶"]}
+            )
+            r = self.call(
+                "POST",
+                "/v1/hq/promotions",
+                token=tenant.hq_token,
+                json={
+                    "code": "PROMO",
+                    "name": "promotion",
+                    "valid_from": "2026-01-01T00:00:00Z",
+                    "valid_until": "2099-01-01T00:00:00Z",
+                    **terms,
+                },
+            )
+            assert r.status_code == 201, r.text
         self.attribution = AttributionPolicy(
             model=AttributionModel(model),
             protection_days=protection,
@@ -334,8 +368,12 @@ class LedgerMachine(RuleBasedStateMachine):
             return None
         assert r.status_code == 201, r.text
         store = link[0] if link is not None else bound.store  # type: ignore[union-attr]
-        total = sum(SKUS[s][2] * q for s, q in lines.items())
-        assert r.json()["total"] == total
+        goods = sum(SKUS[s][2] * q for s, q in lines.items())
+        total = r.json()["total"]
+        assert (r.json()["goods_total"], r.json()["delivery_fee"]) == (goods, 0)
+        assert total == goods - r.json()["discount_total"]
+        paid = {line["sku"]: line["paid"] for line in r.json()["lines"]}
+        assert sum(paid.values()) == total
         order = Order(
             no=r.json()["order_no"],
             consumer=consumer,
@@ -345,6 +383,7 @@ class LedgerMachine(RuleBasedStateMachine):
             lines=dict(lines),
             refunded={},
             total=total,
+            paid=paid,
         )
         self.orders.append(order)
         return order

@@ -57,6 +57,7 @@ async def test_demo_applies_once_and_then_changes_nothing(
         "stores": 10,
         "products": 31,
         "stock": len(doc.stock),
+        "pricing": 3,
         "staff": 6,
     }
     before = await snapshot(owner_engine, doc.slug)

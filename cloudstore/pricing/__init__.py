@@ -1,0 +1,1 @@
+"""Pricing at checkout: delivery fees, automatic promotions, coupons, and the pure pricing core."""
