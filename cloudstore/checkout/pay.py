@@ -19,7 +19,7 @@ from cloudstore.lib.errors import NotFound
 from cloudstore.orders import lifecycle
 from cloudstore.orders.events import OrderPaid, publish
 from cloudstore.payments.service import AmountMismatch, NotificationMismatch, PaymentService
-from cloudstore.pricing.service import use_order_coupon
+from cloudstore.pricing.service.terms import use_order_coupon
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession

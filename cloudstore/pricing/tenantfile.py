@@ -10,7 +10,9 @@ from sqlalchemy import text
 
 from cloudstore.lib.errors import ValidationFailed
 from cloudstore.pricing.schemas import CouponCreate, CouponFileEntry, PricingSection, PromotionCreate
-from cloudstore.pricing.service import CouponService, DeliveryPolicyService, PromotionService
+from cloudstore.pricing.service.coupons import CouponService
+from cloudstore.pricing.service.policy import DeliveryPolicyService
+from cloudstore.pricing.service.promotions import PromotionService
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession

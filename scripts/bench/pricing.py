@@ -13,7 +13,8 @@ import timeit
 from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
-from cloudstore.pricing.engine import (
+from cloudstore.pricing.engine import price_cart
+from cloudstore.pricing.model import (
     CartLine,
     CouponOffer,
     DeliveryPolicy,
@@ -21,7 +22,6 @@ from cloudstore.pricing.engine import (
     PricingCart,
     Promotion,
     ShipmentUnits,
-    price_cart,
 )
 
 NOW = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from cloudstore.pricing.cart import ItemPrice, pricing_cart, quote_read
-from cloudstore.pricing.engine import DeliveryPolicy, FeeRule, price_cart
+from cloudstore.pricing.engine import price_cart
+from cloudstore.pricing.model import DeliveryPolicy, FeeRule
 from cloudstore.routing.engine import OrderLine, RoutingPlan, Shipment, Tier
 
 NOW = datetime(2026, 12, 2, tzinfo=UTC)

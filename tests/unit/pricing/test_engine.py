@@ -6,7 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from cloudstore.pricing.engine import (
+from cloudstore.pricing.engine import allocate, price_cart, refund_share
+from cloudstore.pricing.model import (
     CartLine,
     CouponOffer,
     DeliveryPolicy,
@@ -15,9 +16,6 @@ from cloudstore.pricing.engine import (
     Promotion,
     RegionNotServed,
     ShipmentUnits,
-    allocate,
-    price_cart,
-    refund_share,
 )
 
 NOW = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)

@@ -8,7 +8,8 @@ from typing import Literal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cloudstore.pricing.engine import (
+from cloudstore.pricing.engine import allocate, price_cart, refund_share
+from cloudstore.pricing.model import (
     CartLine,
     CouponOffer,
     DeliveryPolicy,
@@ -17,9 +18,6 @@ from cloudstore.pricing.engine import (
     Promotion,
     RegionNotServed,
     ShipmentUnits,
-    allocate,
-    price_cart,
-    refund_share,
 )
 
 NOW = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
