@@ -26,6 +26,7 @@ from cloudstore.auth.tokens import Principal, TokenCodec
 from cloudstore.http.deps import ShopTenant, provide_db
 from cloudstore.http.nesting import refuse_deep_json
 from cloudstore.http.problems import PROBLEM_MEDIA_TYPE, Problem, exception_handlers, problems
+from cloudstore.integrations.keys import resolve_api_key
 from cloudstore.lib.db import Database, resolve_database_url
 from cloudstore.lib.events import EventBus, attach
 from cloudstore.lib.jobs import Worker
@@ -115,6 +116,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         return wechat_identity
 
     state["identity_for"] = identity_for
+    state["api_keys"] = resolve_api_key
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -129,7 +131,8 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         attach(db.sessions, EventBus(wiring.SUBSCRIBERS))
         app.state.db = db
         app.state.payment_providers = wiring.payment_providers(settings)
-        worker = Worker(db.sessions, wiring.job_handlers(app.state.payment_providers))
+        app.state.webhook_sender = wiring.webhook_sender(settings)
+        worker = Worker(db.sessions, wiring.job_handlers(app.state.payment_providers, app.state.webhook_sender))
         app.state.worker = worker
         task = asyncio.create_task(worker.run_forever()) if settings.run_worker else None
         try:
@@ -138,7 +141,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
             worker.stop()
             if task is not None:
                 await task
-            for closable in (*app.state.payment_providers.values(), wechat_identity):
+            for closable in (*app.state.payment_providers.values(), wechat_identity, app.state.webhook_sender):
                 aclose = getattr(closable, "aclose", None)
                 if aclose is not None:
                     await aclose()

@@ -150,13 +150,15 @@ async def _run_job_worker(url: str, settings: Settings, started: Callable[[Worke
     db = Database(url, pool_size=2, max_overflow=2)
     attach(db.sessions, EventBus(wiring.SUBSCRIBERS))
     providers = wiring.payment_providers(settings)
+    sender = wiring.webhook_sender(settings)
     try:
-        job_worker = Worker(db.sessions, wiring.job_handlers(providers))
+        job_worker = Worker(db.sessions, wiring.job_handlers(providers, sender))
         if started is not None:
             started(job_worker)
         _log.info("job worker started", extra={"pid": os.getpid()})
         await job_worker.run_forever()
     finally:
+        await sender.aclose()
         for provider in providers.values():
             aclose = getattr(provider, "aclose", None)
             if aclose is not None:

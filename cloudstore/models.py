@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from cloudstore.auth.models import Consumer, Staff
 from cloudstore.catalog.models import Product, Sku
+from cloudstore.integrations.models import ApiKey, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from cloudstore.inventory.models import StockLevel, StockMovement
 from cloudstore.lib.idempotency import IdempotencyRecord
 from cloudstore.lib.jobs import Job
@@ -17,6 +18,7 @@ from cloudstore.tenancy.models import Tenant, TenantPolicy
 
 __all__ = (
     "PLATFORM_TABLES",
+    "ApiKey",
     "Binding",
     "CommissionTerms",
     "Consumer",
@@ -49,6 +51,9 @@ __all__ = (
     "Tenant",
     "TenantPolicy",
     "Touch",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
     "metadata",
 )
 

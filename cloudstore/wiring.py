@@ -33,6 +33,13 @@ from cloudstore.checkout.api import (
     ShopQuoteController,
 )
 from cloudstore.checkout.cancel import expire_order
+from cloudstore.integrations.api import HqApiKeyController, HqWebhookController
+from cloudstore.integrations.delivery import DELIVER_JOB, WebhookSender, deliver
+from cloudstore.integrations.subscribers import on_fulfilment_moved as webhook_fulfilment_moved
+from cloudstore.integrations.subscribers import on_order_closed as webhook_order_closed
+from cloudstore.integrations.subscribers import on_order_paid as webhook_order_paid
+from cloudstore.integrations.subscribers import on_order_placed as webhook_order_placed
+from cloudstore.integrations.subscribers import on_order_refunded as webhook_order_refunded
 from cloudstore.inventory.api import DistributorStockController, HqStockController
 from cloudstore.inventory.tenantfile import apply_stock
 from cloudstore.orders.api import (
@@ -42,7 +49,14 @@ from cloudstore.orders.api import (
     ShopOrderController,
     StoreOrderController,
 )
-from cloudstore.orders.events import OrderCompleted, OrderPaid, OrderRefunded
+from cloudstore.orders.events import (
+    FulfilmentMoved,
+    OrderClosed,
+    OrderCompleted,
+    OrderPaid,
+    OrderPlaced,
+    OrderRefunded,
+)
 from cloudstore.payments.gateways.local import LocalPaymentProvider
 from cloudstore.payments.gateways.wechat import WeChatPayConfig, WeChatPayProvider
 from cloudstore.payments.service import refund_orphan_payment
@@ -89,7 +103,7 @@ if TYPE_CHECKING:
     from cloudstore.lib.settings import Settings
     from cloudstore.payments.gateways.base import PaymentProvider
 
-__all__ = ("CONTROLLERS", "SUBSCRIBERS", "TENANT_FILE_SECTIONS", "job_handlers", "payment_providers")
+__all__ = ("CONTROLLERS", "SUBSCRIBERS", "TENANT_FILE_SECTIONS", "job_handlers", "payment_providers", "webhook_sender")
 
 #: Every controller of the HTTP API, in the order the OpenAPI document lists them.
 CONTROLLERS: tuple[ControllerRouterHandler, ...] = (
@@ -130,6 +144,8 @@ CONTROLLERS: tuple[ControllerRouterHandler, ...] = (
     StoreCouponController,
     DistributorReportController,
     HqReportController,
+    HqWebhookController,
+    HqApiKeyController,
     # The H5 storefront's pages and their static assets (HTML, left out of the OpenAPI document).
     StorefrontPages,
     static_assets,
@@ -137,9 +153,12 @@ CONTROLLERS: tuple[ControllerRouterHandler, ...] = (
 
 #: Who reacts to each order event, in the order they run (in the emitter's transaction).
 SUBSCRIBERS: Mapping[type, tuple[Subscriber, ...]] = {
-    OrderPaid: (on_order_paid,),
+    OrderPlaced: (webhook_order_placed,),
+    OrderPaid: (on_order_paid, webhook_order_paid),
     OrderCompleted: (on_order_completed,),
-    OrderRefunded: (on_order_refunded,),
+    OrderRefunded: (on_order_refunded, webhook_order_refunded),
+    OrderClosed: (webhook_order_closed,),
+    FulfilmentMoved: (webhook_fulfilment_moved,),
 }
 
 #: The tenant file's sections after the tenant itself, in dependency order (each names what came before it).
@@ -157,13 +176,19 @@ TENANT_FILE_SECTIONS: tuple[SectionApplier, ...] = (
 )
 
 
-def job_handlers(providers: Mapping[str, PaymentProvider]) -> dict[str, JobHandler]:
-    """Every kind of background job and its handler; refunds go through ``providers``."""
+def job_handlers(providers: Mapping[str, PaymentProvider], webhooks: WebhookSender) -> dict[str, JobHandler]:
+    """Every kind of background job and its handler; refunds go through ``providers``, deliveries ``webhooks``."""
     return {
         "orders.expire": expire_order,
         "payments.refund": partial(refund_orphan_payment, providers=providers),
         RELEASE_JOB: release_commission,
+        DELIVER_JOB: partial(deliver, sender=webhooks),
     }
+
+
+def webhook_sender(settings: Settings) -> WebhookSender:
+    """Outside ``prod`` an endpoint may be on a private or loopback address (a local receiver)."""
+    return WebhookSender(allow_private=settings.env != "prod")
 
 
 def payment_providers(settings: Settings) -> dict[str, PaymentProvider]:

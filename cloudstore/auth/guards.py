@@ -21,6 +21,9 @@ if TYPE_CHECKING:
 
 __all__ = ("Caller", "require_consumer", "require_operator", "require_staff")
 
+# API keys (``cloudstore.integrations``) start with this; ``state.api_keys`` resolves them (wired in the app).
+API_KEY_PREFIX = "csk_"
+
 # The handler parameter type for the principal a guard admits.
 Caller: TypeAlias = NamedDependency[Principal]
 
@@ -29,7 +32,13 @@ def require_staff(*roles: Role) -> Callable[..., Coroutine[Any, Any, Principal]]
     """A dependency that admits staff with one of ``roles`` and scopes the session to their tenant."""
 
     async def staff(request: Request[Any, Any, Any], state: State, db: DbSession) -> Principal:
-        principal: Principal = state.tokens.verify(bearer_token(request))
+        token = bearer_token(request)
+        if token.startswith(API_KEY_PREFIX):
+            if "hq" not in roles:
+                raise Forbidden("API keys act only on HQ routes")
+            key_principal: Principal = await state.api_keys(request, db, token)
+            return key_principal
+        principal: Principal = state.tokens.verify(token)
         if principal.is_consumer:
             raise Unauthorized("a staff token is required")
         if principal.role not in roles:

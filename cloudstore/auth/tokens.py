@@ -27,6 +27,9 @@ class Principal(msgspec.Struct, frozen=True, kw_only=True):
     distributor_id: int | None = None
     #: The staff account's credentials epoch when the token was issued (consumers: always 0).
     epoch: int = 0
+    #: An API key acting for HQ (``subject_id`` is the key's id), optionally bound to one location's code.
+    key: bool = False
+    location: str | None = None
 
     @property
     def is_consumer(self) -> bool:
@@ -36,7 +39,8 @@ class Principal(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def actor(self) -> str:
         """A short label for audit rows, e.g. ``staff:12``."""
-        return f"{'consumer' if self.is_consumer else 'staff'}:{self.subject_id}"
+        kind = "consumer" if self.is_consumer else ("key" if self.key else "staff")
+        return f"{kind}:{self.subject_id}"
 
 
 class TokenCodec:

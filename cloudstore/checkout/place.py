@@ -1,8 +1,9 @@
 """Placing an order: plan on unlocked stock, price it, write the order, then lock and reserve the planned rows.
 
 Statements: the snapshot (with the pricing terms), the unlocked stock read, the order, its lines, its
-fulfilments and their lines, the expiry job, the coupon locked (only when one is used), then the planned stock
-rows locked in key order (``FOR NO KEY UPDATE``) and reserved. A hot row is held only for the last two
+fulfilments and their lines, the expiry job, the coupon locked (only when one is used), the ``OrderPlaced``
+subscribers (the webhook outbox, one statement), then the planned stock rows locked in key order
+(``FOR NO KEY UPDATE``) and reserved. A hot row is held only for the last two
 statements and the commit. If another order took the stock since the read, the work since the plan is rolled
 back to a savepoint and planned (and priced) again on locked, fresh rows.
 
@@ -20,6 +21,7 @@ from sqlalchemy import text
 
 from cloudstore.inventory import reservations
 from cloudstore.orders import placing
+from cloudstore.orders.events import OrderPlaced, publish
 from cloudstore.pricing.service.terms import CouponNotUsable, PriceChanged, lock_coupon
 
 if TYPE_CHECKING:
@@ -72,6 +74,17 @@ async def _record(
             order_id=order_id,
             now=now,
         )
+    # Before the stock rows are locked, so the subscribers (the webhook outbox) do not lengthen their hold.
+    await publish(
+        session,
+        OrderPlaced(
+            tenant_id=tenant_id,
+            order_no=created.order_no,
+            total=created.total,
+            expires_at=created.expires_at,
+            placed_at=now,
+        ),
+    )
     return created
 
 

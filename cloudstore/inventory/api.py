@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from litestar import Controller, get, put
 from litestar.di import Provide
 from litestar.params import FromQuery, JSONBody
@@ -11,9 +13,22 @@ from cloudstore.http.deps import DbSession, Limit
 from cloudstore.http.problems import problems
 from cloudstore.inventory.schemas import MovementPage, StockPage, StockSet, StockSetResult
 from cloudstore.inventory.service import StockService
+from cloudstore.lib.errors import Forbidden
 from cloudstore.lib.paging import check_limit
 
+if TYPE_CHECKING:
+    from cloudstore.auth.tokens import Principal
+
 __all__ = ("DistributorStockController", "HqStockController")
+
+
+def _own(principal: Principal, location: str | None) -> str | None:
+    """A location-bound API key reads only its location."""
+    if principal.location is None:
+        return location
+    if location is not None and location != principal.location:
+        raise Forbidden(f"this key acts only on the stock of {principal.location}")
+    return principal.location
 
 
 class HqStockController(Controller):
@@ -26,6 +41,8 @@ class HqStockController(Controller):
     @put("/", responses=problems(401, 403, 409, 422), summary="Set on-hand stock")
     async def set_stock(self, data: JSONBody[StockSet], principal: Caller, db: DbSession) -> StockSetResult:
         """Set on-hand quantities (reservations are kept); below the reserved quantity is a 409."""
+        if principal.location is not None and any(i.location != principal.location for i in data.items):
+            raise Forbidden(f"this key acts only on the stock of {principal.location}")
         items = await StockService(db).set_levels(principal.tenant_id, data.items, actor=principal.actor)
         return StockSetResult(items=items)
 
@@ -41,7 +58,7 @@ class HqStockController(Controller):
     ) -> StockPage:
         """On hand, reserved and available per location and SKU."""
         return await StockService(db).list_levels(
-            principal.tenant_id, location=location, sku=sku, cursor=cursor, limit=check_limit(limit)
+            principal.tenant_id, location=_own(principal, location), sku=sku, cursor=cursor, limit=check_limit(limit)
         )
 
     @get("/movements", responses=problems(401, 403, 404, 422), summary="Read the stock movement ledger")
@@ -56,7 +73,7 @@ class HqStockController(Controller):
     ) -> MovementPage:
         """Every on-hand change, newest first: delta, result, reason, reference and who made it."""
         return await StockService(db).movements(
-            principal.tenant_id, location=location, sku=sku, cursor=cursor, limit=check_limit(limit)
+            principal.tenant_id, location=_own(principal, location), sku=sku, cursor=cursor, limit=check_limit(limit)
         )
 
 

@@ -10,7 +10,7 @@ from typing import Literal
 
 from litestar import Controller, get, post
 from litestar.di import Provide
-from litestar.params import FromPath, FromQuery
+from litestar.params import FromPath, FromQuery, JSONBody
 
 from cloudstore.auth.guards import Caller, require_consumer, require_staff
 from cloudstore.http.deps import DbSession, Limit, Shop, provide_shop_tenant
@@ -23,6 +23,7 @@ from cloudstore.orders.schemas import (
     FulfilmentRead,
     OrderPage,
     OrderRead,
+    Shipment,
 )
 
 __all__ = (
@@ -93,10 +94,17 @@ class _FulfilmentActions(Controller):
         summary="Ship, mark ready, deliver or hand over a fulfilment",
     )
     async def act(
-        self, fulfilment_id: FromPath[int], action: FromPath[FulfilmentAction], principal: Caller, db: DbSession
+        self,
+        fulfilment_id: FromPath[int],
+        action: FromPath[FulfilmentAction],
+        principal: Caller,
+        db: DbSession,
+        data: JSONBody[Shipment | None] = None,
     ) -> FulfilmentRead:
-        """``ship`` and ``pickup`` take the goods out of the location's stock."""
-        return await FulfilmentService(db).fulfil(principal.tenant_id, fulfilment_id, _check_action(action), principal)
+        """``ship`` and ``pickup`` take the goods out of the location's stock; ``ship`` may carry the tracking."""
+        return await FulfilmentService(db).fulfil(
+            principal.tenant_id, fulfilment_id, _check_action(action), principal, data
+        )
 
 
 class HqFulfilmentController(_FulfilmentActions):

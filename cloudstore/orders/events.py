@@ -14,7 +14,16 @@ import msgspec
 
 from cloudstore.lib.events import publish
 
-__all__ = ("Event", "OrderCompleted", "OrderPaid", "OrderRefunded", "publish")
+__all__ = (
+    "Event",
+    "FulfilmentMoved",
+    "OrderClosed",
+    "OrderCompleted",
+    "OrderPaid",
+    "OrderPlaced",
+    "OrderRefunded",
+    "publish",
+)
 
 
 class OrderPaid(msgspec.Struct, frozen=True, kw_only=True):
@@ -48,4 +57,37 @@ class OrderRefunded(msgspec.Struct, frozen=True, kw_only=True):
     refunded_at: datetime
 
 
-Event = OrderPaid | OrderCompleted | OrderRefunded
+class OrderPlaced(msgspec.Struct, frozen=True, kw_only=True):
+    """An order was placed with its stock reserved (status ``pending_payment``)."""
+
+    tenant_id: int
+    order_no: str
+    total: int
+    expires_at: datetime
+    placed_at: datetime
+
+
+class OrderClosed(msgspec.Struct, frozen=True, kw_only=True):
+    """An order was cancelled or expired (``status``) before it was fulfilled."""
+
+    tenant_id: int
+    order_id: int
+    order_no: str
+    status: str
+    closed_at: datetime
+
+
+class FulfilmentMoved(msgspec.Struct, frozen=True, kw_only=True):
+    """A fulfilment was shipped, made ready for pickup, delivered or picked up (``status`` is the new one)."""
+
+    tenant_id: int
+    fulfilment_id: int
+    order_no: str
+    location: str
+    status: str
+    carrier: str | None
+    tracking_no: str | None
+    at: datetime
+
+
+Event = OrderPlaced | OrderPaid | OrderCompleted | OrderRefunded | OrderClosed | FulfilmentMoved

@@ -11,15 +11,15 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import text
 
 from cloudstore.inventory.reservations import consume_fulfilment
-from cloudstore.lib.errors import InvalidState, NotFound
-from cloudstore.orders.events import OrderCompleted, publish
+from cloudstore.lib.errors import InvalidState, NotFound, ValidationFailed
+from cloudstore.orders.events import FulfilmentMoved, OrderCompleted, publish
 from cloudstore.orders.reading import OrderService
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from cloudstore.auth.tokens import Principal
-    from cloudstore.orders.schemas import FulfilmentRead
+    from cloudstore.orders.schemas import FulfilmentRead, Shipment
 
 __all__ = ("FulfilmentService", "HeldUnits", "cancel_unshipped", "lock_unshipped_units", "shrink_unshipped")
 
@@ -30,8 +30,21 @@ class FulfilmentService:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def fulfil(self, tenant_id: int, fulfilment_id: int, action: str, principal: Principal) -> FulfilmentRead:
-        """Move one fulfilment forward; stores act on their own, distributors on their warehouses, HQ on all."""
+    async def fulfil(
+        self,
+        tenant_id: int,
+        fulfilment_id: int,
+        action: str,
+        principal: Principal,
+        shipment: Shipment | None = None,
+    ) -> FulfilmentRead:
+        """Move one fulfilment forward; stores act on their own, distributors on their warehouses, HQ on all.
+
+        ``shipment`` (carrier and tracking number) goes with ``ship`` only. The change is published as a
+        :class:`FulfilmentMoved` event in this transaction.
+        """
+        if shipment is not None and action != "ship":
+            raise ValidationFailed("a carrier and tracking number go with ship only")
         f = (
             await self.session.execute(
                 text(
@@ -68,16 +81,38 @@ class FulfilmentService:
             text(
                 "UPDATE fulfilments SET status = :s, updated_at = now(), "
                 "shipped_at = CASE WHEN :s IN ('shipped', 'ready_for_pickup') THEN :at ELSE shipped_at END, "
-                "completed_at = CASE WHEN :s IN ('delivered', 'picked_up') THEN :at ELSE completed_at END "
+                "completed_at = CASE WHEN :s IN ('delivered', 'picked_up') THEN :at ELSE completed_at END, "
+                "carrier = COALESCE(:carrier, carrier), tracking_no = COALESCE(:tracking, tracking_no) "
                 "WHERE tenant_id = :t AND id = :f"
             ),
             # the time is a parameter: Citus refuses now() inside a CASE
-            {"s": new_status, "t": tenant_id, "f": f.id, "at": datetime.now(UTC)},
+            {
+                "s": new_status,
+                "t": tenant_id,
+                "f": f.id,
+                "at": (at := datetime.now(UTC)),
+                "carrier": shipment.carrier if shipment else None,
+                "tracking": shipment.tracking_no if shipment else None,
+            },
         )
         if new_status in ("delivered", "picked_up"):
             await self._complete_if_done(tenant_id, f.order_id)
         _lines, fulfilments = await OrderService(self.session).lines_and_fulfilments(tenant_id, f.order_id)
-        return next(x for x in fulfilments if x.id == f.id)
+        moved = next(x for x in fulfilments if x.id == f.id)
+        await publish(
+            self.session,
+            FulfilmentMoved(
+                tenant_id=tenant_id,
+                fulfilment_id=f.id,
+                order_no=f.order_no,
+                location=f.location,
+                status=new_status,
+                carrier=moved.carrier,
+                tracking_no=moved.tracking_no,
+                at=at,
+            ),
+        )
+        return moved
 
     async def _complete_if_done(self, tenant_id: int, order_id: int) -> None:
         done = (
@@ -118,7 +153,7 @@ def _next_status(kind: str, status: str, action: str) -> str:
 
 def _may_act(principal: Principal, f: Any) -> bool:
     if principal.role == "hq":
-        return True
+        return principal.location is None or f.location == principal.location  # a location-bound API key
     if principal.role == "store":
         return f.store_id is not None and f.store_id == principal.store_id
     if principal.role == "distributor":

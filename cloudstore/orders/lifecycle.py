@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import text
 
 from cloudstore.lib.errors import InvalidState, NotFound
+from cloudstore.orders.events import OrderClosed, publish
 from cloudstore.orders.reading import OrderHeader, order_header
 
 if TYPE_CHECKING:
@@ -162,12 +163,25 @@ async def lock_open(session: AsyncSession, tenant_id: int, order_id: int) -> str
 
 
 async def close(session: AsyncSession, tenant_id: int, order_id: int, status: str) -> None:
-    """Mark an order (already locked by the caller) ``cancelled`` or ``expired``."""
-    await session.execute(
-        text(
-            "UPDATE orders SET status = :s, cancelled_at = now(), updated_at = now() WHERE tenant_id = :t AND id = :o"
+    """Mark an order (already locked by the caller) ``cancelled`` or ``expired``; publishes :class:`OrderClosed`."""
+    closed = (
+        await session.execute(
+            text(
+                "UPDATE orders SET status = :s, cancelled_at = now(), updated_at = now() "
+                "WHERE tenant_id = :t AND id = :o RETURNING order_no, cancelled_at"
+            ),
+            {"s": status, "t": tenant_id, "o": order_id},
+        )
+    ).one()
+    await publish(
+        session,
+        OrderClosed(
+            tenant_id=tenant_id,
+            order_id=order_id,
+            order_no=closed.order_no,
+            status=status,
+            closed_at=closed.cancelled_at,
         ),
-        {"s": status, "t": tenant_id, "o": order_id},
     )
 
 

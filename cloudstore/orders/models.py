@@ -127,6 +127,8 @@ class Fulfilment(TenantTable, table=True):
     completed_at: datetime | None = now_column(nullable=True, default_now=False)
     created_at: datetime | None = now_column()
     updated_at: datetime | None = now_column()
+    carrier: str | None = Field(default=None, sa_type=Text)
+    tracking_no: str | None = Field(default=None, sa_type=Text)
 
 
 class FulfilmentLine(TenantTable, table=True):

@@ -114,11 +114,11 @@ class OrderService:
                     """
                     SELECT 'line' AS kind, line_no AS id, sku_code AS sku, product_code AS product, title, spec, qty,
                            unit_price, amount, refunded_qty, discount, NULL AS location, NULL AS fkind,
-                           NULL AS status
+                           NULL AS status, NULL AS carrier, NULL AS tracking_no
                     FROM order_lines WHERE tenant_id = :t AND order_id = :o
                     UNION ALL
                     SELECT 'fulfilment', f.id, k.code, NULL, NULL, NULL, fl.qty, NULL, NULL, NULL, NULL, l.code,
-                           f.kind, f.status
+                           f.kind, f.status, f.carrier, f.tracking_no
                     FROM fulfilments f
                     JOIN locations l ON l.tenant_id = f.tenant_id AND l.id = f.location_id
                     LEFT JOIN fulfilment_lines fl ON fl.tenant_id = f.tenant_id AND fl.fulfilment_id = f.id
@@ -151,7 +151,16 @@ class OrderService:
             if r.kind != "fulfilment":
                 continue
             f = fulfilments.setdefault(
-                r.id, FulfilmentRead(id=r.id, location=r.location, kind=r.fkind, status=r.status, lines=[])
+                r.id,
+                FulfilmentRead(
+                    id=r.id,
+                    location=r.location,
+                    kind=r.fkind,
+                    status=r.status,
+                    lines=[],
+                    carrier=r.carrier,
+                    tracking_no=r.tracking_no,
+                ),
             )
             if r.sku is not None:
                 f.lines.append(FulfilmentLineRead(sku=r.sku, qty=r.qty))

@@ -19,6 +19,7 @@ __all__ = (
     "OrderRead",
     "OrderSummary",
     "PricedLineRead",
+    "Shipment",
     "TraceRead",
 )
 
@@ -72,14 +73,23 @@ class FulfilmentLineRead(msgspec.Struct):
     qty: int
 
 
-class FulfilmentRead(msgspec.Struct):
-    """What one location sends or hands over."""
+class FulfilmentRead(msgspec.Struct, omit_defaults=True):
+    """What one location sends or hands over; ``carrier`` and ``tracking_no`` once reported on shipping."""
 
     id: int
     location: str
     kind: str
     status: str
     lines: list[FulfilmentLineRead]
+    carrier: str | None = None
+    tracking_no: str | None = None
+
+
+class Shipment(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """What the shipping location reports with ``ship``: the carrier and its tracking number."""
+
+    carrier: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    tracking_no: Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9-]+$")]
 
 
 class PricedLineRead(msgspec.Struct):

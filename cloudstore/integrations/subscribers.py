@@ -1,0 +1,90 @@
+"""Order events written to the webhook outbox, in the transaction that made them (one statement each)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from cloudstore.integrations.delivery import record_event
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from cloudstore.orders.events import FulfilmentMoved, OrderClosed, OrderPaid, OrderPlaced, OrderRefunded
+
+__all__ = ("on_fulfilment_moved", "on_order_closed", "on_order_paid", "on_order_placed", "on_order_refunded")
+
+_FULFILMENT_EVENTS = {
+    "shipped": "fulfilment.shipped",
+    "ready_for_pickup": "fulfilment.ready",
+    "delivered": "fulfilment.delivered",
+    "picked_up": "fulfilment.picked_up",
+}
+
+
+async def on_order_placed(session: AsyncSession, event: OrderPlaced) -> None:
+    """``order.created``: stock is reserved and the order waits for payment until ``expires_at``."""
+    await record_event(
+        session,
+        event.tenant_id,
+        "order.created",
+        {"order_no": event.order_no, "total": event.total, "expires_at": event.expires_at.isoformat()},
+        event.placed_at,
+        key=f"{event.order_no}.created",
+    )
+
+
+async def on_order_closed(session: AsyncSession, event: OrderClosed) -> None:
+    """``order.cancelled`` or ``order.expired``: the reservations are released."""
+    await record_event(
+        session,
+        event.tenant_id,
+        f"order.{event.status}",
+        {"order_no": event.order_no, "status": event.status, "at": event.closed_at.isoformat()},
+        event.closed_at,
+        key=f"{event.order_no}.{event.status}",
+    )
+
+
+async def on_order_paid(session: AsyncSession, event: OrderPaid) -> None:
+    """``order.paid``: the warehouse may start picking; the order's details are at ``GET /v1/hq/orders/{no}``."""
+    await record_event(
+        session,
+        event.tenant_id,
+        "order.paid",
+        {"order_no": event.order_no, "paid_at": event.paid_at.isoformat()},
+        event.paid_at,
+        key=f"{event.order_no}.paid",
+    )
+
+
+async def on_order_refunded(session: AsyncSession, event: OrderRefunded) -> None:
+    """``refund.succeeded``: money went back to the consumer."""
+    await record_event(
+        session,
+        event.tenant_id,
+        "refund.succeeded",
+        {"refund_no": event.refund_no, "amount": event.amount, "refunded_at": event.refunded_at.isoformat()},
+        event.refunded_at,
+        key=f"{event.refund_no}.refunded",
+    )
+
+
+async def on_fulfilment_moved(session: AsyncSession, event: FulfilmentMoved) -> None:
+    """``fulfilment.shipped`` (with carrier and tracking number), ``.ready``, ``.delivered``, ``.picked_up``."""
+    name = _FULFILMENT_EVENTS[event.status]
+    await record_event(
+        session,
+        event.tenant_id,
+        name,
+        {
+            "fulfilment_id": event.fulfilment_id,
+            "order_no": event.order_no,
+            "location": event.location,
+            "status": event.status,
+            "carrier": event.carrier,
+            "tracking_no": event.tracking_no,
+            "at": event.at.isoformat(),
+        },
+        event.at,
+        key=f"f{event.fulfilment_id}.{event.status}",
+    )
