@@ -37,7 +37,8 @@ _KOC_COLUMNS = """
       (SELECT count(*) FROM touches t WHERE t.tenant_id = k.tenant_id AND t.koc_id = k.id
          AND t.outcome NOT IN ('self_referral', 'loop')) AS touches,
       (SELECT count(*) FROM orders o WHERE o.tenant_id = k.tenant_id AND o.credited_koc_id = k.id) AS orders,
-      (SELECT CAST(COALESCE(sum(l.unit_price * (l.qty - l.refunded_qty)), 0) AS bigint)
+      (SELECT CAST(COALESCE(sum((l.amount - l.discount) - (l.amount - l.discount) * l.refunded_qty / l.qty), 0)
+         AS bigint)
          FROM orders o JOIN order_lines l ON l.tenant_id = o.tenant_id AND l.order_id = o.id
          WHERE o.tenant_id = k.tenant_id AND o.credited_koc_id = k.id) AS sales,
       (SELECT CAST(COALESCE(sum(e.amount), 0) AS bigint) FROM ledger_entries e

@@ -6,8 +6,10 @@ import re
 
 import pytest
 from litestar import Litestar
+from sqlalchemy import text
 
-from tests.integration.referrals.helpers import Net, insert_order, pay_order, seed_net, set_policy
+from cloudstore.lib.db import set_tenant
+from tests.integration.referrals.helpers import Net, insert_order, pay_order, seed_net, session_for, set_policy
 from tests.support import Api, TenantHandle, consumer, problem
 
 
@@ -146,3 +148,26 @@ async def test_list_shows_what_each_koc_brought(api: Api, app: Litestar, net: Ne
     assert (items[k1]["touches"], items[k1]["orders"], items[k1]["sales"]) == (3, 2, sales)
     assert items[k1]["earnings"] == 2 * ((2 * 1290 + 19900) * 300 // 10000)
     assert (items[k2]["touches"], items[k2]["orders"], items[k2]["sales"], items[k2]["earnings"]) == (0, 0, 0, 0)
+
+
+async def test_sales_are_what_was_paid_after_discounts_and_refunds(api: Api, app: Litestar, net: Net) -> None:
+    code = (await api.post("/v1/store/kocs", token=net.store_a_token, json={"name": "one"})).json()["code"]
+    token, cid = await consumer(api, net.tenant, "buyer")
+    r = await api.post(f"/v1/shop/{net.tenant.slug}/touches", token=token, json={"store": "SA", "koc": code})
+    assert r.status_code == 201, r.text
+    oid, _ = await insert_order(app, net, consumer_id=cid, store="SA", koc=code, lines=[("TEA-1", 3), ("POT-1", 1)])
+    # a coupon took 1000 off: 100 from the tea line, 900 from the pot; then one tea was refunded
+    async with session_for(app) as s, s.begin():
+        await set_tenant(s, net.tenant_id)
+        await s.execute(
+            text("UPDATE order_lines SET discount = CASE line_no WHEN 1 THEN 100 ELSE 900 END WHERE order_id = :o"),
+            {"o": oid},
+        )
+        await s.execute(text("UPDATE orders SET discount_total = 1000, total = total - 1000 WHERE id = :o"), {"o": oid})
+    await pay_order(app, net, oid)
+    async with session_for(app) as s, s.begin():
+        await set_tenant(s, net.tenant_id)
+        await s.execute(text("UPDATE order_lines SET refunded_qty = 1 WHERE order_id = :o AND line_no = 1"), {"o": oid})
+    items = {k["code"]: k for k in (await api.get("/v1/store/kocs", token=net.store_a_token)).json()["items"]}
+    tea_paid = 3 * 1290 - 100
+    assert items[code]["sales"] == (tea_paid - tea_paid * 1 // 3) + (19900 - 900)
