@@ -76,7 +76,8 @@ async def apply_notification(
         await payments.refund_orphan(tenant_id, pay)
         return "refund_queued"
     await lifecycle.mark_paid(session, tenant_id, order.id, paid_at)
-    await use_order_coupon(session, tenant_id, order.id, paid_at)
+    if order.holds_coupon:  # read with the lock, so an order without one spends no statement on it
+        await use_order_coupon(session, tenant_id, order.id, paid_at)
     await publish(
         session,
         OrderPaid(

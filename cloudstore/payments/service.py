@@ -105,6 +105,7 @@ class NotifiedOrder:
     store_id: int
     koc_id: int | None
     via_link: bool
+    holds_coupon: bool
 
 
 @dataclass(frozen=True)
@@ -184,7 +185,9 @@ class PaymentService:
             await self.session.execute(
                 text(
                     "SELECT o.id AS order_id, o.order_no, o.status AS order_status, o.consumer_id, o.store_id, "
-                    "o.koc_id, o.via_link, p.id, p.status, p.amount, p.provider "
+                    "o.koc_id, o.via_link, p.id, p.status, p.amount, p.provider, "
+                    "EXISTS (SELECT 1 FROM consumer_coupons cc WHERE cc.tenant_id = :t "
+                    "AND cc.order_id = o.id AND cc.status = 'locked') AS holds_coupon "
                     "FROM orders o JOIN payments p ON p.tenant_id = o.tenant_id AND p.order_id = o.id "
                     "WHERE o.tenant_id = :t AND p.payment_no = :p FOR NO KEY UPDATE OF o, p"
                 ),
@@ -201,6 +204,7 @@ class PaymentService:
             store_id=row.store_id,
             koc_id=row.koc_id,
             via_link=row.via_link,
+            holds_coupon=row.holds_coupon,
         )
         payment = LockedPayment(
             id=row.id, order_id=row.order_id, status=row.status, amount=row.amount, provider=row.provider
