@@ -16,18 +16,24 @@ Run from the repository root: ``scripts/bench/storefront`` (options: ``--help``;
    (``Accept-Encoding: identity``, so neither side compresses), and prints requests/s, p50, p99 and errors for
    both and their ratio. The client is a minimal asyncio HTTP/1.1 client (``--client httpx`` uses
    ``httpx.AsyncClient``, which costs as much CPU per page as the server and so caps both sides).
+4. With ``--quote``, also seeds a delivery policy, an automatic promotion, 500 consumers each holding an HQ
+   coupon, and in every round drives cloudstore's ``POST /v1/shop/bench/quote`` (1-3 lines stocked at the
+   Shenzhen warehouse, delivered to Nanshan, with the consumer's token) with the same client and concurrency
+   right after the page runs, and prints the quote's throughput as a share of cloudstore's page throughput.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import random
 import secrets
 import statistics
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from harness import HEADER, BenchDatabase, Result, add_database_url_option, drop_database, new_database, serve
 
+from cloudstore.auth.tokens import Principal, TokenCodec
 from cloudstore.lib.db import _asyncpg_args
 
 HERE = Path(__file__).resolve().parent
@@ -54,6 +61,15 @@ COUNTIES = {
     "4413": ["441302", "441303", "441322", "441323"],
 }
 CATEGORIES = ["绿茶", "红茶", "乌龙茶", "普洱", "白茶", "花茶", "茶具", "礼盒"]
+NANSHAN = {
+    "mode": "delivery",
+    "region": "440305",
+    "lat": 22.54,
+    "lng": 113.935,
+    "address": "南山区科技园",
+    "contact": "测试",
+    "phone": "13800000000",
+}
 TEAS = ["龙井", "碧螺春", "祁门红茶", "正山小种", "铁观音", "大红袍", "单丛", "熟普", "生普", "白毫银针", "茉莉花茶"]
 
 
@@ -160,6 +176,86 @@ async def seed(url: str, *, stores: int, skus: int, store_skus: int, rng: random
     return codes
 
 
+async def seed_pricing(
+    url: str, stores: list[str], *, consumers: int, secret: str, rng: random.Random
+) -> tuple[list[str], list[bytes]]:
+    """Pricing for the quote: delivery policy, a promotion, consumers holding an HQ coupon; (tokens, bodies)."""
+    conn = await asyncpg.connect(**_asyncpg_args(make_url(url)))
+    try:
+        tid = await conn.fetchval("SELECT id FROM tenants WHERE slug = $1", TENANT)
+        await conn.execute("SELECT set_config('app.tenant_id', $1, false)", str(tid))
+        policy = {
+            "basis": "per_order",
+            "rules": [{"regions": ["4403"], "first_fee": 1000, "extra_fee": 200}, {"regions": ["44"], "first_fee":
+                      1200, "extra_fee": 300}],
+            "default_rule": {"first_fee": 2000, "extra_fee": 500},
+            "free_over": 99900,
+            "store_fee": 500,
+            "no_delivery_regions": ["65"],
+        }  # fmt: skip
+        await conn.execute(
+            "INSERT INTO delivery_policies (tenant_id, policy) VALUES ($1, $2::jsonb)", tid, json.dumps(policy)
+        )
+        since, until = datetime(2026, 1, 1, tzinfo=UTC), datetime(2099, 1, 1, tzinfo=UTC)
+        await conn.execute(
+            "INSERT INTO promotions (tenant_id, code, name, kind, value, min_goods, max_discount, categories, "
+            "valid_from, valid_until) VALUES ($1, 'BENCH-PROMO', '绿茶九折', 'percent_off', 1000, 0, 5000, "
+            "'{绿茶}', $2, $3)",
+            tid,
+            since,
+            until,
+        )
+        coupon = await conn.fetchval(
+            "INSERT INTO coupons (tenant_id, code, name, kind, value, min_goods, total, per_consumer, valid_from, "
+            "valid_until, claimed) VALUES ($1, 'BENCH-20', '满100减20', 'amount_off', 2000, 10000, NULL, 1, $2, $3, "
+            "$4) RETURNING id",
+            tid,
+            since,
+            until,
+            consumers,
+        )
+        ids = [
+            r["id"]
+            for r in await conn.fetch(
+                "INSERT INTO consumers (tenant_id, openid) SELECT $1, 'bench-' || g FROM generate_series(1, $2) g "
+                "RETURNING id",
+                tid,
+                consumers,
+            )
+        ]
+        await conn.copy_records_to_table(
+            "consumer_coupons",
+            records=[(tid, coupon, cid, "available", since, until) for cid in ids],
+            columns=["tenant_id", "coupon_id", "consumer_id", "status", "valid_from", "valid_until"],
+        )
+        # SKUs the Shenzhen warehouse can ship three of.
+        skus = [
+            r["code"]
+            for r in await conn.fetch(
+                "SELECT k.code FROM stock_levels l JOIN skus k ON k.tenant_id = l.tenant_id AND k.id = l.sku_id "
+                "JOIN locations w ON w.tenant_id = l.tenant_id AND w.id = l.location_id "
+                "WHERE l.tenant_id = $1 AND w.code = 'WH-4403' AND l.on_hand - l.reserved >= 3 ORDER BY k.id",
+                tid,
+            )
+        ]
+        await conn.execute("ANALYZE delivery_policies, promotions, coupons, consumers, consumer_coupons")
+    finally:
+        await conn.close()
+    codec = TokenCodec(secret, timedelta(hours=6))
+    now = datetime.now(UTC)
+    tokens = [
+        codec.issue(Principal(tenant_id=tid, tenant=TENANT, subject_id=cid, role="consumer"), now)[0] for cid in ids
+    ]
+    bodies = [
+        json.dumps(
+            {"store": rng.choice(stores[::6]), "delivery": NANSHAN,  # Shenzhen stores
+             "lines": [{"sku": k, "qty": rng.randint(1, 3)} for k in rng.sample(skus, rng.randint(1, 3))]}
+        ).encode()
+        for _ in range(2000)
+    ]  # fmt: skip
+    return tokens, bodies
+
+
 # --- servers ----------------------------------------------------------------------------------------------------
 
 
@@ -167,7 +263,7 @@ async def seed(url: str, *, stores: int, skus: int, store_skus: int, rng: random
 
 
 class RawClient:
-    """A minimal HTTP/1.1 keep-alive GET client on asyncio streams: one connection per worker.
+    """A minimal HTTP/1.1 keep-alive client on asyncio streams (GET, or POST of a JSON body): one per worker.
 
     httpx spends about a millisecond of CPU on each 15 KB page, as much as the server under test, and on a
     small machine the client would then set the pace; this one only splits the status line and headers.
@@ -181,12 +277,19 @@ class RawClient:
 
     async def get(self, path: str) -> int:
         """GET ``path``; returns the status (the body is read and dropped)."""
+        return await self.request("GET", path)
+
+    async def request(self, method: str, path: str, body: bytes = b"", token: str | None = None) -> int:
+        """Send one request; returns the status (the body is read and dropped)."""
         if self.writer is None or self.reader is None:
             self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
         reader = self.reader
-        self.writer.write(
-            f"GET {path} HTTP/1.1\r\nHost: {self.host}\r\nAccept-Encoding: identity\r\n\r\n".encode("latin-1")
-        )
+        head = f"{method} {path} HTTP/1.1\r\nHost: {self.host}\r\nAccept-Encoding: identity\r\n"
+        if token is not None:
+            head += f"Authorization: Bearer {token}\r\n"
+        if method != "GET":
+            head += f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+        self.writer.write(head.encode("latin-1") + b"\r\n" + body)
         status = int((await reader.readline()).split()[1])
         length, chunked, close = 0, False, False
         while (line := await reader.readline()) not in (b"\r\n", b""):
@@ -216,9 +319,20 @@ class RawClient:
 
 
 async def load(
-    name: str, base: str, paths: list[str], *, concurrency: int, duration: float, warmup: float, client: str
+    name: str,
+    base: str,
+    paths: list[str],
+    *,
+    concurrency: int,
+    duration: float,
+    warmup: float,
+    client: str,
+    posts: tuple[list[bytes], list[str]] | None = None,
 ) -> Result:
-    """Keep ``concurrency`` requests in flight for ``warmup`` then ``duration`` seconds; time the second part."""
+    """Keep ``concurrency`` requests in flight for ``warmup`` then ``duration`` seconds; time the second part.
+
+    With ``posts`` (bodies, tokens), each request POSTs the next body with the next token to ``paths[0]``.
+    """
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     latencies: list[float] = []
     counts = {"requests": 0, "errors": 0}
@@ -228,7 +342,14 @@ async def load(
     ) as shared:
         raw = [RawClient(base) for _ in range(concurrency)]
 
-        async def get(worker: int, path: str) -> int:
+        async def get(worker: int, i: int) -> int:
+            if posts is not None:
+                body, token = posts[0][i % len(posts[0])], posts[1][i % len(posts[1])]
+                if client == "raw":
+                    return await raw[worker].request("POST", paths[0], body, token)
+                headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+                return (await shared.post(paths[0], content=body, headers=headers)).status_code
+            path = paths[i % len(paths)]
             if client == "raw":
                 return await raw[worker].get(path)
             return (await shared.get(path)).status_code
@@ -238,11 +359,11 @@ async def load(
             # a keep-alive connection idle for 5 s, and the next request on it would fail).
             i = w
             while (started := time.perf_counter()) < until:
-                path = paths[i % len(paths)]
+                n = i
                 i += concurrency
                 failure = ""
                 try:
-                    status = await get(w, path)
+                    status = await get(w, n)
                     failure = "" if status == 200 else f"HTTP {status}"
                 except (httpx.HTTPError, OSError, ValueError, IndexError, asyncio.IncompleteReadError) as exc:
                     failure = type(exc).__name__
@@ -272,6 +393,22 @@ def same_answers(app: str, baseline: str, paths: list[str]) -> None:
             raise SystemExit(f"answers differ for {path}: {a.status_code} {a.text[:300]} / {b.text[:300]}")
 
 
+def quotable(app: str, bodies: list[bytes], tokens: list[str]) -> None:
+    """The sample quotes answer 200 with a fee, the promotion or coupon considered and the total adding up."""
+    for i in range(20):
+        r = httpx.post(
+            f"{app}/v1/shop/{TENANT}/quote",
+            content=bodies[i],
+            headers={"Authorization": f"Bearer {tokens[i]}", "Content-Type": "application/json"},
+            timeout=10,
+        )
+        q = r.json()
+        if r.status_code != 200 or q["total"] != q["goods_total"] - q["discount_total"] + q["delivery_fee"]:
+            raise SystemExit(f"quote failed: {r.status_code} {r.text[:300]}")
+        if not q["coupons"]:
+            raise SystemExit(f"quote lists no coupon: {r.text[:300]}")
+
+
 def report(results: list[Result], args: argparse.Namespace, db: BenchDatabase) -> None:
     """Print the table and the ratio."""
     where = f"Citus ({len(db.servers) - 1} workers)" if db.citus else "single server"
@@ -289,6 +426,9 @@ def report(results: list[Result], args: argparse.Namespace, db: BenchDatabase) -
         by_name.setdefault(r.name, []).append(r.rps)
     ratio = statistics.mean(by_name["cloudstore"]) / statistics.mean(by_name["baseline"])
     print(f"cloudstore / baseline throughput: {ratio:.1%} (goal >= 75%, 0 errors)")
+    if "quote" in by_name:
+        share = statistics.mean(by_name["quote"]) / statistics.mean(by_name["cloudstore"])
+        print(f"quote / storefront page throughput (cloudstore, same run): {share:.1%}")
 
 
 async def prepare(args: argparse.Namespace) -> tuple[BenchDatabase, list[str]]:
@@ -329,6 +469,9 @@ def main() -> None:
         help="cloudstore writes its JSON access line per request (off by default, as in scripts/bench/orders)",
     )
     parser.add_argument("--quick", action="store_true", help="5 s runs, 1 round")
+    parser.add_argument(
+        "--quote", action="store_true", help="also drive cloudstore's POST /v1/shop/bench/quote after each page run"
+    )
     add_database_url_option(parser)
     args = parser.parse_args()
     if args.quick:
@@ -339,10 +482,15 @@ def main() -> None:
     rng = random.Random(11)
     paths = [f"/v1/shop/{TENANT}/stores/{rng.choice(codes)}/products?limit={args.limit}" for _ in range(5000)]
     logs = Path(tempfile.mkdtemp(prefix="cloudstore-bench-logs-"))
+    secret = secrets.token_urlsafe(48)
+    posts: tuple[list[bytes], list[str]] | None = None
+    if args.quote:
+        tokens, bodies = asyncio.run(seed_pricing(url, codes, consumers=500, secret=secret, rng=random.Random(13)))
+        posts = (bodies, tokens)
     app_env = {
         "DATABASE_URL": url,
         "CLOUDSTORE_ENV": "prod",
-        "CLOUDSTORE_SECRET_KEY": secrets.token_urlsafe(48),
+        "CLOUDSTORE_SECRET_KEY": secret,
         "CLOUDSTORE_OPERATOR_TOKEN": secrets.token_urlsafe(24),
         "CLOUDSTORE_LOCAL_PAY_SECRET": secrets.token_urlsafe(24),
         "CLOUDSTORE_RUN_WORKER": "0",
@@ -362,6 +510,8 @@ def main() -> None:
                   workers=args.workers) as baseline,
         ):  # fmt: skip
             same_answers(app, baseline, paths[:20])
+            if posts is not None:
+                quotable(app, *posts)
             for _ in range(args.rounds):
                 for name, base in (("cloudstore", app), ("baseline", baseline)):
                     run = load(
@@ -375,6 +525,20 @@ def main() -> None:
                     )
                     result = _run(run)
                     print(f"  {name}: {result.rps:.1f} req/s, {result.errors} errors", flush=True)
+                    results.append(result)
+                if posts is not None:
+                    run = load(
+                        "quote",
+                        app,
+                        [f"/v1/shop/{TENANT}/quote"],
+                        concurrency=args.concurrency,
+                        duration=args.duration,
+                        warmup=args.warmup,
+                        client=args.client,
+                        posts=posts,
+                    )
+                    result = _run(run)
+                    print(f"  quote: {result.rps:.1f} req/s, {result.errors} errors", flush=True)
                     results.append(result)
     finally:
         asyncio.run(drop_database(db))

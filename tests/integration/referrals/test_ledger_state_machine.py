@@ -1,13 +1,18 @@
 """A Hypothesis state machine over the whole referral ledger, driven through the real API.
 
-Random sequences of touches, orders, payments (with repeated notifications), refunds (partial and whole),
-fulfilment to completion, the after-sales window passing, commission policy changes and settlements. A model
+Random sequences of touches, coupon claims, orders (some with a coupon the quote found usable: HQ or store,
+amount off, percent off with a cap, free delivery; sometimes under a promotion and a delivery fee), payments
+(with repeated notifications), refunds (partial and whole), fulfilment to completion, the after-sales window
+passing, commission policy changes and settlements. A model
 built on the pure rules (``rules.apply_touch``/``attribute``/``renew_on_paid``/``compute_commission``) predicts
 bindings and attribution; after every step the ledger is read from the database and checked:
 
-- per order and beneficiary the entries sum to ``compute_commission`` of the goods still paid (each line's
-  frozen paid amount after an optional promotion, less its refunded units' exact share), at the rates in
-  force when the order was paid, credited to the store/distributor/KOC the model predicts;
+- per order the commission base is Σ paid − Σ refunded: the lines' frozen paid amounts (after the promotion
+  and coupon, never the delivery fee: they add up to ``total − delivery_fee``) less what the refunds returned
+  for goods (``refunded_total`` less the fee a whole refund before shipment gave back);
+- per order and beneficiary the entries sum to ``compute_commission`` of that base per line (each line's paid
+  amount less its refunded units' exact share), at the rates in force when the order was paid, credited to the
+  store/distributor/KOC the model predicts;
 - nothing is double-counted: at most one ``commission`` entry per order and beneficiary, none for unpaid orders;
 - no balance is negative: per beneficiary pending ≥ 0, settled ≥ 0 and available + settled ≥ 0 (a negative
   available balance is a debt from reversing already-settled commission, see ``referrals.service.ledger``);
@@ -97,6 +102,21 @@ NANSHAN = {
     "contact": "张三",
     "phone": "13800000000",
 }
+# Coupons (HQ ones usable everywhere, the store's only at S-NS): code -> (issuing store or None, terms)
+COUPONS: dict[str, tuple[str | None, dict[str, Any]]] = {
+    "C-AMT": (None, {"kind": "amount_off", "value": 1000, "min_goods": 15000}),
+    "C-PCT": (None, {"kind": "percent_off", "value": 1500, "max_discount": 2500, "stackable": False}),
+    "C-FREE": (None, {"kind": "free_delivery", "value": 0}),
+    "C-NS": ("S-NS", {"kind": "amount_off", "value": 801, "categories": ["绿茶", "茶具"]}),
+}
+DELIVERY = {
+    "basis": "per_order",
+    "rules": [{"regions": ["4403"], "first_fee": 1000, "extra_fee": 200}],
+    "default_rule": None,
+    "free_over": 60000,
+    "store_fee": 500,
+    "no_delivery_regions": [],
+}
 ORDER_LINES = st.dictionaries(st.sampled_from(sorted(SKUS)), st.integers(1, 3), min_size=1, max_size=3)
 STATUS_RANK = {"pending": 0, "available": 1, "settled": 2}
 
@@ -167,7 +187,10 @@ class Order(msgspec.Struct, kw_only=True):
     lines: dict[str, int]  # sku -> qty
     refunded: dict[str, int]
     total: int
-    paid: dict[str, int]  # sku -> what the line cost after the promotion, as the order froze it
+    paid: dict[str, int]  # sku -> what the line cost after the promotion and coupon, as the order froze it
+    delivery_fee: int = 0
+    coupon: str | None = None
+    fee_refunded: bool = False
     status: str = "pending_payment"
     payment_id: str | None = None
     who: Beneficiaries | None = None
@@ -233,6 +256,7 @@ class LedgerMachine(RuleBasedStateMachine):
         self_referral=st.booleans(),
         commission=commission_docs(),
         promotion=st.sampled_from([None, "amount_off", "percent_off"]),
+        delivery=st.booleans(),
     )
     def setup(
         self,
@@ -242,6 +266,7 @@ class LedgerMachine(RuleBasedStateMachine):
         self_referral: bool,
         commission: dict[str, Any],
         promotion: str | None,
+        delivery: bool,
     ) -> None:
         type(self).examples += 1
         api = self.env.api
@@ -278,6 +303,10 @@ class LedgerMachine(RuleBasedStateMachine):
                 },
             )
             assert r.status_code == 201, r.text
+        if delivery:
+            r = self.call("PUT", "/v1/hq/policies/delivery", token=tenant.hq_token, json=DELIVERY)
+            assert r.status_code == 200, r.text
+        self.delivery = delivery
         self.attribution = AttributionPolicy(
             model=AttributionModel(model),
             protection_days=protection,
@@ -309,6 +338,17 @@ class LedgerMachine(RuleBasedStateMachine):
             if who is not None:
                 self.own_koc[who] = code
                 self.koc_consumer[code] = who
+        for coupon, (issuer, terms) in COUPONS.items():
+            doc = {"code": coupon, "name": coupon, "total": None, "per_consumer": 100, "valid_days": 30, **terms}
+            path, token = (
+                ("/v1/hq/coupons", tenant.hq_token) if issuer is None else ("/v1/store/coupons", store_tokens[issuer])
+            )
+            r = self.call("POST", path, token=token, json=doc)
+            assert r.status_code == 201, r.text
+            for token in self.consumer_tokens:  # each consumer holds two of each (the orders lock and use them)
+                for _ in range(2):
+                    r = self.call("POST", f"/v1/shop/{tenant.slug}/coupons/{coupon}/claim", token=token)
+                    assert r.status_code == 201, r.text
 
     async def _tenant_id(self, slug: str) -> int:
         async with self.env.app.state.db.sessions() as s:
@@ -347,7 +387,30 @@ class LedgerMachine(RuleBasedStateMachine):
         assert bound is not None
         assert (r.json()["bound_store"], r.json()["bound_koc"]) == (bound.store, bound.koc), (r.json(), bound)
 
-    def _place(self, consumer: int, link: tuple[str, str | None] | None, lines: dict[str, int]) -> Order | None:
+    def _coupon_for(self, consumer: int, body: dict[str, Any], store: str, pick: int) -> str | None:
+        """Ask the quote which of the consumer's coupons apply, take one and the total it shows."""
+        r = self.call("POST", f"/v1/shop/{self.tenant.slug}/quote", token=self.consumer_tokens[consumer], json=body)
+        assert r.status_code == 200, r.text
+        offers = r.json()["coupons"]
+        for offer in offers:
+            if COUPONS[offer["coupon"]][0] not in (None, store):
+                assert not offer["usable"], (offer, store)  # a store's coupon only at that store
+        usable = [o for o in offers if o["usable"]]
+        if not usable:
+            self.tally["coupon:none-usable" if offers else "coupon:none-held"] += 1
+            return None
+        chosen = usable[pick % len(usable)]
+        body["coupon"] = chosen["id"]
+        r = self.call("POST", f"/v1/shop/{self.tenant.slug}/quote", token=self.consumer_tokens[consumer], json=body)
+        assert r.status_code == 200, r.text
+        assert (r.json()["coupon"] or {}).get("id") == chosen["id"], r.text
+        body["expected_total"] = r.json()["total"]
+        code: str = chosen["coupon"]
+        return code
+
+    def _place(
+        self, consumer: int, link: tuple[str, str | None] | None, lines: dict[str, int], coupon: int | None = None
+    ) -> Order | None:
         body: dict[str, Any] = {"lines": [{"sku": s, "qty": q} for s, q in lines.items()], "delivery": NANSHAN}
         koc = None
         if link is not None:
@@ -355,6 +418,10 @@ class LedgerMachine(RuleBasedStateMachine):
             if link[1] is not None:
                 koc = self.koc_code[link[1]]
                 body["koc"] = koc
+        bound = self.bindings.get(consumer)
+        unbound = link is None and (bound is None or not binding_is_active(bound, datetime.now(UTC)))
+        store = link[0] if link is not None else bound.store if bound is not None else ""
+        used = None if coupon is None or unbound else self._coupon_for(consumer, body, store, coupon)
         r = self.call(
             "POST",
             f"/v1/shop/{self.tenant.slug}/orders",
@@ -362,18 +429,21 @@ class LedgerMachine(RuleBasedStateMachine):
             json=body,
             headers={"Idempotency-Key": secrets.token_hex(8)},
         )
-        bound = self.bindings.get(consumer)
-        if link is None and (bound is None or not binding_is_active(bound, datetime.now(UTC))):
+        if unbound:
             assert r.status_code == 422, r.text  # no store named and not bound
             return None
         assert r.status_code == 201, r.text
-        store = link[0] if link is not None else bound.store  # type: ignore[union-attr]
         goods = sum(SKUS[s][2] * q for s, q in lines.items())
-        total = r.json()["total"]
-        assert (r.json()["goods_total"], r.json()["delivery_fee"]) == (goods, 0)
-        assert total == goods - r.json()["discount_total"]
+        total, fee = r.json()["total"], r.json()["delivery_fee"]
+        assert r.json()["goods_total"] == goods
+        assert total == goods - r.json()["discount_total"] + fee
+        if "expected_total" in body:
+            assert total == body["expected_total"]
+        if not self.delivery or used == "C-FREE":
+            assert fee == 0, r.text
         paid = {line["sku"]: line["paid"] for line in r.json()["lines"]}
-        assert sum(paid.values()) == total
+        assert sum(paid.values()) == total - fee  # the goods paid never include the delivery fee
+        self.tally[f"order:{used or 'no-coupon'}:{'fee' if fee else 'no-fee'}"] += 1
         order = Order(
             no=r.json()["order_no"],
             consumer=consumer,
@@ -384,13 +454,22 @@ class LedgerMachine(RuleBasedStateMachine):
             refunded={},
             total=total,
             paid=paid,
+            delivery_fee=fee,
+            coupon=used,
         )
         self.orders.append(order)
         return order
 
-    @rule(consumer=st.integers(0, CONSUMERS - 1), link=st.none() | st.sampled_from(LINKS), lines=ORDER_LINES)
-    def place_order(self, consumer: int, link: tuple[str, str | None] | None, lines: dict[str, int]) -> None:
-        self._place(consumer, link, lines)
+    @rule(
+        consumer=st.integers(0, CONSUMERS - 1),
+        link=st.none() | st.sampled_from(LINKS),
+        lines=ORDER_LINES,
+        coupon=st.none() | st.integers(0, 10),
+    )
+    def place_order(
+        self, consumer: int, link: tuple[str, str | None] | None, lines: dict[str, int], coupon: int | None
+    ) -> None:
+        self._place(consumer, link, lines, coupon)
 
     @rule(
         consumer=st.integers(0, CONSUMERS - 1),
@@ -398,6 +477,7 @@ class LedgerMachine(RuleBasedStateMachine):
         lines=ORDER_LINES,
         notifications=st.integers(1, 3),
         complete=st.booleans(),
+        coupon=st.none() | st.integers(0, 10),
     )
     def buy(
         self,
@@ -406,9 +486,10 @@ class LedgerMachine(RuleBasedStateMachine):
         lines: dict[str, int],
         notifications: int,
         complete: bool,
+        coupon: int | None,
     ) -> None:
         """Place, pay and (maybe) receive an order in one step, so runs reach released commission often."""
-        order = self._place(consumer, link, lines)
+        order = self._place(consumer, link, lines, coupon)
         if order is not None:
             self._pay(order, notifications)
             if complete:
@@ -515,6 +596,8 @@ class LedgerMachine(RuleBasedStateMachine):
         )
         assert r.status_code == 201, r.text
         self.tally[f"refund:{order.status}:{'released' if order.released else 'pending'}"] += 1
+        if everything and order.status == "paid":
+            order.fee_refunded = True  # nothing shipped yet: the delivery fee goes back too
         for sku, qty in taken.items():
             order.refunded[sku] = order.refunded.get(sku, 0) + qty
         if all(order.refunded.get(s, 0) == q for s, q in order.lines.items()):
@@ -623,7 +706,14 @@ class LedgerMachine(RuleBasedStateMachine):
                 "LEFT JOIN kocs k ON k.tenant_id = o.tenant_id AND k.id = o.credited_koc_id"
             )
         }
+        stored: dict[str, list[Any]] = {}
+        for row in self.query(
+            "SELECT o.order_no, o.total, o.shipping_fee, o.refunded_total, l.sku_code, l.qty, l.amount - l.discount, "
+            "l.refunded_qty FROM orders o JOIN order_lines l ON l.tenant_id = o.tenant_id AND l.order_id = o.id"
+        ):
+            stored.setdefault(row.order_no, []).append(row)
         for order in self.orders:
+            self.commission_base_is_paid_less_refunded(order, stored[order.no])
             entries = by_order.pop(order.no, [])
             if order.who is None:
                 assert entries == [], (order.no, "unpaid order with ledger entries")
@@ -650,6 +740,19 @@ class LedgerMachine(RuleBasedStateMachine):
             else:
                 assert statuses <= {"pending"}, (order.no, statuses)
         assert by_order == {}, "entries for orders the model does not know"
+
+    def commission_base_is_paid_less_refunded(self, order: Order, rows: list[Any]) -> None:
+        """The order's stored lines and refunds against the model: Σ base = Σ paid − Σ refunded, fee excluded."""
+        total, fee, refunded_total = rows[0][1], rows[0][2], rows[0][3]
+        assert (total, fee) == (order.total, order.delivery_fee), order.no
+        lines = {r[4]: (r[5], r[6], r[7]) for r in rows}
+        assert {s: (q, order.paid[s], order.refunded.get(s, 0)) for s, q in order.lines.items()} == lines, order.no
+        paid = sum(p for _, p, _ in lines.values())
+        refunded = sum(refund_share(p, q, 0, r) for q, p, r in lines.values())
+        assert paid == total - fee, (order.no, "the goods paid include the delivery fee")
+        assert refunded_total == refunded + (fee if order.fee_refunded else 0), (order.no, refunded_total, refunded)
+        base = sum(line.paid for line in order.paid_lines())
+        assert base == paid - refunded, (order.no, base, paid, refunded)
 
     def balances_are_never_negative_and_history_never_changes(self) -> None:
         balances: dict[tuple[str, str], dict[str, int]] = {}
@@ -723,7 +826,7 @@ def test_ledger_state_machine(settings: Settings, database_url: str) -> None:
     print(f"{LedgerMachine.examples} examples, {LedgerMachine.steps} steps:", dict(sorted(tally.items())))
     assert LedgerMachine.steps >= MIN_TOTAL_STEPS, LedgerMachine.steps
     # The runs reached the interesting states (a vacuous run would pass the invariants trivially).
-    for prefix in ("paid:", "refund:", "settle:paid", "touch:"):
+    for prefix in ("paid:", "refund:", "settle:paid", "touch:", "order:C-"):
         assert sum(n for outcome, n in tally.items() if outcome.startswith(prefix)) > 0, (prefix, tally)
 
 
