@@ -93,6 +93,7 @@ from cloudstore.stores.api import (
 )
 from cloudstore.stores.tenantfile import apply_distributors, apply_locations, apply_stores
 from cloudstore.tenancy.tenantfile import SectionApplier, apply_policies
+from cloudstore.web.order_pages import OrderPages
 from cloudstore.web.pages import StorefrontPages, static_assets
 
 if TYPE_CHECKING:
@@ -148,6 +149,7 @@ CONTROLLERS: tuple[ControllerRouterHandler, ...] = (
     HqApiKeyController,
     # The H5 storefront's pages and their static assets (HTML, left out of the OpenAPI document).
     StorefrontPages,
+    OrderPages,
     static_assets,
 )
 
