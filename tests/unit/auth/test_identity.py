@@ -167,7 +167,7 @@ async def test_timeout_is_unavailable_without_leaking_the_request(fake: FakeWeCh
     async with silent_server() as base_url:
         provider = WeChatIdentityProvider(fake.appid, fake.mini_secret, base_url=base_url, client=http, timeout_s=0.2)
         # the server never answers; on a busy machine even the local connect can outlast 0.2 s
-        with pytest.raises(IdentityUnavailable, match="(Read|Connect)Timeout") as caught:
+        with pytest.raises(IdentityUnavailable, match=r"(Read|Connect)Timeout") as caught:
             await provider.resolve("code-1")
     assert caught.value.__cause__ is None
     assert caught.value.__suppress_context__ is True
