@@ -18,11 +18,12 @@ import json
 import os
 import re
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import schemathesis
-from fuzz_setup import Api, SetupFailed, mature
+from fuzz_setup import Api, SetupFailed, mature_all, webhook
 from schemathesis import GenerationMode
 
 DATA: dict[str, Any] = json.loads(Path(os.environ["CLOUDSTORE_FUZZ_DATA"]).read_text())
@@ -34,6 +35,7 @@ _spare_consumers = list(DATA["spare_consumers"])
 _fulfilments: dict[str, tuple[int, list[str]]] = {}
 _keys = itertools.count(1)
 _settled: collections.Counter[str] = collections.Counter()
+_matured: list[tuple[str, str, str]] = []
 _seen: collections.Counter[Callable[..., None]] = collections.Counter()
 
 
@@ -127,6 +129,15 @@ def _fulfilment(role: str, case: Any) -> None:
     case.path_parameters["fulfilment_id"] = fulfilment
     case.path_parameters["action"] = actions[0]
     _fulfilments[role] = (fulfilment, actions[1:])
+    # A carrier and tracking number go with `ship` only (any other action with them is a 422).
+    if actions[0] == "ship":
+        drawn = case.body if isinstance(case.body, dict) else {}
+        carrier = drawn.get("carrier") if isinstance(drawn.get("carrier"), str) and drawn.get("carrier") else "SF"
+        case.body = {"carrier": carrier[:64], "tracking_no": "FZ" + _digest(case).hex()[:12].upper()}
+        if getattr(case, "media_type", None) is None:
+            case.media_type = "application/json"
+    elif isinstance(case.body, dict):
+        case.body = None
 
 
 def publish(case: Any, kwargs: dict[str, Any]) -> None:
@@ -249,19 +260,117 @@ def refund(case: Any, kwargs: dict[str, Any]) -> None:
 def settle(case: Any, kwargs: dict[str, Any]) -> None:
     """Settle one beneficiary's commission of a fresh order, matured for it, up to when it matured.
 
-    At most twenty per phase (each waits for the worker); the rest go as drawn. A drawn body that settles
-    everything leaves nothing for the next, hence fresh commission each time.
+    Fresh orders are matured four at a time (one wait for the worker gives up to twelve settlements: the store's,
+    the distributor's and the KOC's of each), at most sixty per phase. A drawn body that settles everything
+    leaves nothing for the next, hence fresh commission each time.
     """
     phase = _phase(case)
-    if _settled[phase] >= 20:
+    if _settled[phase] >= 60:
         return
+    if not _matured:
+        orders = [API.paid(TOKENS["buyer"], DATA["at_store"], pickup=True, koc=DATA["referrer"]) for _ in range(4)]
+        # Entries that matured at the same moment are settled together: one time, one settlement each.
+        times = sorted(set(mature_all(API, TOKENS["hq"], orders)))
+        beneficiaries = [("store", DATA["store"]), ("distributor", DATA["distributor"]), ("koc", DATA["referrer"])]
+        _matured.extend((kind, code, up_to) for up_to in times for kind, code in beneficiaries)
     _settled[phase] += 1
-    order = API.paid(TOKENS["buyer"], DATA["at_store"], pickup=True, koc=DATA["koc"])
-    kind, code = [("store", DATA["store"]), ("distributor", DATA["distributor"]), ("koc", DATA["koc"])][
-        _settled[phase] % 3
-    ]
+    kind, code, up_to = _matured.pop(0)
     case.body.clear()
-    case.body.update(beneficiary_kind=kind, beneficiary=code, up_to=mature(API, TOKENS["hq"], order))
+    case.body.update(beneficiary_kind=kind, beneficiary=code, up_to=up_to)
+
+
+def quote(case: Any, kwargs: dict[str, Any]) -> None:
+    """An order body as for placing one, with no coupon or the fuzzing consumer's claimed one, no expected total."""
+    order_create(case, kwargs)
+    # The delivery's own fields only (as drawn, the nested object may carry others).
+    case.body["delivery"] = {k: v for k, v in case.body["delivery"].items() if k in DATA["delivery"]}
+    case.body["coupon"] = _pick([None, DATA["claimed"]], case, 7)
+    case.body["expected_total"] = None
+
+
+def claim(case: Any, kwargs: dict[str, Any]) -> None:
+    """A coupon that exists: mostly the uncapped one; the demo tenant's, of one per consumer, answer 409 after one."""
+    case.path_parameters["code"] = _pick([DATA["coupons"][0], *DATA["coupons"]], case, 7)
+
+
+def _instant(value: Any) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+    return moment if moment is not None and moment.tzinfo is not None else None
+
+
+def _period(body: dict[str, Any], required: bool) -> None:
+    """``valid_from`` before ``valid_until`` (the drawn ones in order when they differ, else a year from the first)."""
+    start, end = _instant(body.get("valid_from")), _instant(body.get("valid_until"))
+    if start is None and end is None and not required:
+        return
+    if start is None or end is None:
+        if not required:
+            return
+        start = start or datetime(2026, 1, 1, tzinfo=UTC)
+        end = end or start + timedelta(days=365)
+    if start > end:
+        start, end = end, start
+    if start == end:
+        if start.year >= 9999:
+            start = start - timedelta(days=365)
+        else:
+            end = start + timedelta(days=365)
+    body["valid_from"], body["valid_until"] = start.isoformat(), end.isoformat()
+
+
+def _discount(body: dict[str, Any]) -> None:
+    """A value that makes sense for the kind: basis points 1-10000 for `percent_off`, 1 fen or more for `amount_off`."""
+    value = body.get("value") if isinstance(body.get("value"), int) else 1
+    if body.get("kind") == "percent_off":
+        body["value"] = min(max(value, 1), 10000)
+    elif body.get("kind") == "amount_off":
+        body["value"] = max(value, 1)
+    # Amounts in fen are 0 or more (the document loses the minimum where null is allowed too).
+    for name in ("min_goods", "max_discount"):
+        if isinstance(body.get(name), int):
+            body[name] = max(body[name], 0)
+
+
+def _scope(body: dict[str, Any]) -> None:
+    """`categories` and `products` of non-empty names, each once (the document loses the items' lengths)."""
+    for name in ("categories", "products"):
+        if isinstance(body.get(name), list):
+            body[name] = [x for x in dict.fromkeys(body[name]) if isinstance(x, str) and 1 <= len(x) <= 100]
+
+
+def coupon_create(case: Any, kwargs: dict[str, Any]) -> None:
+    """Fresh codes (HQ's and stores' share one namespace, and both passes draw the same cases)."""
+    body = case.body
+    issuer = "h" if case.operation.path.startswith("/v1/hq/") else "s"
+    body["code"] = _code(body.get("code"), f"-{issuer}{_digest(case).hex()[:6]}")
+    _discount(body)
+    _scope(body)
+    _period(body, required=False)
+
+
+def promotion_create(case: Any, kwargs: dict[str, Any]) -> None:
+    body = case.body
+    body["code"] = _fresh(case, body.get("code"))
+    _discount(body)
+    _scope(body)
+    _period(body, required=True)
+
+
+def webhook_create(case: Any, kwargs: dict[str, Any]) -> None:
+    """An endpoint at the local receiver, each event once."""
+    body = case.body
+    body["url"] = f"{DATA['receiver']}/{_digest(case).hex()[:12]}"
+    if isinstance(body.get("events"), list):
+        body["events"] = list(dict.fromkeys(body["events"])) or ["order.paid"]
+
+
+def webhook_delete(case: Any, kwargs: dict[str, Any]) -> None:
+    """Delete a fresh endpoint (the pinned one is gone after the first)."""
+    url = f"{DATA['receiver']}/delete-{_digest(case).hex()[:12]}"
+    case.path_parameters["webhook_id"] = webhook(API, TOKENS["hq"], url, ["order.paid"])
 
 
 def touch(case: Any, kwargs: dict[str, Any]) -> None:
@@ -275,6 +384,13 @@ FIXES: dict[tuple[str, str], Callable[[Any, dict[str, Any]], None]] = {
     ("POST", "/v1/shop/{tenant}/orders/{order_no}/cancel"): order_cancel,
     ("POST", "/v1/shop/{tenant}/auth/login"): login,
     ("POST", "/v1/shop/{tenant}/touches"): touch,
+    ("POST", "/v1/shop/{tenant}/quote"): quote,
+    ("POST", "/v1/shop/{tenant}/coupons/{code}/claim"): claim,
+    ("POST", "/v1/store/coupons"): coupon_create,
+    ("POST", "/v1/hq/coupons"): coupon_create,
+    ("POST", "/v1/hq/promotions"): promotion_create,
+    ("POST", "/v1/hq/webhooks"): webhook_create,
+    ("DELETE", "/v1/hq/webhooks/{webhook_id}"): webhook_delete,
     ("POST", "/v1/payments/local/notify"): local_notify,
     ("POST", "/v1/store/kocs"): koc_create,
     ("POST", "/v1/store/fulfilments/{fulfilment_id}/{action}"): lambda case, kw: _fulfilment("store", case),
@@ -309,6 +425,8 @@ _BODYLESS = {
     "/v1/hq/fulfilments/{fulfilment_id}/{action}",
     "/v1/hq/products/{code}/publish",
     "/v1/shop/{tenant}/orders/{order_no}/cancel",
+    "/v1/shop/{tenant}/coupons/{code}/claim",
+    "/v1/hq/webhooks/{webhook_id}",
 }
 
 

@@ -1,9 +1,10 @@
 """Prepare the demo tenant of a throw-away server for `scripts/fuzz`, and the client its hooks share.
 
-Run as ``fuzz_setup.py BASE_URL FOLDER``: it signs in as HQ, a store, a distributor and a consumer, makes the
-data the fuzzed operations need exist (stock at the store and at a warehouse, a KOC of the store bound to the
-fuzzing consumer, paid orders with a fulfilment at each audience's own location, commission that has matured
-and a settlement of it, staff accounts of its own), and writes ``FOLDER/fuzz.json`` (tokens and identifiers,
+Run as ``fuzz_setup.py BASE_URL FOLDER RECEIVER_URL``: it signs in as HQ, a store, a distributor and a
+consumer, makes the data the fuzzed operations need exist (stock at the store and at a warehouse, a KOC of the
+store bound to the fuzzing consumer, paid orders with a fulfilment at each audience's own location, commission
+that has matured and a settlement of it, staff accounts of its own, a coupon to claim and one claimed, webhook
+endpoints at the local receiver and a delivery to one of them), and writes ``FOLDER/fuzz.json`` (tokens and identifiers,
 read by `fuzz_hooks.py`) and ``FOLDER/schemathesis.toml`` (path parameters pinned to those identifiers).
 """
 
@@ -37,6 +38,16 @@ NANSHAN = {
     "phone": "13800000000",
 }
 LOGIN_PASSWORD = "fuzz-login-2026"
+# Coupons of the demo tenant (tenants/demo.toml), and one with no cap that the fuzzing consumer may claim often.
+DEMO_COUPONS = ["WELCOME-20", "NS-GREEN-15"]
+CLAIM_COUPON = {
+    "code": "FUZZ-CLAIM",
+    "name": "Fuzz",
+    "kind": "amount_off",
+    "value": 100,
+    "total": None,
+    "per_consumer": 1000,
+}
 _keys = itertools.count(1)
 
 
@@ -155,16 +166,43 @@ def own_koc(api: Api, store: str, consumer_id: int) -> str:
 
 def mature(api: Api, hq: str, order: Any) -> str:
     """Complete a paid pickup order and wait until its commission is available; returns when it became so."""
-    fulfilment = order["fulfilments"][0]["id"]
-    for action in ("ready", "pickup"):
-        api.need("POST", f"/v1/hq/fulfilments/{fulfilment}/{action}", hq)
+    return mature_all(api, hq, [order])[0]
+
+
+def mature_all(api: Api, hq: str, orders: list[Any]) -> list[str]:
+    """Complete paid pickup orders and wait until the commission of each is available; returns when it became so
+    for each (waiting once for the worker, not once per order)."""
+    for order in orders:
+        fulfilment = order["fulfilments"][0]["id"]
+        for action in ("ready", "pickup"):
+            api.need("POST", f"/v1/hq/fulfilments/{fulfilment}/{action}", hq)
+    matured: list[str] = []
+    for order in orders:
+        for _ in range(120):
+            entries = api.need("GET", f"/v1/hq/ledger?order_no={order['order_no']}&status=available&limit=100", hq)
+            times = [e["available_at"] for e in entries["items"] if e.get("available_at")]
+            if times:
+                matured.append(max(times))
+                break
+            time.sleep(0.5)
+        else:
+            raise SetupFailed(f"the commission of order {order['order_no']} never became available")
+    return matured
+
+
+def webhook(api: Api, hq: str, url: str, events: list[str]) -> int:
+    """A new endpoint at `url` for `events`; returns its id."""
+    return int(api.need("POST", "/v1/hq/webhooks", hq, {"url": url, "events": events})["id"])
+
+
+def delivery(api: Api, hq: str, endpoint: int) -> int:
+    """The id of a delivery to `endpoint` (waiting for the first event to be queued for it)."""
     for _ in range(120):
-        entries = api.need("GET", f"/v1/hq/ledger?order_no={order['order_no']}&status=available&limit=100", hq)
-        times = [e["available_at"] for e in entries["items"] if e.get("available_at")]
-        if times:
-            return max(times)
+        page = api.need("GET", f"/v1/hq/webhooks/{endpoint}/deliveries?limit=1", hq)
+        if page["items"]:
+            return int(page["items"][0]["id"])
         time.sleep(0.5)
-    raise SetupFailed(f"the commission of order {order['order_no']} never became available")
+    raise SetupFailed(f"no delivery was made to webhook {endpoint}")
 
 
 def toml_operations(pinned: dict[str, dict[str, Any]]) -> str:
@@ -178,7 +216,7 @@ def toml_operations(pinned: dict[str, dict[str, Any]]) -> str:
     return "\n".join(out)
 
 
-def main(base: str, folder: Path) -> None:
+def main(base: str, folder: Path, receiver: str) -> None:
     api = Api(base)
     hq = token(api, "hq", "chayun-hq-2026")
     store = token(api, "sz-ns-01", "store-pass-2026")
@@ -210,6 +248,8 @@ def main(base: str, folder: Path) -> None:
     # The fuzzing consumer is a KOC of the store (so it has earnings); consumers that are not KOCs yet, for
     # the store to make into ones.
     koc = own_koc(api, store, shopper_id)
+    # Another KOC for the settlements, which no fuzzed route names (the store pass removes the pinned one).
+    referrer = own_koc(api, store, consumer(api, "fuzz-referrer")[1])
     spare_consumers = [consumer(api, f"fuzz-koc-{i}")[1] for i in range(1, 13)]
 
     # Staff accounts of their own: fuzzing a password or an `active` flag never revokes the tokens in use.
@@ -225,19 +265,34 @@ def main(base: str, folder: Path) -> None:
         elif status >= 300:
             raise SetupFailed(f"POST /v1/hq/staff answered {status}: {answer}")
 
+    # A coupon to claim, claimed once: its id goes with quotes. Endpoints at the local receiver (loopback URLs are
+    # allowed outside prod): one subscribed to the events the paid orders below publish, so it has a delivery,
+    # and one for DELETE to remove.
+    status, answer = api.call("POST", "/v1/hq/coupons", hq, CLAIM_COUPON)
+    if status >= 300 and status != 409:
+        raise SetupFailed(f"POST /v1/hq/coupons answered {status}: {answer}")
+    claimed = api.need("POST", f"/v1/shop/{TENANT}/coupons/{CLAIM_COUPON['code']}/claim", shopper)["id"]
+    endpoint = webhook(api, hq, f"{receiver}/main", ["order.created", "order.paid"])
+    spare_endpoint = webhook(api, hq, f"{receiver}/spare", ["order.paid"])
+
     pinned_order = api.place(shopper, at_store, pickup=False)
     store_order = api.paid(shopper, at_store, pickup=True)
     warehouse_order = api.paid(shopper, at_warehouse, pickup=False)
     hq_order = api.paid(shopper, at_store, pickup=False)
 
     # Matured commission, settled at once: a settlement to read. The hooks mature more for the fuzzed runs.
-    matured = mature(api, hq, api.paid(buyer, at_store, pickup=True, koc=koc))
+    matured = mature(api, hq, api.paid(buyer, at_store, pickup=True, koc=referrer))
     first = api.need(
         "POST", "/v1/hq/settlements", hq, {"beneficiary_kind": "store", "beneficiary": STORE, "up_to": matured}
     )
 
+    delivery_id = delivery(api, hq, endpoint)
+
     data = {
         "base": base,
+        "receiver": receiver,
+        "coupons": [CLAIM_COUPON["code"], *DEMO_COUPONS],
+        "claimed": claimed,
         "tokens": {"hq": hq, "store": store, "distributor": distributor, "consumer": shopper, "buyer": buyer},
         "tenant": TENANT,
         "store": STORE,
@@ -249,13 +304,21 @@ def main(base: str, folder: Path) -> None:
         "at_store": at_store,
         "at_warehouse": at_warehouse,
         "koc": koc,
+        "referrer": referrer,
         "spare_consumers": spare_consumers,
         "login": {"tenant": TENANT, "username": "fuzz-login", "password": LOGIN_PASSWORD},
         "delivery": NANSHAN,
     }
     (folder / "fuzz.json").write_text(json.dumps(data, ensure_ascii=False, indent=2))
     pinned = {
-        "^/v1/shop/": {"tenant": TENANT, "store": STORE, "code": product, "order_no": pinned_order["order_no"]},
+        # `code` is a product's, except on the coupon routes.
+        r"^/v1/shop/\{tenant\}/(?!coupons/)": {
+            "tenant": TENANT,
+            "store": STORE,
+            "code": product,
+            "order_no": pinned_order["order_no"],
+        },
+        r"^/v1/shop/\{tenant\}/coupons/": {"tenant": TENANT, "code": CLAIM_COUPON["code"]},
         "^/v1/hq/products/": {"code": product, "sku": sku},
         # HQ archives what these name: others than the ones the hooks order from and settle for.
         "^/v1/hq/stores/": {"code": "SZ-FT-01"},
@@ -270,9 +333,12 @@ def main(base: str, folder: Path) -> None:
         "^/v1/hq/consumers/": {"consumer_id": shopper_id},
         "^/v1/store/kocs/": {"code": koc},
         "^/v1/store/storefront/items/": {"product_code": product},
+        # DELETE removes the spare endpoint; the deliveries are the main one's.
+        r"^/v1/hq/webhooks/\{webhook_id\}$": {"webhook_id": spare_endpoint},
+        r"^/v1/hq/webhooks/\{webhook_id\}/": {"webhook_id": endpoint, "delivery_id": delivery_id},
     }
     (folder / "schemathesis.toml").write_text(toml_operations(pinned))
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], Path(sys.argv[2]))
+    main(sys.argv[1], Path(sys.argv[2]), sys.argv[3])
