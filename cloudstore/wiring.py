@@ -14,6 +14,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from cloudstore.aftersales.events import AfterSaleRefunded, AfterSaleRequested
 from cloudstore.analytics.api import DistributorReportController, HqReportController
 from cloudstore.auth.api import (
     ConsumerAdminController,
@@ -26,6 +27,11 @@ from cloudstore.auth.api import (
 from cloudstore.auth.tenantfile import apply_admin, apply_staff
 from cloudstore.catalog.api import HqCategoryController, HqProductController
 from cloudstore.catalog.tenantfile import apply_products
+from cloudstore.checkout.after_sales_api import (
+    HqAfterSaleController,
+    ShopAfterSaleController,
+    StoreAfterSaleController,
+)
 from cloudstore.checkout.api import (
     HqCheckoutController,
     PaymentNotificationController,
@@ -35,6 +41,8 @@ from cloudstore.checkout.api import (
 from cloudstore.checkout.cancel import expire_order
 from cloudstore.integrations.api import HqApiKeyController, HqWebhookController
 from cloudstore.integrations.delivery import DELIVER_JOB, WebhookSender, deliver
+from cloudstore.integrations.subscribers import on_after_sale_refunded as webhook_after_sale_refunded
+from cloudstore.integrations.subscribers import on_after_sale_requested as webhook_after_sale_requested
 from cloudstore.integrations.subscribers import on_fulfilment_moved as webhook_fulfilment_moved
 from cloudstore.integrations.subscribers import on_order_closed as webhook_order_closed
 from cloudstore.integrations.subscribers import on_order_paid as webhook_order_paid
@@ -133,6 +141,9 @@ CONTROLLERS: tuple[ControllerRouterHandler, ...] = (
     ShopQuoteController,
     HqCheckoutController,
     PaymentNotificationController,
+    ShopAfterSaleController,
+    HqAfterSaleController,
+    StoreAfterSaleController,
     DistributorEarningsController,
     KocController,
     LedgerController,
@@ -161,6 +172,8 @@ SUBSCRIBERS: Mapping[type, tuple[Subscriber, ...]] = {
     OrderRefunded: (on_order_refunded, webhook_order_refunded),
     OrderClosed: (webhook_order_closed,),
     FulfilmentMoved: (webhook_fulfilment_moved,),
+    AfterSaleRequested: (webhook_after_sale_requested,),
+    AfterSaleRefunded: (webhook_after_sale_refunded,),
 }
 
 #: The tenant file's sections after the tenant itself, in dependency order (each names what came before it).

@@ -1,4 +1,5 @@
-"""Order events written to the webhook outbox, in the transaction that made them (one statement each)."""
+"""Order and after-sales events written to the webhook outbox, in the transaction that made them (one statement
+each)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,18 @@ from cloudstore.integrations.delivery import record_event
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
+    from cloudstore.aftersales.events import AfterSaleRefunded, AfterSaleRequested
     from cloudstore.orders.events import FulfilmentMoved, OrderClosed, OrderPaid, OrderPlaced, OrderRefunded
 
-__all__ = ("on_fulfilment_moved", "on_order_closed", "on_order_paid", "on_order_placed", "on_order_refunded")
+__all__ = (
+    "on_after_sale_refunded",
+    "on_after_sale_requested",
+    "on_fulfilment_moved",
+    "on_order_closed",
+    "on_order_paid",
+    "on_order_placed",
+    "on_order_refunded",
+)
 
 _FULFILMENT_EVENTS = {
     "shipped": "fulfilment.shipped",
@@ -87,4 +97,42 @@ async def on_fulfilment_moved(session: AsyncSession, event: FulfilmentMoved) -> 
         },
         event.at,
         key=f"f{event.fulfilment_id}.{event.status}",
+    )
+
+
+async def on_after_sale_requested(session: AsyncSession, event: AfterSaleRequested) -> None:
+    """``after_sale.requested``: a consumer asked for a refund of unshipped units or a return of shipped ones."""
+    await record_event(
+        session,
+        event.tenant_id,
+        "after_sale.requested",
+        {
+            "id": event.after_sale_id,
+            "order_no": event.order_no,
+            "kind": event.kind,
+            "lines": event.lines,
+            "refund_amount": event.refund_amount,
+            "at": event.at.isoformat(),
+        },
+        event.at,
+        key=f"as{event.after_sale_id}.requested",
+    )
+
+
+async def on_after_sale_refunded(session: AsyncSession, event: AfterSaleRefunded) -> None:
+    """``after_sale.refunded``: the after-sale's money went back (``refund.succeeded`` goes with it)."""
+    await record_event(
+        session,
+        event.tenant_id,
+        "after_sale.refunded",
+        {
+            "id": event.after_sale_id,
+            "order_no": event.order_no,
+            "kind": event.kind,
+            "refund_no": event.refund_no,
+            "amount": event.amount,
+            "at": event.at.isoformat(),
+        },
+        event.at,
+        key=f"as{event.after_sale_id}.refunded",
     )
