@@ -43,11 +43,13 @@ from cloudstore.integrations.api import HqApiKeyController, HqWebhookController
 from cloudstore.integrations.delivery import DELIVER_JOB, WebhookSender, deliver
 from cloudstore.integrations.subscribers import on_after_sale_refunded as webhook_after_sale_refunded
 from cloudstore.integrations.subscribers import on_after_sale_requested as webhook_after_sale_requested
+from cloudstore.integrations.subscribers import on_commission_available as webhook_commission_available
 from cloudstore.integrations.subscribers import on_fulfilment_moved as webhook_fulfilment_moved
 from cloudstore.integrations.subscribers import on_order_closed as webhook_order_closed
 from cloudstore.integrations.subscribers import on_order_paid as webhook_order_paid
 from cloudstore.integrations.subscribers import on_order_placed as webhook_order_placed
 from cloudstore.integrations.subscribers import on_order_refunded as webhook_order_refunded
+from cloudstore.integrations.subscribers import on_settlement_created as webhook_settlement_created
 from cloudstore.inventory.api import DistributorStockController, HqStockController
 from cloudstore.inventory.tenantfile import apply_stock
 from cloudstore.orders.api import (
@@ -84,6 +86,7 @@ from cloudstore.referrals.api import (
     StoreEarningsController,
 )
 from cloudstore.referrals.booking import RELEASE_JOB
+from cloudstore.referrals.events import CommissionAvailable, SettlementCreated
 from cloudstore.referrals.service.subscribers import (
     on_order_completed,
     on_order_paid,
@@ -164,7 +167,7 @@ CONTROLLERS: tuple[ControllerRouterHandler, ...] = (
     static_assets,
 )
 
-#: Who reacts to each order event, in the order they run (in the emitter's transaction).
+#: Who reacts to each order, after-sales and ledger event, in the order they run (in the emitter's transaction).
 SUBSCRIBERS: Mapping[type, tuple[Subscriber, ...]] = {
     OrderPlaced: (webhook_order_placed,),
     OrderPaid: (on_order_paid, webhook_order_paid),
@@ -174,6 +177,8 @@ SUBSCRIBERS: Mapping[type, tuple[Subscriber, ...]] = {
     FulfilmentMoved: (webhook_fulfilment_moved,),
     AfterSaleRequested: (webhook_after_sale_requested,),
     AfterSaleRefunded: (webhook_after_sale_refunded,),
+    CommissionAvailable: (webhook_commission_available,),
+    SettlementCreated: (webhook_settlement_created,),
 }
 
 #: The tenant file's sections after the tenant itself, in dependency order (each names what came before it).
