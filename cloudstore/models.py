@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from cloudstore.aftersales.models import AfterSale, AfterSaleLine
 from cloudstore.auth.models import Consumer, Staff
 from cloudstore.catalog.models import Product, Sku
 from cloudstore.integrations.models import ApiKey, WebhookAttempt, WebhookDelivery, WebhookEndpoint
@@ -18,6 +19,8 @@ from cloudstore.tenancy.models import Tenant, TenantPolicy
 
 __all__ = (
     "PLATFORM_TABLES",
+    "AfterSale",
+    "AfterSaleLine",
     "ApiKey",
     "Binding",
     "CommissionTerms",

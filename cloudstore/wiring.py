@@ -14,6 +14,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from cloudstore.aftersales.events import AfterSaleRefunded, AfterSaleRequested
 from cloudstore.analytics.api import DistributorReportController, HqReportController
 from cloudstore.auth.api import (
     ConsumerAdminController,
@@ -26,6 +27,11 @@ from cloudstore.auth.api import (
 from cloudstore.auth.tenantfile import apply_admin, apply_staff
 from cloudstore.catalog.api import HqCategoryController, HqProductController
 from cloudstore.catalog.tenantfile import apply_products
+from cloudstore.checkout.after_sales_api import (
+    HqAfterSaleController,
+    ShopAfterSaleController,
+    StoreAfterSaleController,
+)
 from cloudstore.checkout.api import (
     HqCheckoutController,
     PaymentNotificationController,
@@ -35,11 +41,15 @@ from cloudstore.checkout.api import (
 from cloudstore.checkout.cancel import expire_order
 from cloudstore.integrations.api import HqApiKeyController, HqWebhookController
 from cloudstore.integrations.delivery import DELIVER_JOB, WebhookSender, deliver
+from cloudstore.integrations.subscribers import on_after_sale_refunded as webhook_after_sale_refunded
+from cloudstore.integrations.subscribers import on_after_sale_requested as webhook_after_sale_requested
+from cloudstore.integrations.subscribers import on_commission_available as webhook_commission_available
 from cloudstore.integrations.subscribers import on_fulfilment_moved as webhook_fulfilment_moved
 from cloudstore.integrations.subscribers import on_order_closed as webhook_order_closed
 from cloudstore.integrations.subscribers import on_order_paid as webhook_order_paid
 from cloudstore.integrations.subscribers import on_order_placed as webhook_order_placed
 from cloudstore.integrations.subscribers import on_order_refunded as webhook_order_refunded
+from cloudstore.integrations.subscribers import on_settlement_created as webhook_settlement_created
 from cloudstore.inventory.api import DistributorStockController, HqStockController
 from cloudstore.inventory.tenantfile import apply_stock
 from cloudstore.orders.api import (
@@ -76,6 +86,7 @@ from cloudstore.referrals.api import (
     StoreEarningsController,
 )
 from cloudstore.referrals.booking import RELEASE_JOB
+from cloudstore.referrals.events import CommissionAvailable, SettlementCreated
 from cloudstore.referrals.service.subscribers import (
     on_order_completed,
     on_order_paid,
@@ -133,6 +144,9 @@ CONTROLLERS: tuple[ControllerRouterHandler, ...] = (
     ShopQuoteController,
     HqCheckoutController,
     PaymentNotificationController,
+    ShopAfterSaleController,
+    HqAfterSaleController,
+    StoreAfterSaleController,
     DistributorEarningsController,
     KocController,
     LedgerController,
@@ -153,7 +167,7 @@ CONTROLLERS: tuple[ControllerRouterHandler, ...] = (
     static_assets,
 )
 
-#: Who reacts to each order event, in the order they run (in the emitter's transaction).
+#: Who reacts to each order, after-sales and ledger event, in the order they run (in the emitter's transaction).
 SUBSCRIBERS: Mapping[type, tuple[Subscriber, ...]] = {
     OrderPlaced: (webhook_order_placed,),
     OrderPaid: (on_order_paid, webhook_order_paid),
@@ -161,6 +175,10 @@ SUBSCRIBERS: Mapping[type, tuple[Subscriber, ...]] = {
     OrderRefunded: (on_order_refunded, webhook_order_refunded),
     OrderClosed: (webhook_order_closed,),
     FulfilmentMoved: (webhook_fulfilment_moved,),
+    AfterSaleRequested: (webhook_after_sale_requested,),
+    AfterSaleRefunded: (webhook_after_sale_refunded,),
+    CommissionAvailable: (webhook_commission_available,),
+    SettlementCreated: (webhook_settlement_created,),
 }
 
 #: The tenant file's sections after the tenant itself, in dependency order (each names what came before it).

@@ -257,6 +257,38 @@ def refund(case: Any, kwargs: dict[str, Any]) -> None:
         case.body.update(all=False, lines=[{"sku": DATA["at_store"], "qty": 1}])
 
 
+def _after_sale(kind: str = "refund_only") -> int:
+    """A fresh paid pickup order's unit asked back by the fuzzing consumer: the after-sale's id."""
+    order = API.paid(TOKENS["consumer"], DATA["at_store"], pickup=True)
+    answer = API.need(
+        "POST",
+        f"/v1/shop/{DATA['tenant']}/orders/{order['order_no']}/after-sales",
+        TOKENS["consumer"],
+        {"kind": kind, "lines": [{"sku": DATA["at_store"], "qty": 1}], "reason": "fuzz"},
+    )
+    return int(answer["id"])
+
+
+def after_sale_create(case: Any, kwargs: dict[str, Any]) -> None:
+    """A refund of the unshipped unit of a fresh paid order (a drawn reason is kept)."""
+    order = API.paid(TOKENS["consumer"], DATA["at_store"], pickup=True)
+    case.path_parameters["order_no"] = order["order_no"]
+    case.body.update(kind="refund_only", lines=[{"sku": DATA["at_store"], "qty": 1}])
+    if not isinstance(case.body.get("reason"), str) or not case.body["reason"]:
+        case.body["reason"] = "fuzz"
+
+
+def after_sale_cancel(case: Any, kwargs: dict[str, Any]) -> None:
+    case.path_parameters["after_sale_id"] = _after_sale()
+
+
+def after_sale_decide(case: Any, kwargs: dict[str, Any]) -> None:
+    """Approve (a refund-only is refunded at once) or reject a fresh request; neither takes a body."""
+    case.path_parameters["after_sale_id"] = _after_sale()
+    case.path_parameters["action"] = _pick(["approve", "reject"], case, 3)
+    case.body = None
+
+
 def settle(case: Any, kwargs: dict[str, Any]) -> None:
     """Settle one beneficiary's commission of a fresh order, matured for it, up to when it matured.
 
@@ -411,6 +443,10 @@ FIXES: dict[tuple[str, str], Callable[[Any, dict[str, Any]], None]] = {
     ("PATCH", "/v1/hq/products/{code}/skus/{sku}"): sku_update,
     ("POST", "/v1/hq/orders/{order_no}/refunds"): refund,
     ("POST", "/v1/hq/settlements"): settle,
+    ("POST", "/v1/shop/{tenant}/orders/{order_no}/after-sales"): after_sale_create,
+    ("POST", "/v1/shop/{tenant}/after-sales/{after_sale_id}/cancel"): after_sale_cancel,
+    ("POST", "/v1/hq/after-sales/{after_sale_id}/{action}"): after_sale_decide,
+    ("POST", "/v1/store/after-sales/{after_sale_id}/{action}"): after_sale_decide,
 }
 _IDEMPOTENT = {
     "/v1/shop/{tenant}/orders",
@@ -427,6 +463,9 @@ _BODYLESS = {
     "/v1/shop/{tenant}/orders/{order_no}/cancel",
     "/v1/shop/{tenant}/coupons/{code}/claim",
     "/v1/hq/webhooks/{webhook_id}",
+    "/v1/shop/{tenant}/after-sales/{after_sale_id}/cancel",
+    "/v1/hq/after-sales/{after_sale_id}/{action}",
+    "/v1/store/after-sales/{after_sale_id}/{action}",
 }
 
 

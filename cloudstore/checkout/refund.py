@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
     from cloudstore.payments.gateways.base import PaymentProvider
 
-__all__ = ("refund_order", "release_unshipped")
+__all__ = ("refund_order", "refund_units", "release_unshipped", "units_amount")
 
 
 async def refund_order(
@@ -53,33 +53,65 @@ async def refund_order(
     take = _refund_take(lines, data)
     if not take:
         raise ValidationFailed("nothing left to refund")
-    # Each line returns its paid amount (after discounts) in exact integer steps; see pricing.engine.refund_share.
-    amount = sum(refund_share(line.paid, line.qty, line.refunded_qty, qty) for line, qty in take)
+    return await refund_units(
+        session, tenant_id, providers, o, lines, take, release=True, with_fee=data.all, refund_no=None, now=now
+    )
+
+
+def units_amount(take: list[tuple[lifecycle.OrderLine, int]]) -> int:
+    """What these units return: each line's paid amount (after discounts) in exact integer steps."""
+    return sum(refund_share(line.paid, line.qty, line.refunded_qty, qty) for line, qty in take)
+
+
+async def refund_units(
+    session: AsyncSession,
+    tenant_id: int,
+    providers: dict[str, PaymentProvider],
+    o: lifecycle.RefundableOrder,
+    lines: list[lifecycle.OrderLine],
+    take: list[tuple[lifecycle.OrderLine, int]],
+    *,
+    release: bool,
+    with_fee: bool,
+    refund_no: str | None,
+    now: datetime,
+) -> RefundRead:
+    """Refund ``take`` of a locked paid order's locked ``lines`` through its provider and record it.
+
+    ``release``: the units had not left their location, so their stock goes back to available (a refund that
+    empties the order releases whatever it still holds either way). ``with_fee``: a refund that empties the
+    order returns the delivery fee too when nothing has shipped. ``refund_no`` names the refund to the
+    provider, so a retried one is the same refund; ``None`` draws a new one. Publishes ``OrderRefunded``.
+    """
+    if o.payment_id is None or o.payment_no is None or o.provider is None:
+        raise InvalidState(f"order {o.order_no} is {o.status}; only paid orders are refunded")
+    amount = units_amount(take)
     left = {line.line_no: line.qty - line.refunded_qty for line in lines}
     for line, qty in take:
         left[line.line_no] -= qty
     full = not any(left.values())
-    if data.all and o.delivery_fee and not await lifecycle.has_shipped(session, tenant_id, o.id):
+    if with_fee and full and o.delivery_fee and not await lifecycle.has_shipped(session, tenant_id, o.id):
         amount += o.delivery_fee  # nothing was sent: the delivery fee goes back too
     if amount <= 0:
         raise ValidationFailed("nothing left to refund: the units asked for cost nothing after discounts")
     payments = PaymentService(session, providers)
     refund = await payments.refund_through_provider(
-        o.provider, payment_no=o.payment_no, amount=amount, total=o.paid or 0
+        o.provider, payment_no=o.payment_no, amount=amount, total=o.paid or 0, refund_no=refund_no
     )
     refunded = [FulfilmentLineRead(sku=line.sku_code, qty=qty) for line, qty in take]
     await payments.record_refund(
         tenant_id, o.id, o.payment_id, amount, [{"sku": r.sku, "qty": r.qty} for r in refunded], refund
     )
     await lifecycle.record_refund(session, tenant_id, o.id, take, amount, full=full)
-    await _release_refunded(session, tenant_id, o.id, take, whole=full)
+    if release or full:
+        await _release_refunded(session, tenant_id, o.id, take, whole=full)
     await publish(
         session,
         OrderRefunded(tenant_id=tenant_id, order_id=o.id, refund_no=refund.refund_no, amount=amount, refunded_at=now),
     )
     return RefundRead(
         refund_no=refund.refund_no,
-        order_no=order_no,
+        order_no=o.order_no,
         amount=amount,
         status=refund.status,
         lines=refunded,

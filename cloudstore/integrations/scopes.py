@@ -7,11 +7,13 @@ from collections.abc import Mapping
 __all__ = ("ROUTE_SCOPES",)
 
 #: ``(method, path template) → scope``. A key with ``location`` acts only on that location's fulfilments and
-#: stock (checked where those are touched).
+#: stock (checked where those are touched), and on the after-sales of orders with a fulfilment there.
 ROUTE_SCOPES: Mapping[tuple[str, str], str] = {
     ("GET", "/v1/hq/orders"): "orders:read",
     ("GET", "/v1/hq/orders/{order_no}"): "orders:read",
     ("POST", "/v1/hq/fulfilments/{fulfilment_id}/{action}"): "fulfilments:write",
+    ("GET", "/v1/hq/after-sales"): "orders:read",
+    ("POST", "/v1/hq/after-sales/{after_sale_id}/{action}"): "fulfilments:write",
     ("GET", "/v1/hq/stock"): "stock:write",
     ("PUT", "/v1/hq/stock"): "stock:write",
     ("GET", "/v1/hq/stock/movements"): "stock:write",

@@ -1,4 +1,6 @@
-"""Reserving stock for orders, consuming it when goods leave, and releasing it: the only writer of ``reserved``.
+"""Reserving stock for orders, consuming it when goods leave, releasing it, and taking returned units back.
+
+This is the only writer of ``reserved``.
 
 Every lock here is ``FOR NO KEY UPDATE`` on ``stock_levels`` rows in key order (location, then SKU), so
 concurrent orders, shipments, cancellations and on-hand edits queue instead of deadlocking, and foreign-key
@@ -17,6 +19,7 @@ from cloudstore.lib.errors import InsufficientStock
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
+    from datetime import datetime
 
     from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -29,6 +32,7 @@ __all__ = (
     "release_units",
     "reserve",
     "reserve_if_available",
+    "restock_returned",
 )
 
 _READ_STOCK = text(
@@ -212,3 +216,40 @@ async def release_units(session: AsyncSession, tenant_id: int, location_id: int,
         ),
         {"t": tenant_id, "l": location_id, "k": sku_id, "n": qty},
     )
+
+
+_LEVEL_COLUMNS = ("tenant_id", "location_id", "sku_id", "on_hand", "updated_at")
+
+
+async def restock_returned(
+    session: AsyncSession,
+    tenant_id: int,
+    location_id: int,
+    units: dict[int, int],
+    *,
+    reference: str,
+    actor: str,
+    at: datetime,
+) -> None:
+    """Put returned units (``sku_id -> qty``) back on hand at a location, as ``return`` movements.
+
+    One upsert locks the rows in SKU order (a location that never held the SKU gets a row); the time is a
+    parameter, as Citus refuses ``now()`` after ``ON CONFLICT``.
+    """
+    rows = [(tenant_id, location_id, sku_id, qty, at) for sku_id, qty in sorted(units.items()) if qty > 0]
+    if not rows:
+        return
+    levels = await insert_rows(
+        session,
+        "stock_levels",
+        _LEVEL_COLUMNS,
+        rows,
+        suffix=(
+            " ON CONFLICT (tenant_id, location_id, sku_id) DO UPDATE SET "
+            "on_hand = stock_levels.on_hand + EXCLUDED.on_hand, updated_at = EXCLUDED.updated_at "
+            "RETURNING sku_id, on_hand"
+        ),
+    )
+    after = {r.sku_id: r.on_hand for r in levels}
+    moves = [(tenant_id, location_id, k, units[k], after[k], "return", reference, actor) for k in sorted(after)]
+    await insert_rows(session, "stock_movements", _MOVEMENT_COLUMNS, moves)

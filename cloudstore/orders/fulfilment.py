@@ -21,7 +21,14 @@ if TYPE_CHECKING:
     from cloudstore.auth.tokens import Principal
     from cloudstore.orders.schemas import FulfilmentRead, Shipment
 
-__all__ = ("FulfilmentService", "HeldUnits", "cancel_unshipped", "lock_unshipped_units", "shrink_unshipped")
+__all__ = (
+    "FulfilmentService",
+    "HeldUnits",
+    "cancel_unshipped",
+    "lock_unshipped_units",
+    "shrink_unshipped",
+    "unshipped_units",
+)
 
 
 class FulfilmentService:
@@ -212,3 +219,19 @@ async def shrink_unshipped(session: AsyncSession, tenant_id: int, held: HeldUnit
         ),
         {"t": tenant_id, "f": held.fulfilment_id, "l": held.location_id, "k": held.sku_id, "n": qty},
     )
+
+
+async def unshipped_units(session: AsyncSession, tenant_id: int, order_id: int) -> dict[int, int]:
+    """Units of each SKU the order's fulfilments still hold (not shipped or picked up), by SKU id."""
+    rows = (
+        await session.execute(
+            text(
+                "SELECT fl.sku_id, sum(fl.qty) AS qty FROM fulfilments f JOIN fulfilment_lines fl "
+                "ON fl.tenant_id = f.tenant_id AND fl.fulfilment_id = f.id "
+                "WHERE f.tenant_id = :t AND f.order_id = :o AND f.status IN ('pending', 'ready_for_pickup') "
+                "GROUP BY fl.sku_id"
+            ),
+            {"t": tenant_id, "o": order_id},
+        )
+    ).all()
+    return {int(r.sku_id): int(r.qty) for r in rows}

@@ -233,10 +233,14 @@ class PaymentService:
         return await self._refund_notification(tenant_id, note)
 
     async def refund_through_provider(
-        self, provider_name: str, *, payment_no: str, amount: int, total: int
+        self, provider_name: str, *, payment_no: str, amount: int, total: int, refund_no: str | None = None
     ) -> ProviderRefund:
-        """Ask the provider to give ``amount`` back; 503 when it is unreachable, 422 when it refuses."""
-        refund_no = f"r{secrets.token_hex(10)}"
+        """Ask the provider to give ``amount`` back; 503 when it is unreachable, 422 when it refuses.
+
+        ``refund_no`` names the refund to the provider, so asking again for the same one is not a second refund;
+        by default a new one is drawn.
+        """
+        refund_no = refund_no or f"r{secrets.token_hex(10)}"
         provider = self._provider(provider_name)
         try:
             result = await provider.refund(

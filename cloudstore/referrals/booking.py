@@ -34,6 +34,7 @@ import msgspec
 from sqlalchemy import text
 
 from cloudstore.lib.errors import NotFound
+from cloudstore.lib.events import publish
 from cloudstore.lib.jobs import enqueue
 from cloudstore.orders.lifecycle import record_credit
 from cloudstore.pricing.engine import refund_share
@@ -50,6 +51,7 @@ from cloudstore.referrals.crediting import (
     credit_of,
     with_distributor,
 )
+from cloudstore.referrals.events import CommissionAvailable
 from cloudstore.referrals.rules import (
     CommissionPolicy,
     CommissionRates,
@@ -275,7 +277,7 @@ async def _lock_order(session: AsyncSession, tenant_id: int, order_id: int) -> A
     return (
         await session.execute(
             text(
-                "SELECT credited_store_id, credited_distributor_id, credited_koc_id FROM orders "
+                "SELECT order_no, credited_store_id, credited_distributor_id, credited_koc_id FROM orders "
                 "WHERE tenant_id = :t AND id = :o FOR NO KEY UPDATE"
             ),
             {"t": tenant_id, "o": order_id},
@@ -284,17 +286,35 @@ async def _lock_order(session: AsyncSession, tenant_id: int, order_id: int) -> A
 
 
 async def release(session: AsyncSession, tenant_id: int, order_id: int) -> int:
-    """Move the order's pending entries to available; returns how many moved."""
-    if await _lock_order(session, tenant_id, order_id) is None:
+    """Move the order's pending entries to available; returns how many moved.
+
+    Publishes :class:`CommissionAvailable` when any did.
+    """
+    order = await _lock_order(session, tenant_id, order_id)
+    if order is None:
         return 0
-    moved = await session.execute(
-        text(
-            "UPDATE ledger_entries SET status = 'available', available_at = now() "
-            "WHERE tenant_id = :t AND order_id = :o AND status = 'pending'"
-        ),
-        {"t": tenant_id, "o": order_id},
-    )
-    return int(moved.rowcount)  # type: ignore[attr-defined]
+    at = datetime.now(UTC)
+    moved = (
+        await session.execute(
+            text(
+                "UPDATE ledger_entries SET status = 'available', available_at = :at "
+                "WHERE tenant_id = :t AND order_id = :o AND status = 'pending' RETURNING amount"
+            ),
+            {"t": tenant_id, "o": order_id, "at": at},
+        )
+    ).all()
+    if moved:
+        await publish(
+            session,
+            CommissionAvailable(
+                tenant_id=tenant_id,
+                order_no=order.order_no,
+                entries=len(moved),
+                amount=sum(int(r.amount) for r in moved),
+                at=at,
+            ),
+        )
+    return len(moved)
 
 
 async def book_refund(session: AsyncSession, event: OrderRefunded) -> None:

@@ -23,8 +23,10 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from cloudstore.lib.errors import InvalidState, NotFound, ValidationFailed
+from cloudstore.lib.events import publish
 from cloudstore.lib.paging import cut_page, page_start
 from cloudstore.lib.tables import utcnow
+from cloudstore.referrals.events import SettlementCreated
 from cloudstore.referrals.schemas import (
     Balances,
     Earnings,
@@ -291,7 +293,20 @@ class LedgerService:
             ),
             {"s": settlement_id, "t": tenant_id, "ids": ids},
         )
-        return await self.settlement(tenant_id, settlement_no)
+        done = await self.settlement(tenant_id, settlement_no)
+        await publish(
+            self.session,
+            SettlementCreated(
+                tenant_id=tenant_id,
+                settlement_no=done.settlement_no,
+                beneficiary_kind=done.beneficiary_kind,
+                beneficiary=done.beneficiary,
+                total=done.total,
+                entry_count=done.entry_count,
+                at=done.created_at,
+            ),
+        )
+        return done
 
     async def _record(
         self, tenant_id: int, data: SettlementCreate, total: int, count: int, actor: str, now: datetime

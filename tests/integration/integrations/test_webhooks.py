@@ -403,3 +403,62 @@ async def test_concurrent_orders_each_send_created_and_paid_once(
     assert sorted((e["type"], e["data"]["order_no"]) for e in events) == sorted(
         [(kind, n) for n in numbers for kind in ("order.created", "order.paid")]
     )
+
+
+async def test_after_sales_commission_and_settlement_events_are_sent(
+    app: Litestar, api: Api, network: Network, worker: Worker
+) -> None:
+    hq = network.tenant.hq_token
+    r = await api.put(
+        "/v1/hq/policies/commission",
+        token=hq,
+        json={"store_bp": 500, "distributor_bp": 200, "koc_bp": 0, "frozen_days": 0},
+    )
+    assert r.status_code == 200, r.text
+    names = [
+        "after_sale.requested",
+        "after_sale.refunded",
+        "refund.succeeded",
+        "commission.available",
+        "settlement.created",
+    ]
+    with receiver() as wms:
+        endpoint = await add_endpoint(api, network, wms.url, names)
+        r = await place(api, network, [{"sku": "TEA-1", "qty": 2}], key="wh-as")
+        order = r.json()
+        await pay(api, network, order["order_no"], order["total"])
+        r = await api.post(
+            f"/v1/shop/{network.tenant.slug}/orders/{order['order_no']}/after-sales",
+            token=network.consumer_token,
+            json={"kind": "refund_only", "lines": [{"sku": "TEA-1", "qty": 1}], "reason": "too many"},
+        )
+        assert r.status_code == 201, r.text
+        after_sale = r.json()
+        r = await api.post(f"/v1/hq/after-sales/{after_sale['id']}/approve", token=hq)
+        assert r.status_code == 200, r.text
+        refund_no = r.json()["refund_no"]
+        [f] = order["fulfilments"]
+        for action in ("ship", "deliver"):
+            assert (await api.post(f"/v1/hq/fulfilments/{f['id']}/{action}", token=hq)).status_code == 200
+        async with app.state.db.sessions() as s, s.begin():
+            await set_tenant(s, network.tenant_id)
+            await s.execute(text("UPDATE jobs SET run_at = now() WHERE kind = 'referrals.release'"))
+        await worker.run_pending()
+        r = await api.post("/v1/hq/settlements", token=hq, json={})
+        assert r.status_code == 201, r.text
+        settlement = r.json()
+        await worker.run_pending()
+        events = [Webhook(endpoint["secret"]).verify(x.body, x.headers) for x in wms.received]
+    by_type = {e["type"]: e["data"] for e in events}
+    assert sorted(e["type"] for e in events) == sorted(names)
+    assert by_type["after_sale.requested"]["id"] == after_sale["id"]
+    assert by_type["after_sale.requested"]["lines"] == [{"sku": "TEA-1", "qty": 1}]
+    assert by_type["after_sale.refunded"] == {**by_type["after_sale.refunded"], "refund_no": refund_no, "amount": 1290}
+    assert by_type["refund.succeeded"]["refund_no"] == refund_no
+    left = 1290 * 500 // 10000 + 1290 * 200 // 10000
+    assert (by_type["commission.available"]["order_no"], by_type["commission.available"]["amount"]) == (
+        order["order_no"],
+        left,
+    )
+    assert by_type["settlement.created"]["settlement_no"] == settlement["settlement_no"]
+    assert by_type["settlement.created"]["total"] == settlement["total"] == left

@@ -2,7 +2,8 @@
 
 Random sequences of touches, coupon claims, orders (some with a coupon the quote found usable: HQ or store,
 amount off, percent off with a cap, free delivery; sometimes under a promotion and a delivery fee), payments
-(with repeated notifications), refunds (partial and whole), fulfilment to completion, the after-sales window
+(with repeated notifications), refunds (partial and whole), after-sales (refund-only before shipment, returns
+received and refunded after delivery), fulfilment to completion, the after-sales window
 passing, commission policy changes and settlements. A model
 built on the pure rules (``rules.apply_touch``/``attribute``/``renew_on_paid``/``compute_commission``) predicts
 bindings and attribution; after every step the ledger is read from the database and checked:
@@ -603,6 +604,45 @@ class LedgerMachine(RuleBasedStateMachine):
         if all(order.refunded.get(s, 0) == q for s, q in order.lines.items()):
             order.status = "refunded"
 
+    @precondition(lambda self: any(o.status in ("paid", "completed") for o in self.orders))
+    @rule(pick=st.integers(0, 10_000), restock=st.booleans(), data=st.data())
+    def after_sale(self, pick: int, restock: bool, data: st.DataObject) -> None:
+        """The consumer asks for a refund of unshipped units (a paid order) or returns delivered ones (completed);
+        HQ approves, receives a return and refunds it."""
+        order = self._pick(pick, "paid", "completed")
+        assert order is not None
+        left = {s: q - order.refunded.get(s, 0) for s, q in order.lines.items() if q > order.refunded.get(s, 0)}
+        sku = data.draw(st.sampled_from(sorted(left)))
+        qty = data.draw(st.integers(1, left[sku]))
+        kind = "refund_only" if order.status == "paid" else "return"
+        r = self.call(
+            "POST",
+            f"/v1/shop/{self.tenant.slug}/orders/{order.no}/after-sales",
+            token=self.consumer_tokens[order.consumer],
+            json={"kind": kind, "lines": [{"sku": sku, "qty": qty}], "reason": "state machine"},
+        )
+        assert r.status_code == 201, r.text
+        path = f"/v1/hq/after-sales/{r.json()['id']}"
+        r = self.call("POST", f"{path}/approve", token=self.tenant.hq_token)
+        assert r.status_code == 200, r.text
+        if kind == "return":
+            detail = self.call("GET", f"/v1/hq/orders/{order.no}", token=self.tenant.hq_token).json()
+            receipt = {
+                "location": detail["fulfilments"][0]["location"],
+                "lines": [{"sku": sku, "qty": qty, "restock": restock}],
+            }
+            r = self.call("POST", f"{path}/receive", token=self.tenant.hq_token, json=receipt)
+            assert r.status_code == 200, r.text
+            r = self.call("POST", f"{path}/refund", token=self.tenant.hq_token)
+            assert r.status_code == 200, r.text
+        assert r.json()["status"] == "refunded", r.text
+        self.tally[f"after_sale:{kind}:{'released' if order.released else 'pending'}"] += 1
+        order.refunded[sku] = order.refunded.get(sku, 0) + qty
+        if all(order.refunded.get(s, 0) == q for s, q in order.lines.items()):
+            if kind == "refund_only":
+                order.fee_refunded = True  # the refund empties an order that never shipped: the fee goes back
+            order.status = "refunded"
+
     @precondition(lambda self: any(o.status == "paid" for o in self.orders))
     @rule(pick=st.integers(0, 10_000))
     def fulfil(self, pick: int) -> None:
@@ -826,7 +866,15 @@ def test_ledger_state_machine(settings: Settings, database_url: str) -> None:
     print(f"{LedgerMachine.examples} examples, {LedgerMachine.steps} steps:", dict(sorted(tally.items())))
     assert LedgerMachine.steps >= MIN_TOTAL_STEPS, LedgerMachine.steps
     # The runs reached the interesting states (a vacuous run would pass the invariants trivially).
-    for prefix in ("paid:", "refund:", "settle:paid", "touch:", "order:C-"):
+    for prefix in (
+        "paid:",
+        "refund:",
+        "after_sale:refund_only",
+        "after_sale:return",
+        "settle:paid",
+        "touch:",
+        "order:C-",
+    ):
         assert sum(n for outcome, n in tally.items() if outcome.startswith(prefix)) > 0, (prefix, tally)
 
 

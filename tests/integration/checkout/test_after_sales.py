@@ -1,0 +1,262 @@
+"""After-sales: refund-only before shipment, returns after delivery, decisions, idempotent steps, concurrency."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any
+
+from tests.integration.integrations.helpers import rows
+from tests.integration.network import Network, pay, place, stock
+from tests.integration.referrals.helpers import set_policy
+from tests.support import Api, consumer, problem, staff_token
+
+if TYPE_CHECKING:
+    from litestar import Litestar
+
+RATES = {"store_bp": 500, "distributor_bp": 200, "koc_bp": 0, "frozen_days": 7}
+
+
+async def _paid(api: Api, net: Network, lines: list[dict[str, Any]], key: str, **kw: Any) -> dict[str, Any]:
+    r = await place(api, net, lines, key=key, **kw)
+    assert r.status_code == 201, r.text
+    order: dict[str, Any] = r.json()
+    await pay(api, net, order["order_no"], order["total"])
+    return order
+
+
+async def _ask(api: Api, net: Network, order_no: str, kind: str, lines: list[dict[str, Any]], **kw: Any) -> Any:
+    return await api.post(
+        f"/v1/shop/{net.tenant.slug}/orders/{order_no}/after-sales",
+        token=kw.get("token", net.consumer_token),
+        json={"kind": kind, "lines": lines, "reason": kw.get("reason", "changed my mind")},
+    )
+
+
+async def _act(api: Api, token: str, after_sale_id: int, action: str, body: Any = None, *, store: bool = False) -> Any:
+    base = "/v1/store/after-sales" if store else "/v1/hq/after-sales"
+    kw: dict[str, Any] = {} if body is None else {"json": body}
+    return await api.post(f"{base}/{after_sale_id}/{action}", token=token, **kw)
+
+
+async def _ship_all(api: Api, net: Network, order: dict[str, Any], *, deliver: bool = True) -> None:
+    for f in order["fulfilments"]:
+        r = await api.post(f"/v1/hq/fulfilments/{f['id']}/ship", token=net.tenant.hq_token)
+        assert r.status_code == 200, r.text
+        if deliver:
+            r = await api.post(f"/v1/hq/fulfilments/{f['id']}/deliver", token=net.tenant.hq_token)
+            assert r.status_code == 200, r.text
+
+
+async def _commission(api: Api, net: Network, order_no: str) -> dict[str, int]:
+    got = (await api.get(f"/v1/hq/orders/{order_no}", token=net.tenant.hq_token)).json()
+    totals: dict[str, int] = {}
+    for c in got["commissions"]:
+        totals[c["beneficiary_kind"]] = totals.get(c["beneficiary_kind"], 0) + c["amount"]
+    return totals
+
+
+async def test_refund_only_before_shipment_refunds_on_approval_and_releases_the_reservation(
+    api: Api, app: Litestar, network: Network
+) -> None:
+    await set_policy(api, network.tenant, "commission", RATES)
+    order = await _paid(api, network, [{"sku": "TEA-1", "qty": 3}], "ro")
+    no = order["order_no"]
+    assert await stock(app, network, network.store, "TEA-1") == (5, 3)
+    assert await _commission(api, network, no) == {
+        "store": 3 * 1290 * 500 // 10000,
+        "distributor": 3 * 1290 * 200 // 10000,
+    }
+
+    r = await _ask(api, network, no, "refund_only", [{"sku": "TEA-1", "qty": 2}])
+    assert r.status_code == 201, r.text
+    asked = r.json()
+    assert (asked["status"], asked["kind"], asked["refund_amount"]) == ("requested", "refund_only", 2 * 1290)
+    assert asked["lines"] == [{"sku": "TEA-1", "qty": 2, "restocked": 0}]
+    assert await stock(app, network, network.store, "TEA-1") == (5, 3)  # nothing moves until approved
+
+    hq = network.tenant.hq_token
+    r = await _act(api, hq, asked["id"], "approve")
+    assert r.status_code == 200, r.text
+    done = r.json()
+    assert (done["status"], done["refund_amount"]) == ("refunded", 2 * 1290)
+    assert done["refund_no"]
+    assert await stock(app, network, network.store, "TEA-1") == (5, 1)
+    got = (await api.get(f"/v1/hq/orders/{no}", token=hq)).json()
+    assert (got["status"], got["refunded_total"]) == ("paid", 2 * 1290)
+    assert got["fulfilments"][0]["lines"] == [{"sku": "TEA-1", "qty": 1}]
+    # Commission follows what is still paid: one unit's worth.
+    assert await _commission(api, network, no) == {"store": 1290 * 500 // 10000, "distributor": 1290 * 200 // 10000}
+
+    # Asked again: the same answer, and nothing refunded twice.
+    for action in ("approve", "refund"):
+        again = await _act(api, hq, asked["id"], action)
+        assert again.status_code == 200, again.text
+        assert again.json() == done
+    refunds = await rows(app, network.tenant_id, "SELECT refund_no, amount FROM refunds WHERE tenant_id = :t")
+    assert [(x.refund_no, x.amount) for x in refunds] == [(done["refund_no"], 2 * 1290)]
+    problem(await _act(api, hq, asked["id"], "reject"), 409, "invalid_state")
+    problem(
+        await _act(api, hq, asked["id"], "receive", {"location": network.store, "lines": []}), 422, "validation_failed"
+    )
+
+    listed = await api.get(f"/v1/shop/{network.tenant.slug}/orders/{no}/after-sales", token=network.consumer_token)
+    assert [x["id"] for x in listed.json()["items"]] == [asked["id"]]
+
+
+async def test_refund_only_of_every_unit_returns_the_delivery_fee_too(api: Api, network: Network) -> None:
+    order = await _paid(api, network, [{"sku": "TEA-1", "qty": 1}], "ro-all")
+    r = await _ask(api, network, order["order_no"], "refund_only", [{"sku": "TEA-1", "qty": 1}])
+    done = (await _act(api, network.tenant.hq_token, r.json()["id"], "approve")).json()
+    got = (await api.get(f"/v1/hq/orders/{order['order_no']}", token=network.tenant.hq_token)).json()
+    assert done["refund_amount"] == order["total"] == got["refunded_total"]
+    assert got["status"] == "refunded"
+
+
+async def test_return_after_delivery_restocks_only_the_good_units(api: Api, app: Litestar, network: Network) -> None:
+    await set_policy(api, network.tenant, "commission", RATES)
+    order = await _paid(api, network, [{"sku": "TEA-1", "qty": 3}], "rt")
+    no = order["order_no"]
+    problem(await _ask(api, network, no, "return", [{"sku": "TEA-1", "qty": 1}]), 422, "validation_failed")
+    await _ship_all(api, network, order)
+    assert await stock(app, network, network.store, "TEA-1") == (2, 0)
+    problem(await _ask(api, network, no, "refund_only", [{"sku": "TEA-1", "qty": 1}]), 422, "validation_failed")
+
+    r = await _ask(api, network, no, "return", [{"sku": "TEA-1", "qty": 2}], reason="one leaks")
+    assert r.status_code == 201, r.text
+    a = r.json()
+    hq = network.tenant.hq_token
+    problem(await _act(api, hq, a["id"], "refund"), 409, "invalid_state")  # not received yet
+    problem(
+        await _act(
+            api,
+            hq,
+            a["id"],
+            "receive",
+            {"location": network.store, "lines": [{"sku": "TEA-1", "qty": 2, "restock": True}]},
+        ),
+        409,
+        "invalid_state",
+    )  # not approved yet
+    assert (await _act(api, hq, a["id"], "approve")).json()["status"] == "approved"
+    assert (await _act(api, hq, a["id"], "approve")).json()["status"] == "approved"
+
+    # The receipt accounts for every unit: one good, one leaking.
+    short = {"location": network.store, "lines": [{"sku": "TEA-1", "qty": 1, "restock": True}]}
+    problem(await _act(api, hq, a["id"], "receive", short), 422, "validation_failed")
+    elsewhere = {"location": "NOPE", "lines": [{"sku": "TEA-1", "qty": 2, "restock": True}]}
+    problem(await _act(api, hq, a["id"], "receive", elsewhere), 404, "not_found")
+    receipt = {
+        "location": network.store,
+        "lines": [{"sku": "TEA-1", "qty": 1, "restock": True}, {"sku": "TEA-1", "qty": 1, "restock": False}],
+    }
+    r = await _act(api, hq, a["id"], "receive", receipt)
+    assert r.status_code == 200, r.text
+    received = r.json()
+    assert (received["status"], received["location"]) == ("received", network.store)
+    assert received["lines"] == [{"sku": "TEA-1", "qty": 2, "restocked": 1}]
+    assert await stock(app, network, network.store, "TEA-1") == (3, 0)
+    assert (await _act(api, hq, a["id"], "receive", receipt)).json() == received  # once only
+    assert await stock(app, network, network.store, "TEA-1") == (3, 0)
+    moves = (await api.get("/v1/hq/stock/movements", token=hq, params={"location": network.store})).json()["items"]
+    returned = [m for m in moves if m["reason"] == "return"]
+    assert [(m["sku"], m["delta"], m["on_hand_after"], m["reference"]) for m in returned] == [("TEA-1", 1, 3, no)]
+
+    r = await _act(api, hq, a["id"], "refund")
+    assert r.status_code == 200, r.text
+    done = r.json()
+    assert (done["status"], done["refund_amount"]) == ("refunded", 2 * 1290)
+    assert (await _act(api, hq, a["id"], "refund")).json() == done
+    got = (await api.get(f"/v1/hq/orders/{no}", token=hq)).json()
+    assert (got["status"], got["refunded_total"]) == ("completed", 2 * 1290)
+    assert await _commission(api, network, no) == {"store": 1290 * 500 // 10000, "distributor": 1290 * 200 // 10000}
+    assert await stock(app, network, network.store, "TEA-1") == (3, 0)  # the refund moves no stock
+
+    # One unit is left to return; no more.
+    problem(await _ask(api, network, no, "return", [{"sku": "TEA-1", "qty": 2}]), 422, "validation_failed")
+    assert (await _ask(api, network, no, "return", [{"sku": "TEA-1", "qty": 1}])).status_code == 201
+
+
+async def test_reject_and_cancel(api: Api, network: Network) -> None:
+    order = await _paid(api, network, [{"sku": "TEA-1", "qty": 2}], "rj")
+    no, hq = order["order_no"], network.tenant.hq_token
+    first = (await _ask(api, network, no, "refund_only", [{"sku": "TEA-1", "qty": 2}])).json()
+    # Both units are held by the open request.
+    problem(await _ask(api, network, no, "refund_only", [{"sku": "TEA-1", "qty": 1}]), 422, "validation_failed")
+    r = await _act(api, hq, first["id"], "reject")
+    assert r.json()["status"] == "rejected"
+    assert (await _act(api, hq, first["id"], "reject")).json() == r.json()
+    problem(await _act(api, hq, first["id"], "approve"), 409, "invalid_state")
+    cancel_url = f"/v1/shop/{network.tenant.slug}/after-sales/{first['id']}/cancel"
+    problem(await api.post(cancel_url, token=network.consumer_token), 409, "invalid_state")
+
+    second = (await _ask(api, network, no, "refund_only", [{"sku": "TEA-1", "qty": 1}])).json()
+    other_token, _ = await consumer(api, network.tenant, "someone-else")
+    url = f"/v1/shop/{network.tenant.slug}/after-sales/{second['id']}/cancel"
+    problem(await api.post(url, token=other_token), 404, "not_found")
+    problem(
+        await _ask(api, network, no, "refund_only", [{"sku": "TEA-1", "qty": 1}], token=other_token), 404, "not_found"
+    )
+    r = await api.post(url, token=network.consumer_token)
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "cancelled"
+    assert (await api.post(url, token=network.consumer_token)).json() == r.json()
+    problem(await _act(api, hq, second["id"], "approve"), 409, "invalid_state")
+    listed = (await api.get("/v1/hq/after-sales", token=hq, params={"status": "cancelled"})).json()["items"]
+    assert [x["id"] for x in listed] == [second["id"]]
+    got = (await api.get(f"/v1/hq/orders/{no}", token=hq)).json()
+    assert got["refunded_total"] == 0
+
+
+async def test_bad_requests_change_nothing(api: Api, network: Network) -> None:
+    r = await place(api, network, [{"sku": "TEA-1", "qty": 1}], key="unpaid")
+    unpaid = r.json()["order_no"]
+    problem(await _ask(api, network, unpaid, "refund_only", [{"sku": "TEA-1", "qty": 1}]), 409, "invalid_state")
+    paid = (await _paid(api, network, [{"sku": "TEA-1", "qty": 1}], "paid"))["order_no"]
+    problem(await _ask(api, network, paid, "refund_only", [{"sku": "POT-1", "qty": 1}]), 422, "validation_failed")
+    problem(await _ask(api, network, paid, "refund_only", [{"sku": "TEA-1", "qty": 2}]), 422, "validation_failed")
+    problem(await _ask(api, network, paid, "swap", [{"sku": "TEA-1", "qty": 1}]), 422, "validation_failed")
+    problem(await _ask(api, network, "NOPE", "refund_only", [{"sku": "TEA-1", "qty": 1}]), 404, "not_found")
+    hq = network.tenant.hq_token
+    problem(await _act(api, hq, 999999, "approve"), 404, "not_found")
+    assert (await api.get("/v1/hq/after-sales", token=hq)).json()["items"] == []
+
+
+async def test_stores_see_only_after_sales_of_their_fulfilments(api: Api, network: Network, other_tenant: Any) -> None:
+    order = await _paid(api, network, [{"sku": "TEA-1", "qty": 1}], "st")
+    a = (await _ask(api, network, order["order_no"], "refund_only", [{"sku": "TEA-1", "qty": 1}])).json()
+    nanshan = await staff_token(api, network.tenant, username="ns-as", role="store", store=network.store)
+    futian = await staff_token(api, network.tenant, username="ft-as", role="store", store=network.other_store)
+    assert [x["id"] for x in (await api.get("/v1/store/after-sales", token=nanshan)).json()["items"]] == [a["id"]]
+    assert (await api.get("/v1/store/after-sales", token=futian)).json()["items"] == []
+    problem(await _act(api, futian, a["id"], "approve", store=True), 404, "not_found")
+    problem(await _act(api, other_tenant.hq_token, a["id"], "approve"), 404, "not_found")
+    assert (await api.get("/v1/hq/after-sales", token=other_tenant.hq_token)).json()["items"] == []
+    r = await _act(api, nanshan, a["id"], "approve", store=True)
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "refunded"
+
+
+async def test_twenty_concurrent_requests_never_exceed_what_was_bought(
+    api: Api, app: Litestar, network: Network
+) -> None:
+    order = await _paid(api, network, [{"sku": "TEA-1", "qty": 3}], "cc")
+    no = order["order_no"]
+    results = await asyncio.gather(
+        *(_ask(api, network, no, "refund_only", [{"sku": "TEA-1", "qty": 1}]) for _ in range(20))
+    )
+    codes = sorted(r.status_code for r in results)
+    assert codes == [201] * 3 + [422] * 17, codes
+    asked = await rows(
+        app,
+        network.tenant_id,
+        "SELECT sum(l.qty) AS n FROM after_sale_lines l WHERE l.tenant_id = :t",
+    )
+    assert asked[0].n == 3
+    # Approving them all at once refunds each once: three units, never more.
+    ids = [r.json()["id"] for r in results if r.status_code == 201]
+    done = await asyncio.gather(*(_act(api, network.tenant.hq_token, i, "approve") for i in ids * 2))
+    assert {r.status_code for r in done} == {200}
+    got = (await api.get(f"/v1/hq/orders/{no}", token=network.tenant.hq_token)).json()
+    assert got["refunded_total"] == order["total"]
+    assert got["status"] == "refunded"
+    assert await stock(app, network, network.store, "TEA-1") == (5, 0)
