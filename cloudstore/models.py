@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from cloudstore.auth.models import Consumer, Staff
 from cloudstore.catalog.models import Product, Sku
+from cloudstore.codes.models import Code, CodeBatch, CodePolicyRow, CodeScan, CodeShipment
 from cloudstore.integrations.models import ApiKey, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from cloudstore.inventory.models import StockLevel, StockMovement
 from cloudstore.lib.idempotency import IdempotencyRecord
@@ -20,6 +21,11 @@ __all__ = (
     "PLATFORM_TABLES",
     "ApiKey",
     "Binding",
+    "Code",
+    "CodeBatch",
+    "CodePolicyRow",
+    "CodeScan",
+    "CodeShipment",
     "CommissionTerms",
     "Consumer",
     "ConsumerCoupon",

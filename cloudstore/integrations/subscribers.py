@@ -9,9 +9,17 @@ from cloudstore.integrations.delivery import record_event
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
+    from cloudstore.codes.events import CodeDiverted
     from cloudstore.orders.events import FulfilmentMoved, OrderClosed, OrderPaid, OrderPlaced, OrderRefunded
 
-__all__ = ("on_fulfilment_moved", "on_order_closed", "on_order_paid", "on_order_placed", "on_order_refunded")
+__all__ = (
+    "on_code_diverted",
+    "on_fulfilment_moved",
+    "on_order_closed",
+    "on_order_paid",
+    "on_order_placed",
+    "on_order_refunded",
+)
 
 _FULFILMENT_EVENTS = {
     "shipped": "fulfilment.shipped",
@@ -87,4 +95,23 @@ async def on_fulfilment_moved(session: AsyncSession, event: FulfilmentMoved) -> 
         },
         event.at,
         key=f"f{event.fulfilment_id}.{event.status}",
+    )
+
+
+async def on_code_diverted(session: AsyncSession, event: CodeDiverted) -> None:
+    """``code.diversion``: a unit scanned outside the regions of the distributor it was shipped to (a signal)."""
+    await record_event(
+        session,
+        event.tenant_id,
+        "code.diversion",
+        {
+            "code": event.code,
+            "batch_no": event.batch_no,
+            "sku": event.sku,
+            "distributor": event.distributor,
+            "region": event.region,
+            "scanned_at": event.scanned_at.isoformat(),
+        },
+        event.scanned_at,
+        key=f"{event.code}.diversion.{int(event.scanned_at.timestamp() * 1000)}",
     )
