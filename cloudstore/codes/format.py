@@ -12,7 +12,16 @@ from __future__ import annotations
 
 import secrets
 
-__all__ = ("ALPHABET", "CHECK_SYMBOLS", "RANDOM_SYMBOLS", "check_symbol", "new_code", "parse", "tenant_of")
+__all__ = (
+    "ALPHABET",
+    "CHECK_SYMBOLS",
+    "RANDOM_SYMBOLS",
+    "check_symbol",
+    "compose",
+    "new_code",
+    "parse",
+    "tenant_of",
+)
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 CHECK_SYMBOLS = ALPHABET + "*~$=U"
@@ -40,11 +49,15 @@ def check_symbol(symbols: str) -> str:
     return CHECK_SYMBOLS[remainder]
 
 
-def new_code(tenant_id: int) -> str:
-    """A fresh code of ``tenant_id``: never derived from a counter, so neighbours say nothing about each other."""
-    body = "".join(secrets.choice(ALPHABET) for _ in range(RANDOM_SYMBOLS))
+def compose(tenant_id: int, body: str) -> str:
+    """The code of ``tenant_id`` with random part ``body`` (``RANDOM_SYMBOLS`` symbols), check symbol appended."""
     prefix = _b32(tenant_id)
     return f"{prefix}-{body}{check_symbol(prefix + body)}"
+
+
+def new_code(tenant_id: int) -> str:
+    """A fresh code of ``tenant_id``: never derived from a counter, so neighbours say nothing about each other."""
+    return compose(tenant_id, "".join(secrets.choice(ALPHABET) for _ in range(RANDOM_SYMBOLS)))
 
 
 def parse(text: str) -> tuple[int, str] | None:
