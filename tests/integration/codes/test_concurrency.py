@@ -49,7 +49,9 @@ async def test_fifty_simultaneous_first_scans_give_one_reward(app: Litestar, api
         "AND c.id = cc.coupon_id WHERE cc.tenant_id = :t AND c.code = 'FIRST'",
     )
     assert given[0].n == 1
-    [unit] = await rows(app, network.tenant_id, "SELECT scans, scanners FROM codes WHERE tenant_id = :t AND level = 'unit'")
+    [unit] = await rows(
+        app, network.tenant_id, "SELECT scans, scanners FROM codes WHERE tenant_id = :t AND level = 'unit'"
+    )
     assert (unit.scans, unit.scanners) == (50, 50)
 
 

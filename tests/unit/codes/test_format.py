@@ -17,7 +17,7 @@ def test_every_generated_code_passes_and_names_its_tenant(tenant_id: int) -> Non
     assert parse(code) == (tenant_id, code)
     assert parse(code.lower()) == (tenant_id, code)
     assert tenant_of(code) == tenant_id
-    prefix, rest = code.split("-")
+    _prefix, rest = code.split("-")
     assert len(rest) == RANDOM_SYMBOLS + 1
 
 
