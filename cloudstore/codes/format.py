@@ -10,6 +10,7 @@ cross-tenant table (as payment ids do).
 
 from __future__ import annotations
 
+import base64
 import secrets
 
 __all__ = (
@@ -19,6 +20,7 @@ __all__ = (
     "check_symbol",
     "compose",
     "new_code",
+    "new_codes",
     "parse",
     "tenant_of",
 )
@@ -57,7 +59,28 @@ def compose(tenant_id: int, body: str) -> str:
 
 def new_code(tenant_id: int) -> str:
     """A fresh code of ``tenant_id``: never derived from a counter, so neighbours say nothing about each other."""
-    return compose(tenant_id, "".join(secrets.choice(ALPHABET) for _ in range(RANDOM_SYMBOLS)))
+    return new_codes(tenant_id, 1)[0]
+
+
+_FROM_RFC4648 = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", ALPHABET.encode())
+
+
+def new_codes(tenant_id: int, count: int) -> list[str]:
+    """``count`` fresh codes of ``tenant_id``, as :func:`new_code` makes them (a million in a few seconds).
+
+    Each random part is 10 bytes from :mod:`secrets` (80 bits: exactly 16 base-32 symbols, so one encoding of
+    all the bytes splits into the codes' random parts); the check symbol is ``(tenant * 32**16 + random) % 37``,
+    which is what :func:`check_symbol` computes symbol by symbol.
+    """
+    prefix = _b32(tenant_id)
+    high = tenant_id * 32**RANDOM_SYMBOLS
+    raw = secrets.token_bytes(10 * count)
+    symbols = base64.b32encode(raw).translate(_FROM_RFC4648).decode()
+    out = []
+    for i in range(count):
+        value = high + int.from_bytes(raw[10 * i : 10 * i + 10])
+        out.append(f"{prefix}-{symbols[16 * i : 16 * i + 16]}{CHECK_SYMBOLS[value % 37]}")
+    return out
 
 
 def parse(text: str) -> tuple[int, str] | None:

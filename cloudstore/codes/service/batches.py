@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import text
 
-from cloudstore.codes.format import new_code
+from cloudstore.codes.format import new_codes
 from cloudstore.codes.schemas import BatchCreate, BatchRead
 from cloudstore.lib.db import set_tenant
 from cloudstore.lib.errors import NotFound
@@ -145,7 +145,7 @@ async def _copy_new_codes(session: AsyncSession, tenant_id: int, batch_id: int, 
             "ON COMMIT DROP"
         )
     )
-    pending = [(new_code(tenant_id), *row) for row in rows]
+    pending = [(code, *row) for code, row in zip(new_codes(tenant_id, len(rows)), rows, strict=True)]
     while pending:
         await session.execute(text("TRUNCATE code_import"))
         await raw.copy_records_to_table("code_import", records=pending, columns=("code", "level", "seq", "case_code"))
@@ -166,7 +166,8 @@ async def _copy_new_codes(session: AsyncSession, tenant_id: int, batch_id: int, 
         if len(written) == len(pending):
             return
         done = set(written)
-        pending = [(new_code(tenant_id), *row[1:]) for row in pending if row[0] not in done]
+        missing = [row[1:] for row in pending if row[0] not in done]
+        pending = [(code, *row) for code, row in zip(new_codes(tenant_id, len(missing)), missing, strict=True)]
 
 
 async def _case_codes(session: AsyncSession, tenant_id: int, batch_id: int, first: int, last: int) -> list[str]:
