@@ -37,6 +37,7 @@ from cloudstore.checkout.cancel import expire_order
 from cloudstore.codes.api import CodePolicyController, HqCodeBatchController, HqCodeController, HqCodeShipmentController
 from cloudstore.codes.events import CodeDiverted
 from cloudstore.codes.service import GENERATE_JOB, generate
+from cloudstore.codes.tenantfile import apply_codes
 from cloudstore.integrations.api import HqApiKeyController, HqWebhookController
 from cloudstore.integrations.delivery import DELIVER_JOB, WebhookSender, deliver
 from cloudstore.integrations.subscribers import on_code_diverted as webhook_code_diverted
@@ -188,6 +189,7 @@ TENANT_FILE_SECTIONS: tuple[SectionApplier, ...] = (
     apply_kocs,
     apply_pricing,
     apply_staff,
+    apply_codes,
 )
 
 

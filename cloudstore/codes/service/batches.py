@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
     from cloudstore.lib.jobs import JobContext
 
-__all__ = ("GENERATE_JOB", "BatchService", "csv_lines", "generate")
+__all__ = ("GENERATE_JOB", "BatchService", "csv_lines", "generate", "write_codes")
 
 GENERATE_JOB = "codes.generate"
 CHUNK = 200_000  # unit codes per job run: the batch's progress moves in steps of this
@@ -205,17 +205,7 @@ async def generate(ctx: JobContext) -> None:
     if batch is None or batch.status != "generating":
         return
     start = batch.generated
-    if start == 0 and batch.cases:
-        await _copy_new_codes(session, tenant_id, batch_id, [("case", i, None) for i in range(batch.cases)])
-    end = min(batch.units, start + CHUNK)
-    upc = batch.units_per_case
-    if upc:
-        first_case, last_case = start // upc, (end - 1) // upc
-        cases = await _case_codes(session, tenant_id, batch_id, first_case, last_case)
-        rows = [("unit", batch.cases + i, cases[i // upc - first_case]) for i in range(start, end)]
-    else:
-        rows = [("unit", i, None) for i in range(start, end)]
-    await _copy_new_codes(session, tenant_id, batch_id, rows)
+    end = await write_codes(session, tenant_id, batch_id, batch.units, batch.units_per_case, batch.cases, start)
     done = end >= batch.units
     await session.execute(
         text("UPDATE code_batches SET generated = :g, status = :s, finished_at = :f WHERE tenant_id = :t AND id = :b"),
@@ -235,6 +225,24 @@ async def generate(ctx: JobContext) -> None:
             payload={"batch_id": batch_id},
             dedupe_key=f"codes:{batch_id}:{end}",
         )
+
+
+async def write_codes(
+    session: AsyncSession, tenant_id: int, batch_id: int, units: int, upc: int | None, cases: int, start: int
+) -> int:
+    """Write the batch's unit codes from ``start`` (and first its case codes), up to ``CHUNK``; returns the end."""
+    if start == 0 and cases:
+        await _copy_new_codes(session, tenant_id, batch_id, [("case", i, None) for i in range(cases)])
+    end = min(units, start + CHUNK)
+    rows: list[tuple[str, int, str | None]]
+    if upc:
+        first_case, last_case = start // upc, (end - 1) // upc
+        case_codes = await _case_codes(session, tenant_id, batch_id, first_case, last_case)
+        rows = [("unit", cases + i, case_codes[i // upc - first_case]) for i in range(start, end)]
+    else:
+        rows = [("unit", i, None) for i in range(start, end)]
+    await _copy_new_codes(session, tenant_id, batch_id, rows)
+    return end
 
 
 def _csv_field(value: str | None) -> str:

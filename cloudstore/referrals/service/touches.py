@@ -1,4 +1,5 @@
-"""Consumers opening share links: each touch is recorded, and binds (or re-binds) the consumer.
+"""Consumers opening share links or scanning a product's code: each touch is recorded, and binds (or re-binds) the
+consumer.
 
 The binding decision is :func:`cloudstore.referrals.rules.apply_touch`'s; this module loads its snapshot under
 the consumer's lock and writes the outcome.
@@ -42,6 +43,15 @@ _TOUCHED = text(
     WHERE s.tenant_id = :t AND s.code = :store AND s.status = 'active'
     """
 )
+# A store's own link: no KOC to join (a NULL code in the join would be a constant qual, which Citus refuses).
+_TOUCHED_STORE = text(
+    """
+    SELECT s.id AS store_id, s.code AS store_code, NULL AS koc_id, NULL AS koc_code, NULL AS koc_store_id,
+           false AS koc_active, NULL AS koc_consumer_id
+    FROM stores s
+    WHERE s.tenant_id = :t AND s.code = :store AND s.status = 'active'
+    """
+)
 
 
 class TouchService:
@@ -58,7 +68,8 @@ class TouchService:
         Raises:
             NotFound: no such active store, or no such active KOC of that store.
         """
-        found = (await self.session.execute(_TOUCHED, {"t": tenant_id, "store": data.store, "koc": data.koc})).first()
+        touched = _TOUCHED if data.koc is not None else _TOUCHED_STORE
+        found = (await self.session.execute(touched, {"t": tenant_id, "store": data.store, "koc": data.koc})).first()
         if found is None:
             raise NotFound("store", data.store)
         if data.koc is not None and (
