@@ -5,6 +5,7 @@ from __future__ import annotations
 from cloudstore.aftersales.models import AfterSale, AfterSaleLine
 from cloudstore.auth.models import Consumer, Staff
 from cloudstore.catalog.models import Product, Sku
+from cloudstore.codes.models import Code, CodeBatch, CodePolicyRow, CodeScan, CodeShipment
 from cloudstore.integrations.models import ApiKey, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from cloudstore.inventory.models import StockLevel, StockMovement
 from cloudstore.lib.idempotency import IdempotencyRecord
@@ -23,6 +24,11 @@ __all__ = (
     "AfterSaleLine",
     "ApiKey",
     "Binding",
+    "Code",
+    "CodeBatch",
+    "CodePolicyRow",
+    "CodeScan",
+    "CodeShipment",
     "CommissionTerms",
     "Consumer",
     "ConsumerCoupon",

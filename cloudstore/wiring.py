@@ -37,12 +37,18 @@ from cloudstore.checkout.api import (
     PaymentNotificationController,
     ShopCheckoutController,
     ShopQuoteController,
+    ShopScanController,
 )
 from cloudstore.checkout.cancel import expire_order
+from cloudstore.codes.api import CodePolicyController, HqCodeBatchController, HqCodeController, HqCodeShipmentController
+from cloudstore.codes.events import CodeDiverted
+from cloudstore.codes.service import GENERATE_JOB, generate
+from cloudstore.codes.tenantfile import apply_codes
 from cloudstore.integrations.api import HqApiKeyController, HqWebhookController
 from cloudstore.integrations.delivery import DELIVER_JOB, WebhookSender, deliver
 from cloudstore.integrations.subscribers import on_after_sale_refunded as webhook_after_sale_refunded
 from cloudstore.integrations.subscribers import on_after_sale_requested as webhook_after_sale_requested
+from cloudstore.integrations.subscribers import on_code_diverted as webhook_code_diverted
 from cloudstore.integrations.subscribers import on_commission_available as webhook_commission_available
 from cloudstore.integrations.subscribers import on_fulfilment_moved as webhook_fulfilment_moved
 from cloudstore.integrations.subscribers import on_order_closed as webhook_order_closed
@@ -104,6 +110,7 @@ from cloudstore.stores.api import (
 )
 from cloudstore.stores.tenantfile import apply_distributors, apply_locations, apply_stores
 from cloudstore.tenancy.tenantfile import SectionApplier, apply_policies
+from cloudstore.web.code_pages import CodePages
 from cloudstore.web.order_pages import OrderPages
 from cloudstore.web.pages import StorefrontPages, static_assets
 
@@ -161,13 +168,19 @@ CONTROLLERS: tuple[ControllerRouterHandler, ...] = (
     HqReportController,
     HqWebhookController,
     HqApiKeyController,
+    HqCodeBatchController,
+    HqCodeShipmentController,
+    HqCodeController,
+    CodePolicyController,
+    ShopScanController,
     # The H5 storefront's pages and their static assets (HTML, left out of the OpenAPI document).
     StorefrontPages,
     OrderPages,
+    CodePages,
     static_assets,
 )
 
-#: Who reacts to each order, after-sales and ledger event, in the order they run (in the emitter's transaction).
+#: Who reacts to each order, after-sales, ledger and code event, in the order they run (in the emitter's transaction).
 SUBSCRIBERS: Mapping[type, tuple[Subscriber, ...]] = {
     OrderPlaced: (webhook_order_placed,),
     OrderPaid: (on_order_paid, webhook_order_paid),
@@ -179,6 +192,7 @@ SUBSCRIBERS: Mapping[type, tuple[Subscriber, ...]] = {
     AfterSaleRefunded: (webhook_after_sale_refunded,),
     CommissionAvailable: (webhook_commission_available,),
     SettlementCreated: (webhook_settlement_created,),
+    CodeDiverted: (webhook_code_diverted,),
 }
 
 #: The tenant file's sections after the tenant itself, in dependency order (each names what came before it).
@@ -193,6 +207,7 @@ TENANT_FILE_SECTIONS: tuple[SectionApplier, ...] = (
     apply_kocs,
     apply_pricing,
     apply_staff,
+    apply_codes,
 )
 
 
@@ -203,6 +218,7 @@ def job_handlers(providers: Mapping[str, PaymentProvider], webhooks: WebhookSend
         "payments.refund": partial(refund_orphan_payment, providers=providers),
         RELEASE_JOB: release_commission,
         DELIVER_JOB: partial(deliver, sender=webhooks),
+        GENERATE_JOB: generate,
     }
 
 

@@ -410,6 +410,40 @@ def touch(case: Any, kwargs: dict[str, Any]) -> None:
     case.body["koc"] = _pick([None, DATA["koc"]], case, 5)
 
 
+def code_batch(case: Any, kwargs: dict[str, Any]) -> None:
+    """A SKU that exists and a small batch (the fuzzed server generates every one it accepts)."""
+    body = case.body
+    body["sku"] = DATA["at_store"]
+    body["units"] = 1 + int.from_bytes(_digest(case)[:2]) % 30
+    body["units_per_case"] = _pick([None, 6, 12], case, 3)
+
+
+def code_shipment(case: Any, kwargs: dict[str, Any]) -> None:
+    """One or two codes of the fresh batch to one store or distributor (a code ships once: later cases get 409)."""
+    body = case.body
+    body["codes"] = [_pick(DATA["ship_codes"], case, 3), _pick(DATA["ship_codes"], case, 5)][: _pick([1, 2], case, 7)]
+    body.pop("store", None)
+    body.pop("distributor", None)
+    if _pick([True, False], case, 11):
+        body["store"] = _pick(DATA["stores"], case, 13)
+    else:
+        body["distributor"] = _pick(DATA["distributors"], case, 13)
+
+
+def scan(case: Any, kwargs: dict[str, Any]) -> None:
+    """A shipped unit of the demo batch, or a mistyped one, from a region or none."""
+    code = _pick(DATA["scan_codes"], case, 3)
+    case.body["code"] = _pick([code, code[:-1] + ("0" if code[-1] != "0" else "1")], case, 5)
+    case.body["region"] = _pick([None, "440303", "440106"], case, 7)
+    if case.body["region"] is None:
+        del case.body["region"]
+
+
+def code_policy(case: Any, kwargs: dict[str, Any]) -> None:
+    """A reward of a coupon that exists, or none."""
+    case.body["reward"] = _pick([None, {"kind": "coupon", "coupon": DATA["coupons"][0]}], case, 3)
+
+
 FIXES: dict[tuple[str, str], Callable[[Any, dict[str, Any]], None]] = {
     ("POST", "/v1/shop/{tenant}/orders"): order_create,
     ("POST", "/v1/shop/{tenant}/orders/{order_no}/pay"): order_pay,
@@ -447,6 +481,10 @@ FIXES: dict[tuple[str, str], Callable[[Any, dict[str, Any]], None]] = {
     ("POST", "/v1/shop/{tenant}/after-sales/{after_sale_id}/cancel"): after_sale_cancel,
     ("POST", "/v1/hq/after-sales/{after_sale_id}/{action}"): after_sale_decide,
     ("POST", "/v1/store/after-sales/{after_sale_id}/{action}"): after_sale_decide,
+    ("POST", "/v1/hq/code-batches"): code_batch,
+    ("POST", "/v1/hq/code-shipments"): code_shipment,
+    ("POST", "/v1/shop/{tenant}/scans"): scan,
+    ("PUT", "/v1/hq/policies/codes"): code_policy,
 }
 _IDEMPOTENT = {
     "/v1/shop/{tenant}/orders",

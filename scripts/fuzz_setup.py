@@ -10,8 +10,10 @@ read by `fuzz_hooks.py`) and ``FOLDER/schemathesis.toml`` (path parameters pinne
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import hmac
+import io
 import itertools
 import json
 import sys
@@ -24,6 +26,7 @@ from typing import Any
 
 TENANT = "chayun"
 STORE = "SZ-NS-01"
+DEMO_BATCH = "DEMO-LJ-001"  # tenants/demo.toml ships it to SZ-LH-01
 DISTRIBUTOR = "D-SZ"
 WAREHOUSE = "WH-SZ"
 # The local payment provider's secret on a development server (CLOUDSTORE_LOCAL_PAY_SECRET's default).
@@ -205,6 +208,26 @@ def delivery(api: Api, hq: str, endpoint: int) -> int:
     raise SetupFailed(f"no delivery was made to webhook {endpoint}")
 
 
+def codes_csv(api: Api, hq: str, batch_no: str) -> list[dict[str, str]]:
+    """The printer's CSV of a batch, as rows."""
+    request = urllib.request.Request(  # noqa: S310 (http(s) only)
+        f"{api.base}/v1/hq/code-batches/{batch_no}/codes.csv", headers={"Authorization": f"Bearer {hq}"}
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+        return list(csv.DictReader(io.StringIO(response.read().decode())))
+
+
+def code_batch(api: Api, hq: str, sku: str) -> tuple[str, list[dict[str, str]]]:
+    """A fresh batch of 60 units in cases of 6, once the server's worker has generated it."""
+    batch_no = api.need("POST", "/v1/hq/code-batches", hq, {"sku": sku, "units": 60, "units_per_case": 6})["batch_no"]
+    deadline = time.monotonic() + 60
+    while api.need("GET", f"/v1/hq/code-batches/{batch_no}", hq)["status"] != "ready":
+        if time.monotonic() > deadline:
+            raise SetupFailed(f"code batch {batch_no} was not generated")
+        time.sleep(0.2)
+    return batch_no, codes_csv(api, hq, batch_no)
+
+
 def toml_operations(pinned: dict[str, dict[str, Any]]) -> str:
     out = []
     for regex, values in pinned.items():
@@ -288,6 +311,10 @@ def main(base: str, folder: Path, receiver: str) -> None:
 
     delivery_id = delivery(api, hq, endpoint)
 
+    # Codes: the demo's shipped batch to scan, and a fresh one whose cases and units the fuzzed shipments take.
+    shipped = [row["code"] for row in codes_csv(api, hq, DEMO_BATCH) if row["level"] == "unit"]
+    batch_no, fresh = code_batch(api, hq, sku)
+
     data = {
         "base": base,
         "receiver": receiver,
@@ -308,6 +335,9 @@ def main(base: str, folder: Path, receiver: str) -> None:
         "spare_consumers": spare_consumers,
         "login": {"tenant": TENANT, "username": "fuzz-login", "password": LOGIN_PASSWORD},
         "delivery": NANSHAN,
+        "batch": batch_no,
+        "scan_codes": shipped[:12],
+        "ship_codes": [row["code"] for row in fresh],
     }
     (folder / "fuzz.json").write_text(json.dumps(data, ensure_ascii=False, indent=2))
     pinned = {
@@ -336,6 +366,8 @@ def main(base: str, folder: Path, receiver: str) -> None:
         # DELETE removes the spare endpoint; the deliveries are the main one's.
         r"^/v1/hq/webhooks/\{webhook_id\}$": {"webhook_id": spare_endpoint},
         r"^/v1/hq/webhooks/\{webhook_id\}/": {"webhook_id": endpoint, "delivery_id": delivery_id},
+        "^/v1/hq/code-batches/": {"batch_no": batch_no},
+        "^/v1/hq/codes/": {"code": shipped[0]},
     }
     (folder / "schemathesis.toml").write_text(toml_operations(pinned))
 

@@ -1,5 +1,5 @@
-"""Routes of the checkout journeys: placing, paying, cancelling, refunding, the provider notifications, and
-HQ's view of an order."""
+"""Routes of the checkout journeys: placing, paying, cancelling, refunding, the provider notifications,
+HQ's view of an order, and a consumer's scan of a product's code."""
 
 from __future__ import annotations
 
@@ -19,7 +19,9 @@ from cloudstore.checkout.pay import apply_notification, start_payment
 from cloudstore.checkout.place import place_order
 from cloudstore.checkout.quote import quote_order
 from cloudstore.checkout.refund import refund_order
+from cloudstore.checkout.scan import scan_code
 from cloudstore.checkout.schemas import HqOrderRead
+from cloudstore.codes.schemas import ScanCreate, ScanResult
 from cloudstore.http.deps import DbSession, Limit, Shop, provide_shop_tenant
 from cloudstore.http.idempotent import IdempotencyKey, idempotent
 from cloudstore.http.problems import problems
@@ -32,7 +34,13 @@ from cloudstore.payments.schemas import NotificationAck, PaymentRead, PayRequest
 from cloudstore.payments.service import scoped_notification
 from cloudstore.pricing.schemas import QuoteRead
 
-__all__ = ("HqCheckoutController", "PaymentNotificationController", "ShopCheckoutController", "ShopQuoteController")
+__all__ = (
+    "HqCheckoutController",
+    "PaymentNotificationController",
+    "ShopCheckoutController",
+    "ShopQuoteController",
+    "ShopScanController",
+)
 
 # The notification log keeps the name it has always had, so its readers find it.
 _log = logging.getLogger("cloudstore.payments.api")
@@ -241,3 +249,21 @@ class PaymentNotificationController(Controller):
     async def wechat_notify(self, request: Request[Any, Any, Any], db: DbSession) -> Response[NotificationAck]:
         """Verifies the Wechatpay-* signature headers, decrypts ``resource``, then applies it once."""
         return Response(await _handle(request, db, "wechat"), status_code=200)
+
+
+class ShopScanController(Controller):
+    """A consumer scans a product's code."""
+
+    path = "/v1/shop/{tenant:str}"
+    tags = ["shop"]
+    dependencies = {"shop": Provide(provide_shop_tenant), "consumer": Provide(require_consumer)}
+
+    @post("/scans", status_code=200, responses=problems(401, 404, 422), summary="Scan a product's code")
+    async def scan(self, data: JSONBody[ScanCreate], shop: Shop, consumer: Caller, db: DbSession) -> ScanResult:
+        """``genuine`` (shipped), ``not_distributed`` or ``unknown`` — a malformed code answers ``unknown`` with the
+        same status and shape as a well-formed code that does not exist. With the product, the first scan's time,
+        how many scans and distinct scanners; the scan binds the consumer to the store the unit was shipped to
+        under the attribution policy (when the code policy says so), and the first scanner gets the reward.
+        ``diversion``: the scan lies outside the regions of the distributor the unit went to (a signal only).
+        """
+        return await scan_code(db, shop.id, consumer.subject_id, data)

@@ -43,7 +43,7 @@ EventName = Literal[
 ]
 EVENTS: tuple[str, ...] = EventName.__args__  # type: ignore[attr-defined]
 
-Scope = Literal["orders:read", "fulfilments:write", "stock:write", "catalog:write"]
+Scope = Literal["orders:read", "fulfilments:write", "stock:write", "catalog:write", "codes:write"]
 SCOPES: tuple[str, ...] = Scope.__args__  # type: ignore[attr-defined]
 
 Url = Annotated[str, msgspec.Meta(min_length=8, max_length=2000)]

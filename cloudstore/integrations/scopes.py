@@ -26,4 +26,5 @@ ROUTE_SCOPES: Mapping[tuple[str, str], str] = {
     ("PATCH", "/v1/hq/products/{code}/skus/{sku}"): "catalog:write",
     ("POST", "/v1/hq/products/{code}/publish"): "catalog:write",
     ("POST", "/v1/hq/products/{code}/archive"): "catalog:write",
+    ("POST", "/v1/hq/code-shipments"): "codes:write",
 }

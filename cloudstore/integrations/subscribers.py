@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from cloudstore.aftersales.events import AfterSaleRefunded, AfterSaleRequested
+    from cloudstore.codes.events import CodeDiverted
     from cloudstore.orders.events import FulfilmentMoved, OrderClosed, OrderPaid, OrderPlaced, OrderRefunded
 
 __all__ = (
@@ -20,6 +21,7 @@ __all__ = (
     "SettlementMade",
     "on_after_sale_refunded",
     "on_after_sale_requested",
+    "on_code_diverted",
     "on_commission_available",
     "on_fulfilment_moved",
     "on_order_closed",
@@ -206,4 +208,23 @@ async def on_settlement_created(session: AsyncSession, event: SettlementMade) ->
         },
         event.at,
         key=f"{event.settlement_no}.created",
+    )
+
+
+async def on_code_diverted(session: AsyncSession, event: CodeDiverted) -> None:
+    """``code.diversion``: a unit scanned outside the regions of the distributor it was shipped to (a signal)."""
+    await record_event(
+        session,
+        event.tenant_id,
+        "code.diversion",
+        {
+            "code": event.code,
+            "batch_no": event.batch_no,
+            "sku": event.sku,
+            "distributor": event.distributor,
+            "region": event.region,
+            "scanned_at": event.scanned_at.isoformat(),
+        },
+        event.scanned_at,
+        key=f"{event.code}.diversion.{int(event.scanned_at.timestamp() * 1000)}",
     )

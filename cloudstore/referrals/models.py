@@ -53,6 +53,8 @@ class Touch(TenantTable, table=True):
     store_id: int = Field(sa_type=BigInteger)
     koc_id: int | None = Field(default=None, sa_type=BigInteger)
     outcome: str = Field(sa_type=Text)
+    # What was opened: a share ``link``, or a product's ``code`` scanned (the touch is for the shipped-to store).
+    source: str = word("link")
     created_at: datetime | None = now_column()
 
 

@@ -75,6 +75,7 @@ class TenantFile(msgspec.Struct, forbid_unknown_fields=True):
     staff: list[StaffEntry] = msgspec.field(default_factory=list)
     kocs: list[dict[str, Any]] = msgspec.field(default_factory=list)
     pricing: dict[str, Any] = msgspec.field(default_factory=dict)
+    codes: list[dict[str, Any]] = msgspec.field(default_factory=list)
 
 
 class ApplyReport(msgspec.Struct):

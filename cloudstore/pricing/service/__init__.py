@@ -12,7 +12,7 @@ or used twice, exactly as stock is never oversold.
 
 from __future__ import annotations
 
-from cloudstore.pricing.service.coupons import CouponExhausted, CouponLimitReached, CouponService
+from cloudstore.pricing.service.coupons import CouponExhausted, CouponLimitReached, CouponService, give_coupon
 from cloudstore.pricing.service.policy import DeliveryPolicyService
 from cloudstore.pricing.service.promotions import PromotionService
 from cloudstore.pricing.service.terms import (
@@ -41,6 +41,7 @@ __all__ = (
     "PricingTerms",
     "PromotionService",
     "engine_policy",
+    "give_coupon",
     "load_terms",
     "lock_coupon",
     "release_order_coupon",

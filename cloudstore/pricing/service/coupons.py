@@ -22,7 +22,7 @@ from cloudstore.pricing.service.promotions import check_discount
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
-__all__ = ("CouponExhausted", "CouponLimitReached", "CouponService")
+__all__ = ("CouponExhausted", "CouponLimitReached", "CouponService", "give_coupon")
 
 
 class CouponExhausted(DomainError):
@@ -246,3 +246,30 @@ class CouponService:
         ]
         more = len(rows) > limit
         return MyCouponPage(items=items, next_cursor=encode_cursor(rows[limit - 1].id) if more else None)
+
+
+# One statement: a coupon taken from the stock (never past ``total``) and put in the consumer's hands.
+_GIVE = text(
+    """
+    WITH k AS (
+      UPDATE coupons SET claimed = claimed + 1
+      WHERE tenant_id = :t AND code = :code AND (total IS NULL OR claimed < total)
+        AND (valid_until IS NULL OR valid_until > :now)
+      RETURNING id, valid_from, valid_until, valid_days
+    )
+    INSERT INTO consumer_coupons (tenant_id, coupon_id, consumer_id, valid_from, valid_until, claimed_at)
+    SELECT :t, k.id, :c, k.valid_from,
+           LEAST(k.valid_until, CAST(:now AS timestamptz) + make_interval(days => CAST(k.valid_days AS int))), :now
+    FROM k
+    RETURNING id
+    """
+)
+
+
+async def give_coupon(session: AsyncSession, tenant_id: int, consumer_id: int, code: str, now: datetime) -> bool:
+    """Give the consumer one of coupon ``code`` as a reward (outside its per-consumer limit, never past ``total``).
+
+    Returns whether one was given: False when the coupon is gone, expired or unknown, which leaves nothing changed.
+    """
+    given = (await session.execute(_GIVE, {"t": tenant_id, "c": consumer_id, "code": code, "now": now})).first()
+    return given is not None

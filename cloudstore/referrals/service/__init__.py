@@ -25,7 +25,7 @@ from cloudstore.referrals.service.subscribers import (
     on_order_refunded,
     release_commission,
 )
-from cloudstore.referrals.service.touches import TouchService
+from cloudstore.referrals.service.touches import TouchService, record_code_touch
 
 __all__ = (
     "KocService",
@@ -36,5 +36,6 @@ __all__ = (
     "on_order_paid",
     "on_order_refunded",
     "order_attribution",
+    "record_code_touch",
     "release_commission",
 )

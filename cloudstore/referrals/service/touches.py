@@ -1,4 +1,5 @@
-"""Consumers opening share links: each touch is recorded, and binds (or re-binds) the consumer.
+"""Consumers opening share links or scanning a product's code: each touch is recorded, and binds (or re-binds) the
+consumer.
 
 The binding decision is :func:`cloudstore.referrals.rules.apply_touch`'s; this module loads its snapshot under
 the consumer's lock and writes the outcome.
@@ -6,7 +7,7 @@ the consumer's lock and writes the outcome.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import text
 
@@ -20,7 +21,7 @@ from cloudstore.referrals.bindings import (
     lock_consumer,
     write_binding,
 )
-from cloudstore.referrals.rules import Touch, apply_touch
+from cloudstore.referrals.rules import Binding, Touch, apply_touch
 from cloudstore.referrals.schemas import BindingRead, TouchCreate, TouchResult
 from cloudstore.tenancy.service import load_policies
 
@@ -29,7 +30,9 @@ if TYPE_CHECKING:
 
     from sqlalchemy.ext.asyncio import AsyncSession
 
-__all__ = ("TouchService",)
+    from cloudstore.tenancy.schemas import AttributionPolicyDoc
+
+__all__ = ("TouchService", "record_code_touch")
 
 _TOUCHED = text(
     """
@@ -37,6 +40,15 @@ _TOUCHED = text(
            k.id AS koc_id, k.code AS koc_code, k.store_id AS koc_store_id, k.active AS koc_active,
            k.consumer_id AS koc_consumer_id
     FROM stores s LEFT JOIN kocs k ON k.tenant_id = s.tenant_id AND k.code = :koc
+    WHERE s.tenant_id = :t AND s.code = :store AND s.status = 'active'
+    """
+)
+# A store's own link: no KOC to join (a NULL code in the join would be a constant qual, which Citus refuses).
+_TOUCHED_STORE = text(
+    """
+    SELECT s.id AS store_id, s.code AS store_code, NULL AS koc_id, NULL AS koc_code, NULL AS koc_store_id,
+           false AS koc_active, NULL AS koc_consumer_id
+    FROM stores s
     WHERE s.tenant_id = :t AND s.code = :store AND s.status = 'active'
     """
 )
@@ -56,7 +68,8 @@ class TouchService:
         Raises:
             NotFound: no such active store, or no such active KOC of that store.
         """
-        found = (await self.session.execute(_TOUCHED, {"t": tenant_id, "store": data.store, "koc": data.koc})).first()
+        touched = _TOUCHED if data.koc is not None else _TOUCHED_STORE
+        found = (await self.session.execute(touched, {"t": tenant_id, "store": data.store, "koc": data.koc})).first()
         if found is None:
             raise NotFound("store", data.store)
         if data.koc is not None and (
@@ -122,3 +135,68 @@ class TouchService:
             expires_at=b.expires_at,
             active=b.expires_at is None or now < b.expires_at,
         )
+
+
+# The binding (when it changes) and the touch in one statement; a code touch carries no KOC.
+_CODE_TOUCH_BINDING = text(
+    """
+    WITH b AS (
+      INSERT INTO bindings (tenant_id, consumer_id, store_id, koc_id, bound_at, protected_until, expires_at,
+                            updated_at)
+      VALUES (:t, :c, :s, NULL, :bound, :protected, :expires, :at)
+      ON CONFLICT (tenant_id, consumer_id) DO UPDATE SET
+        store_id = EXCLUDED.store_id, koc_id = EXCLUDED.koc_id, bound_at = EXCLUDED.bound_at,
+        protected_until = EXCLUDED.protected_until, expires_at = EXCLUDED.expires_at,
+        updated_at = EXCLUDED.updated_at
+    )
+    INSERT INTO touches (tenant_id, consumer_id, store_id, koc_id, outcome, source, created_at)
+    VALUES (:t, :c, :s, NULL, :o, 'code', :at)
+    """
+)
+_CODE_TOUCH = text(
+    "INSERT INTO touches (tenant_id, consumer_id, store_id, koc_id, outcome, source, created_at) "
+    "VALUES (:t, :c, :s, NULL, :o, 'code', :at)"
+)
+
+
+async def record_code_touch(
+    session: AsyncSession,
+    tenant_id: int,
+    consumer_id: int,
+    *,
+    store_id: int,
+    store: str,
+    current: Binding | None,
+    policy: AttributionPolicyDoc,
+    bind: bool,
+    now: datetime,
+) -> Binding | None:
+    """A scanned product's code as a touch for the store it was shipped to (source ``code``), in one statement.
+
+    The caller holds the consumer's row lock (as :meth:`TouchService.touch` takes it) and read ``current`` under
+    it. With ``bind``, the binding follows the same rules as a store link's touch (first or last touch,
+    protection, validity); without, the touch is recorded as ``not_bound`` and the binding left alone.
+    Returns the binding held afterwards (None: none).
+    """
+    params: dict[str, Any] = {"t": tenant_id, "c": consumer_id, "s": store_id, "at": now}
+    if not bind:
+        await session.execute(_CODE_TOUCH, {**params, "o": "not_bound"})
+        return current
+    decision = apply_touch(
+        current, Touch(store=store, koc=None, at=now), attribution_policy(policy), consumer_koc=None, koc_bound_koc=None
+    )
+    binding = decision.binding
+    if decision.changed and binding is not None:
+        await session.execute(
+            _CODE_TOUCH_BINDING,
+            {
+                **params,
+                "o": decision.reason.value,
+                "bound": binding.bound_at,
+                "protected": binding.protected_until,
+                "expires": binding.expires_at,
+            },
+        )
+    else:
+        await session.execute(_CODE_TOUCH, {**params, "o": decision.reason.value})
+    return binding

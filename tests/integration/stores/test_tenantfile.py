@@ -59,6 +59,7 @@ async def test_demo_applies_once_and_then_changes_nothing(
         "stock": len(doc.stock),
         "pricing": 3,
         "staff": 6,
+        "codes": 1,
     }
     before = await snapshot(owner_engine, doc.slug)
     assert before["movements"] == sum(1 for s in doc.stock if s["on_hand"] > 0)
