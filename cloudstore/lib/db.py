@@ -1,15 +1,16 @@
 """Database engines, the embedded PostgreSQL, and the per-transaction tenant context.
 
 Runtime queries run as ``cloudstore_app``: a role that owns no table and cannot bypass row-level security.
-Nothing is carried by the connection itself. When a transaction begins it takes its role with ``SET LOCAL``
-in one simple-query round trip that also checks the result (the guard); the role is the engine's unless the
-transaction names another in its execution options (the job worker's), and it is never switched midway.
-Scoping the transaction to a tenant (:func:`set_tenant`, :func:`scope_to_slug`, :func:`scope_to_staff`) is a
-second such round trip, which sets ``app.tenant_id``, takes the same role again and repeats the guard (and,
-for a staff request, checks the account). So a transaction-mode pooler (PgBouncer) may hand each transaction
-a different server connection, and Citus propagates ``SET LOCAL`` (with ``citus.propagate_set_commands =
+Nothing is carried by the connection itself. A transaction opens with one simple-query round trip that is
+``BEGIN``, takes its role with ``SET LOCAL`` and checks the result (the guard): sent when the transaction is
+scoped to a tenant (:func:`set_tenant`, :func:`scope_to_slug`, :func:`scope_to_staff`, which also set
+``app.tenant_id`` and, for a staff request, check the account), else before its first statement, without a
+tenant. The role is the engine's unless the transaction names another in its execution options (the job
+worker's), and it is never switched midway; scoping a transaction that has already run a statement takes the
+same role again and repeats the guard. So a transaction-mode pooler (PgBouncer) may hand each transaction a
+different server connection, and Citus propagates ``SET LOCAL`` (with ``citus.propagate_set_commands =
 'local'``) to the workers where row-level security is checked again. A transaction that does not run as the
-runtime role (a misconfigured login, a superuser) fails at its first statement instead of bypassing
+runtime role (a misconfigured login, a superuser) fails at its first round trip instead of bypassing
 row-level security.
 """
 
@@ -208,7 +209,8 @@ def _quote_ident(name: str) -> str:
 def _scope_sql(role: str, tenant_id: int | None, staff: tuple[int, int] | None = None) -> str:
     """One round trip of a transaction's scope: the role, the tenant (when given), and the guard.
 
-    Sent without a tenant when the transaction begins, and again with one when it is scoped to a tenant.
+    Sent without a tenant before a transaction's first statement, with one when it is scoped to a tenant (the
+    transaction's ``BEGIN`` rides in whichever comes first).
 
     ``citus.propagate_set_commands`` is a placeholder setting without Citus and harmless there; with Citus it
     makes the following ``SET LOCAL`` reach the workers. The guard refuses a transaction whose current user is
@@ -243,13 +245,23 @@ def _scope_sql(role: str, tenant_id: int | None, staff: tuple[int, int] | None =
     return "; ".join(parts)
 
 
+_PENDING = "cloudstore_scope_pending"
+
+
 def _raw_execute(sync_conn: Any, sql: str) -> None:
-    """Send ``sql`` as one simple query inside the connection's transaction (starting it if needed)."""
+    """Send ``sql`` as one simple query inside the connection's transaction.
+
+    When the transaction has not reached the server yet, ``BEGIN`` rides in the same round trip.
+    """
     adapted = sync_conn.connection.dbapi_connection
     if adapted is None:  # pragma: no cover - a closed connection
         raise GuardError("no database connection")
+    sync_conn.info.pop(_PENDING, None)
     try:
         if adapted._transaction is None:
+            if adapted.isolation_level is None and not adapted.readonly and not adapted.deferrable:
+                _begin_with(adapted, sql)
+                return
             await_only(adapted._start_transaction())
         await_only(adapted._connection.execute(sql))
     except Exception as exc:
@@ -260,14 +272,40 @@ def _raw_execute(sync_conn: Any, sql: str) -> None:
         raise
 
 
+def _begin_with(adapted: Any, sql: str) -> None:
+    """``BEGIN`` and ``sql`` in one simple query, the driver's transaction recorded as started.
+
+    The transaction is recorded before the query is sent, so that whatever happens to it the rollback that
+    follows an error reaches the server (a failed statement after ``BEGIN`` leaves the block open, aborted).
+    """
+    from asyncpg.transaction import TransactionState
+
+    conn = adapted._connection
+    transaction = conn.transaction()
+    transaction._state = TransactionState.STARTED  # what Transaction.start() records after its BEGIN
+    conn._top_xact = transaction
+    adapted._transaction = transaction
+    await_only(conn.execute("BEGIN; " + sql))
+
+
 def _assume_role_on_begin(engine: AsyncEngine, role: str) -> None:
     @event.listens_for(engine.sync_engine, "begin")
     def _begin(sync_conn: Any) -> None:
         # A transaction that must run as another runtime role (the worker's) says so in its execution options,
         # so that it never switches role midway (Citus replays every SET LOCAL ROLE on the workers).
-        current = sync_conn.get_execution_options().get(ROLE_OPTION, role)
-        sync_conn.info["cloudstore_role"] = current
-        _raw_execute(sync_conn, _scope_sql(current, None))
+        sync_conn.info["cloudstore_role"] = sync_conn.get_execution_options().get(ROLE_OPTION, role)
+        sync_conn.info[_PENDING] = True
+
+    @event.listens_for(engine.sync_engine, "before_cursor_execute")
+    def _first_statement(sync_conn: Any, *_: Any) -> None:
+        # Not scoped to a tenant before its first statement: the transaction begins with its role alone.
+        if sync_conn.info.get(_PENDING):
+            _raw_execute(sync_conn, _scope_sql(sync_conn.info["cloudstore_role"], None))
+
+    @event.listens_for(engine.sync_engine, "commit")
+    @event.listens_for(engine.sync_engine, "rollback")
+    def _end(sync_conn: Any) -> None:
+        sync_conn.info.pop(_PENDING, None)
 
 
 async def assume_role(session: AsyncSession | AsyncConnection, role: str) -> None:
