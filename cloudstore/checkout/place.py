@@ -1,10 +1,11 @@
 """Placing an order: plan on unlocked stock, price it, write the order, then lock and reserve the planned rows.
 
-Statements: the snapshot (with the pricing terms), the unlocked stock read, the order, its lines, its
+Statements: the snapshot (with the pricing terms and the unlocked stock), the order, its lines, its
 fulfilments and their lines, the expiry job, the coupon locked (only when one is used), the ``OrderPlaced``
-subscribers (the webhook outbox, one statement), then the planned stock rows locked in key order
-(``FOR NO KEY UPDATE``) and reserved. A hot row is held only for the last two
-statements and the commit. If another order took the stock since the read, the work since the plan is rolled
+subscribers (the webhook outbox, one statement), then one statement that locks the planned stock rows in key
+order (``FOR NO KEY UPDATE``) and reserves them if every one still has enough. A hot row is held only for that
+statement and the commit. An order the snapshot already shows short (a sold-out flash sale) is refused before
+anything is written. If another order took the stock since the snapshot, the work since the plan is rolled
 back to a savepoint and planned (and priced) again on locked, fresh rows.
 
 The price comes from the pure pricing core on the same snapshot as the quote (:mod:`cloudstore.checkout.quote`),
@@ -94,8 +95,7 @@ async def place_order(
     """Route and price the order, reserve all of its stock or none, and record it as waiting for payment."""
     now = now or datetime.now(UTC)
     basket = await placing.prepare(session, tenant_id, consumer_id, data, now)
-    stock = await reservations.available(session, tenant_id, basket.location_ids, basket.sku_ids, lock=False)
-    planned = placing.plan(basket, stock)
+    planned = placing.plan(basket, basket.stock)
     await session.execute(text("SAVEPOINT before_reservation"))
     created = await _record(session, tenant_id, basket, planned, now)
     if await reservations.reserve_if_available(session, tenant_id, _takes(planned)):

@@ -2,10 +2,11 @@
 
 The place journey (:mod:`cloudstore.checkout.place`) composes these with the stock reservation of
 :mod:`cloudstore.inventory.reservations`: :func:`prepare` reads one snapshot (the storefront, the binding, the SKUs
-with their store prices, the candidate warehouses, the policies; :mod:`cloudstore.orders.snapshot` holds the
-statement and its rows), :func:`plan` asks the pure routing engine for a plan on the stock it is given,
-:func:`price` asks the pure pricing core what that plan costs, and :func:`record` writes the order at that price
-(each line's discount frozen), its lines and fulfilments and queues its expiry. Nothing here locks or writes stock.
+with their store prices, the candidate warehouses, their free stock unlocked, the policies;
+:mod:`cloudstore.orders.snapshot` holds the statement and its rows), :func:`plan` asks the pure routing engine
+for a plan on the stock it is given, :func:`price` asks the pure pricing core what that plan costs, and
+:func:`record` writes the order at that price (each line's discount frozen), its lines and fulfilments and queues
+its expiry. Nothing here locks or writes stock.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from cloudstore.orders.snapshot import (
     Koc,
     Origin,
     SnapshotSku,
+    SnapshotStock,
     Warehouse,
     json_value,
     koc_from_row,
@@ -136,6 +138,7 @@ class Basket:
     warehouses: list[Warehouse]
     routing: RoutingPolicy
     terms: PricingTerms
+    snapshot_stock: list[SnapshotStock]
 
     @property
     def region(self) -> str | None:
@@ -148,6 +151,12 @@ class Basket:
         """Every location that could serve this order, in key order."""
         eligible = [w for w in self.warehouses if w.kind == "central" or region_served(w.regions, self.region)]
         return sorted({self.origin.location_id, *(w.id for w in eligible)})
+
+    @property
+    def stock(self) -> list[SnapshotStock]:
+        """Free stock (unlocked, as of the snapshot) of the order's SKUs at every location that could serve it."""
+        locations = set(self.location_ids)
+        return [row for row in self.snapshot_stock if row.location_id in locations]
 
     @property
     def sku_ids(self) -> list[int]:
@@ -205,7 +214,15 @@ async def prepare(session: AsyncSession, tenant_id: int, consumer_id: int, data:
         warehouses=msgspec.convert(json_value(snap.warehouses) or [], list[Warehouse]),
         routing=_routing_policy(policies),
         terms=terms_from_row(snap.delivery_policy, snap.promotions, snap.coupons),
+        snapshot_stock=_STOCK.decode(snap.stock) if isinstance(snap.stock, str | bytes) else _stock(snap.stock),
     )
+
+
+_STOCK = msgspec.json.Decoder(list[SnapshotStock])
+
+
+def _stock(raw: object) -> list[SnapshotStock]:
+    return msgspec.convert(raw or [], list[SnapshotStock])
 
 
 def plan(basket: Basket, stock: Sequence[StockRow]) -> PlannedOrder:
