@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import text
 
 from cloudstore.inventory import reservations
+from cloudstore.lib.db import execute
 from cloudstore.orders import placing
 from cloudstore.orders.events import OrderPlaced, publish
 from cloudstore.pricing.service.terms import CouponNotUsable, PriceChanged, lock_coupon
@@ -32,6 +33,8 @@ if TYPE_CHECKING:
     from cloudstore.pricing.model import PriceBreakdown
 
 __all__ = ("place_order", "priced_for_placing")
+
+_SAVEPOINT = text("SAVEPOINT before_reservation")
 
 
 def _takes(planned: placing.PlannedOrder) -> list[reservations.Take]:
@@ -96,7 +99,7 @@ async def place_order(
     now = now or datetime.now(UTC)
     basket = await placing.prepare(session, tenant_id, consumer_id, data, now)
     planned = placing.plan(basket, basket.stock)
-    await session.execute(text("SAVEPOINT before_reservation"))
+    await execute(session, _SAVEPOINT, {})
     created = await _record(session, tenant_id, basket, planned, now)
     if await reservations.reserve_if_available(session, tenant_id, _takes(planned)):
         return created

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import msgspec
 from sqlalchemy import text
 
-from cloudstore.lib.db import insert_rows
+from cloudstore.lib.db import execute, insert_rows
 from cloudstore.lib.errors import InsufficientStock
 
 if TYPE_CHECKING:
@@ -124,8 +124,7 @@ async def reserve_if_available(session: AsyncSession, tenant_id: int, takes: Seq
     """
     columns = _columns(takes)
     n = len(columns["locs"])
-    result = await session.execute(_LOCK_AND_RESERVE, {"t": tenant_id, "n": n, **columns})
-    return bool(result.rowcount == n)  # type: ignore[attr-defined]
+    return await execute(session, _LOCK_AND_RESERVE, {"t": tenant_id, "n": n, **columns}) == n
 
 
 async def reserve(session: AsyncSession, tenant_id: int, takes: Sequence[Take], skus: Sequence[str] = ()) -> None:

@@ -19,12 +19,14 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
-from collections.abc import AsyncIterator
+import re
+from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Row, TextClause, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -49,7 +51,10 @@ __all__ = (
     "admin_engine",
     "assume_role",
     "ensure_database",
+    "execute",
+    "fetch",
     "insert_rows",
+    "insert_values",
     "resolve_database_url",
     "runtime_engine",
     "scope_to_slug",
@@ -257,13 +262,17 @@ def _raw_execute(sync_conn: Any, sql: str) -> None:
     if adapted is None:  # pragma: no cover - a closed connection
         raise GuardError("no database connection")
     sync_conn.info.pop(_PENDING, None)
+    await_only(_send_scope(adapted, sql))
+
+
+async def _send_scope(adapted: Any, sql: str) -> None:
     try:
         if adapted._transaction is None:
             if adapted.isolation_level is None and not adapted.readonly and not adapted.deferrable:
-                _begin_with(adapted, sql)
+                await _begin_with(adapted, sql)
                 return
-            await_only(adapted._start_transaction())
-        await_only(adapted._connection.execute(sql))
+            await adapted._start_transaction()
+        await adapted._connection.execute(sql)
     except Exception as exc:
         if "cloudstore guard" in str(exc):
             raise GuardError(str(exc)) from exc
@@ -272,7 +281,7 @@ def _raw_execute(sync_conn: Any, sql: str) -> None:
         raise
 
 
-def _begin_with(adapted: Any, sql: str) -> None:
+async def _begin_with(adapted: Any, sql: str) -> None:
     """``BEGIN`` and ``sql`` in one simple query, the driver's transaction recorded as started.
 
     The transaction is recorded before the query is sent, so that whatever happens to it the rollback that
@@ -285,7 +294,7 @@ def _begin_with(adapted: Any, sql: str) -> None:
     transaction._state = TransactionState.STARTED  # what Transaction.start() records after its BEGIN
     conn._top_xact = transaction
     adapted._transaction = transaction
-    await_only(conn.execute("BEGIN; " + sql))
+    await conn.execute("BEGIN; " + sql)
 
 
 def _assume_role_on_begin(engine: AsyncEngine, role: str) -> None:
@@ -367,6 +376,79 @@ async def set_tenant(session: AsyncSession | AsyncConnection, tenant_id: int) ->
     await _run_sync(session, _scope)
 
 
+_PARAM = re.compile(r"(?<![:\w\x5c]):(\w+)(?!:)")  # as text() finds its bind parameters
+_STATUS_COUNT = re.compile(r"(?:UPDATE|DELETE|INSERT \d+|SELECT|MERGE) (\d+)")
+
+
+@functools.lru_cache(maxsize=512)
+def _positional(sql: str) -> tuple[str, tuple[str, ...]]:
+    """``:name`` parameters to the driver's ``$n``: the SQL and the names in ``$n`` order."""
+    names: list[str] = []
+
+    def number(match: re.Match[str]) -> str:
+        if match.group(1) not in names:
+            names.append(match.group(1))
+        return f"${names.index(match.group(1)) + 1}"
+
+    return _PARAM.sub(number, sql), tuple(names)
+
+
+async def _driver(session: AsyncSession | AsyncConnection) -> tuple[Any, Any]:
+    """The SQLAlchemy connection and the driver's connection under it, the transaction begun and scoped."""
+    conn = session if isinstance(session, AsyncConnection) else await session.connection()
+    sync_conn = conn.sync_connection
+    if sync_conn is None:  # pragma: no cover - a closed connection
+        raise GuardError("no database connection")
+    adapted: Any = sync_conn.connection.dbapi_connection
+    if sync_conn.info.pop(_PENDING, None) or adapted._transaction is None:
+        await _send_scope(adapted, _scope_sql(sync_conn.info.get("cloudstore_role", APP_ROLE), None))
+    return sync_conn, adapted
+
+
+def _observe(sync_conn: Any, sql: str, params: Mapping[str, Any]) -> None:
+    # What listens to statements (the statement-count tests, tracing) sees these too.
+    if sync_conn._has_events or sync_conn.engine._has_events:
+        sync_conn.dispatch.before_cursor_execute(sync_conn, None, sql, params, None, False)
+
+
+def _database_error(sync_conn: Any, adapted: Any, sql: str, params: Mapping[str, Any], exc: Exception) -> Exception:
+    """The driver's error as SQLAlchemy raises it (so the HTTP layer maps it as any other database error)."""
+    try:
+        adapted._handle_exception(exc)
+    except Exception as translated:  # the dialect's DBAPI error
+        return DBAPIError.instance(sql, dict(params), translated, sync_conn.dialect.loaded_dbapi.Error)
+    return exc  # pragma: no cover - _handle_exception always raises
+
+
+async def fetch(session: AsyncSession | AsyncConnection, clause: TextClause, params: Mapping[str, Any]) -> list[Any]:
+    """Run a ``text()`` statement straight on the driver in the session's transaction; its rows as tuples.
+
+    For the hot paths (placing an order): no compilation, result processing or greenlet switch, the statement
+    prepared once per connection by the driver's cache. Each row is the driver's record: by position or by
+    column name (``row["id"]``), no type processing (JSON comes back as text).
+    """
+    sync_conn, adapted = await _driver(session)
+    sql, names = _positional(clause.text)
+    _observe(sync_conn, clause.text, params)
+    try:
+        return list(await adapted._connection.fetch(sql, *[params[n] for n in names]))
+    except Exception as exc:
+        raise _database_error(sync_conn, adapted, clause.text, params, exc) from exc
+
+
+async def execute(session: AsyncSession | AsyncConnection, clause: TextClause, params: Mapping[str, Any]) -> int:
+    """Run a ``text()`` statement that returns no rows straight on the driver (see :func:`fetch`); its row count."""
+    sync_conn, adapted = await _driver(session)
+    sql, names = _positional(clause.text)
+    _observe(sync_conn, clause.text, params)
+    try:
+        status = await adapted._connection.execute(sql, *[params[n] for n in names])
+    except Exception as exc:
+        raise _database_error(sync_conn, adapted, clause.text, params, exc) from exc
+    match = _STATUS_COUNT.match(status or "")
+    return int(match.group(1)) if match else -1
+
+
 class Database:
     """The runtime engine and its session factory, created once per process."""
 
@@ -427,6 +509,27 @@ _ROWS_PER_INSERT = 500  # asyncpg binds at most 32767 parameters per statement
 def _insert_values(table: str, columns: tuple[str, ...], rows: int, suffix: str) -> TextClause:
     values = ", ".join("(" + ", ".join(f":{c}_{r}" for c in columns) + ")" for r in range(rows))
     return text(f"INSERT INTO {table} ({', '.join(columns)}) VALUES {values} {suffix}".rstrip())  # noqa: S608
+
+
+async def insert_values(
+    session: AsyncSession | AsyncConnection,
+    table: str,
+    columns: tuple[str, ...],
+    rows: list[tuple[Any, ...]],
+    *,
+    suffix: str = "",
+) -> list[Any]:
+    """:func:`insert_rows` straight on the driver (see :func:`fetch`): the returned rows are tuples."""
+    out: list[Any] = []
+    for start in range(0, len(rows), _ROWS_PER_INSERT):
+        chunk = rows[start : start + _ROWS_PER_INSERT]
+        params = {f"{c}_{r}": v for r, row in enumerate(chunk) for c, v in zip(columns, row, strict=True)}
+        clause = _insert_values(table, columns, len(chunk), suffix)
+        if "RETURNING" in suffix:
+            out.extend(await fetch(session, clause, params))
+        else:
+            await execute(session, clause, params)
+    return out
 
 
 async def insert_rows(
