@@ -5,7 +5,8 @@ Nothing is carried by the connection itself. A transaction opens with one simple
 ``BEGIN``, takes its role with ``SET LOCAL`` and checks the result (the guard): sent when the transaction is
 scoped to a tenant (:func:`set_tenant`, :func:`scope_to_slug`, :func:`scope_to_staff`, which also set
 ``app.tenant_id`` and, for a staff request, check the account), else before its first statement, without a
-tenant. The role is the engine's unless the transaction names another in its execution options (the job
+tenant (on Citus, which replays a ``SET LOCAL``'s whole query string on the workers, ``BEGIN`` goes on its own
+just before). The role is the engine's unless the transaction names another in its execution options (the job
 worker's), and it is never switched midway; scoping a transaction that has already run a statement takes the
 same role again and repeats the guard. So a transaction-mode pooler (PgBouncer) may hand each transaction a
 different server connection, and Citus propagates ``SET LOCAL`` (with ``citus.propagate_set_commands =
@@ -251,6 +252,8 @@ def _scope_sql(role: str, tenant_id: int | None, staff: tuple[int, int] | None =
 
 
 _PENDING = "cloudstore_scope_pending"
+_CITUS = "cloudstore_citus"
+_HAS_CITUS = "SELECT true FROM pg_extension WHERE extname = 'citus'"
 
 
 def _raw_execute(sync_conn: Any, sql: str) -> None:
@@ -262,13 +265,13 @@ def _raw_execute(sync_conn: Any, sql: str) -> None:
     if adapted is None:  # pragma: no cover - a closed connection
         raise GuardError("no database connection")
     sync_conn.info.pop(_PENDING, None)
-    await_only(_send_scope(adapted, sql))
+    await_only(_send_scope(adapted, sql, fuse=not sync_conn.info.get(_CITUS)))
 
 
-async def _send_scope(adapted: Any, sql: str) -> None:
+async def _send_scope(adapted: Any, sql: str, *, fuse: bool) -> None:
     try:
         if adapted._transaction is None:
-            if adapted.isolation_level is None and not adapted.readonly and not adapted.deferrable:
+            if fuse and adapted.isolation_level is None and not adapted.readonly and not adapted.deferrable:
                 await _begin_with(adapted, sql)
                 return
             await adapted._start_transaction()
@@ -298,6 +301,13 @@ async def _begin_with(adapted: Any, sql: str) -> None:
 
 
 def _assume_role_on_begin(engine: AsyncEngine, role: str) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _connect(dbapi_connection: Any, record: Any) -> None:
+        # Citus replays a SET LOCAL's whole query string on the workers, inside the transaction it opened
+        # there: a BEGIN in it would be warned about on every worker. There, BEGIN keeps its own round trip.
+        citus = await_only(dbapi_connection._connection.fetchval(_HAS_CITUS))
+        record.info[_CITUS] = bool(citus)
+
     @event.listens_for(engine.sync_engine, "begin")
     def _begin(sync_conn: Any) -> None:
         # A transaction that must run as another runtime role (the worker's) says so in its execution options,
@@ -401,7 +411,8 @@ async def _driver(session: AsyncSession | AsyncConnection) -> tuple[Any, Any]:
         raise GuardError("no database connection")
     adapted: Any = sync_conn.connection.dbapi_connection
     if sync_conn.info.pop(_PENDING, None) or adapted._transaction is None:
-        await _send_scope(adapted, _scope_sql(sync_conn.info.get("cloudstore_role", APP_ROLE), None))
+        role = sync_conn.info.get("cloudstore_role", APP_ROLE)
+        await _send_scope(adapted, _scope_sql(role, None), fuse=not sync_conn.info.get(_CITUS))
     return sync_conn, adapted
 
 
