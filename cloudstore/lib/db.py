@@ -379,6 +379,10 @@ async def set_tenant(session: AsyncSession | AsyncConnection, tenant_id: int) ->
     The role is taken again in the same round trip, and the guard checks it.
     """
 
+    if isinstance(session, AsyncSession):
+        await _scope_directly(session, tenant_id)
+        return
+
     def _scope(sync_conn: Any) -> None:
         role = sync_conn.info.get("cloudstore_role", APP_ROLE)
         _raw_execute(sync_conn, _scope_sql(role, tenant_id))
@@ -403,17 +407,52 @@ def _positional(sql: str) -> tuple[str, tuple[str, ...]]:
     return _PARAM.sub(number, sql), tuple(names)
 
 
-async def _driver(session: AsyncSession | AsyncConnection) -> tuple[Any, Any]:
-    """The SQLAlchemy connection and the driver's connection under it, the transaction begun and scoped."""
-    conn = session if isinstance(session, AsyncConnection) else await session.connection()
+_DRIVER = "cloudstore_driver"
+
+
+async def _connection(session: AsyncSession | AsyncConnection) -> tuple[Any, Any]:
+    """SQLAlchemy's connection and the driver's under it, the transaction begun (not necessarily scoped).
+
+    A session's pair is remembered for its transaction: each look-up through the session would cross into
+    SQLAlchemy's synchronous layer and back.
+    """
+    if isinstance(session, AsyncSession):
+        transaction = session.sync_session.get_transaction()
+        known = session.info.get(_DRIVER)
+        if (
+            known is not None
+            and transaction is not None
+            and known[0] is transaction
+            and known[2]._transaction is not None
+        ):
+            return known[1], known[2]
+        conn = await session.connection()
+    else:
+        conn = session
     sync_conn = conn.sync_connection
     if sync_conn is None:  # pragma: no cover - a closed connection
         raise GuardError("no database connection")
     adapted: Any = sync_conn.connection.dbapi_connection
+    if isinstance(session, AsyncSession):
+        session.info[_DRIVER] = (session.sync_session.get_transaction(), sync_conn, adapted)
+    return sync_conn, adapted
+
+
+async def _driver(session: AsyncSession | AsyncConnection) -> tuple[Any, Any]:
+    """The SQLAlchemy connection and the driver's connection under it, the transaction begun and scoped."""
+    sync_conn, adapted = await _connection(session)
     if sync_conn.info.pop(_PENDING, None) or adapted._transaction is None:
         role = sync_conn.info.get("cloudstore_role", APP_ROLE)
         await _send_scope(adapted, _scope_sql(role, None), fuse=not sync_conn.info.get(_CITUS))
     return sync_conn, adapted
+
+
+async def _scope_directly(session: AsyncSession, tenant_id: int, staff: tuple[int, int] | None = None) -> None:
+    """Scope a session's transaction to a tenant in one round trip (``BEGIN`` in it when it has not begun)."""
+    sync_conn, adapted = await _connection(session)
+    sync_conn.info.pop(_PENDING, None)
+    role = sync_conn.info.get("cloudstore_role", APP_ROLE)
+    await _send_scope(adapted, _scope_sql(role, tenant_id, staff), fuse=not sync_conn.info.get(_CITUS))
 
 
 def _observe(sync_conn: Any, sql: str, params: Mapping[str, Any]) -> None:
@@ -436,26 +475,36 @@ async def fetch(session: AsyncSession | AsyncConnection, clause: TextClause, par
 
     For the hot paths (placing an order): no compilation, result processing or greenlet switch, the statement
     prepared once per connection by the driver's cache. Each row is the driver's record: by position or by
-    column name (``row["id"]``), no type processing (JSON comes back as text).
+    column name (``row["id"]``), no type processing (JSON comes back as text). An object that is not a session
+    but carries its transaction's driver connection as ``driver_connection`` (a benchmark's stand-in) works too.
     """
-    sync_conn, adapted = await _driver(session)
     sql, names = _positional(clause.text)
+    args = [params[n] for n in names]
+    raw = getattr(session, "driver_connection", None)
+    if raw is not None:
+        return list(await raw.fetch(sql, *args))
+    sync_conn, adapted = await _driver(session)
     _observe(sync_conn, clause.text, params)
     try:
-        return list(await adapted._connection.fetch(sql, *[params[n] for n in names]))
+        return list(await adapted._connection.fetch(sql, *args))
     except Exception as exc:
         raise _database_error(sync_conn, adapted, clause.text, params, exc) from exc
 
 
 async def execute(session: AsyncSession | AsyncConnection, clause: TextClause, params: Mapping[str, Any]) -> int:
     """Run a ``text()`` statement that returns no rows straight on the driver (see :func:`fetch`); its row count."""
-    sync_conn, adapted = await _driver(session)
     sql, names = _positional(clause.text)
-    _observe(sync_conn, clause.text, params)
-    try:
-        status = await adapted._connection.execute(sql, *[params[n] for n in names])
-    except Exception as exc:
-        raise _database_error(sync_conn, adapted, clause.text, params, exc) from exc
+    args = [params[n] for n in names]
+    raw = getattr(session, "driver_connection", None)
+    if raw is not None:
+        status = await raw.execute(sql, *args)
+    else:
+        sync_conn, adapted = await _driver(session)
+        _observe(sync_conn, clause.text, params)
+        try:
+            status = await adapted._connection.execute(sql, *args)
+        except Exception as exc:
+            raise _database_error(sync_conn, adapted, clause.text, params, exc) from exc
     match = _STATUS_COUNT.match(status or "")
     return int(match.group(1)) if match else -1
 

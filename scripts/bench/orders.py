@@ -441,9 +441,9 @@ def report(measured: list[Measured], args: argparse.Namespace) -> None:
         print(f"open loop p99 / p50: {opened.quantile(0.99) / opened.quantile(0.5):.1f}")
         print(f"flash sale: {m.flash}")
     by = {m.name: m.throughput for m in measured}
-    if "cloudstore" in by and "baseline" in by:
+    if by.get("cloudstore") and by.get("baseline"):
         print(f"\ncloudstore / baseline orders/s at c={args.concurrency}: {by['cloudstore'] / by['baseline']:.1%}")
-    if "cloudstore" in by and "before" in by:
+    if by.get("cloudstore") and by.get("before"):
         print(f"cloudstore / before orders/s at c={args.concurrency}: {by['cloudstore'] / by['before']:.2f}×")
 
 

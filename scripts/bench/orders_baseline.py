@@ -109,10 +109,12 @@ class _Result:
 
 
 class RawSession:
-    """What the placing journey needs of a session (``execute``, ``info``), on one asyncpg connection."""
+    """What the placing journey needs of a session (``execute``, ``info``, and the driver connection that
+    :func:`cloudstore.lib.db.fetch` and :func:`~cloudstore.lib.db.execute` use), on one asyncpg connection."""
 
     def __init__(self, conn: Any, bus: EventBus) -> None:
         self.conn = conn
+        self.driver_connection = conn  # cloudstore.lib.db.fetch and execute run here
         self.info = {_BUS: bus}
 
     async def execute(self, clause: Any, params: dict[str, Any] | None = None) -> _Result:
