@@ -278,14 +278,18 @@ async def open_loop(name: str, load: Load, *, rate: float, duration: float) -> R
     """
     latencies: list[float] = []
     counts = {"requests": 0, "errors": 0}
-    idle: list[RawClient] = []
+    idle: list[tuple[RawClient, float]] = []
     opened: list[RawClient] = []
     cpu = cpu_seconds(load.pid)
 
     async def send(scheduled: float) -> None:
-        if idle:
-            client = idle.pop()
-        else:
+        client = None
+        while idle and client is None:
+            client, used = idle.pop()
+            if time.perf_counter() - used > 3:  # the server closes a keep-alive connection idle for 5 s
+                await client.close()
+                client = None
+        if client is None:
             client = RawClient(load.base)
             opened.append(client)
         body, token, key = load.next()
@@ -297,7 +301,7 @@ async def open_loop(name: str, load: Load, *, rate: float, duration: float) -> R
         latencies.append((time.perf_counter() - scheduled) * 1000)
         counts["requests"] += 1
         counts["errors"] += not ok
-        idle.append(client)
+        idle.append((client, time.perf_counter()))
 
     tasks = []
     started = time.perf_counter()
