@@ -1,11 +1,17 @@
 """Placing an order: plan on unlocked stock, price it, write the order, then lock and reserve the planned rows.
 
-Statements: the snapshot (with the pricing terms), the unlocked stock read, the order, its lines, its
+Statements: the snapshot (with the pricing terms and the unlocked stock), the order, its lines, its
 fulfilments and their lines, the expiry job, the coupon locked (only when one is used), the ``OrderPlaced``
-subscribers (the webhook outbox, one statement), then the planned stock rows locked in key order
-(``FOR NO KEY UPDATE``) and reserved. A hot row is held only for the last two
-statements and the commit. If another order took the stock since the read, the work since the plan is rolled
+subscribers (the webhook outbox, one statement), then one statement that locks the planned stock rows in key
+order (``FOR NO KEY UPDATE``) and reserves them if every one still has enough. A hot row is held only for that
+statement and the commit. An order the snapshot already shows short (a sold-out flash sale) is refused before
+anything is written. If another order took the stock since the snapshot, the work since the plan is rolled
 back to a savepoint and planned (and priced) again on locked, fresh rows.
+
+A cart found short is remembered in the process for :data:`SHORT_FOR` (half a second): the same cart (tenant,
+store, lines, delivery) asked for again in that time is refused straight after its idempotency claim, without
+reading anything, so the thousands of buyers of a sold-out flash sale are answered at the pace the server can
+parse their requests. Stock released or added in that half second is seen by the next look after it.
 
 The price comes from the pure pricing core on the same snapshot as the quote (:mod:`cloudstore.checkout.quote`),
 so an unchanged cart costs what it was quoted. An ``expected_total`` that differs is refused before anything is
@@ -14,12 +20,16 @@ written; a coupon that cannot be used, or that another order locked first, is re
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+import msgspec
 from sqlalchemy import text
 
 from cloudstore.inventory import reservations
+from cloudstore.lib.db import execute
+from cloudstore.lib.errors import InsufficientStock
 from cloudstore.orders import placing
 from cloudstore.orders.events import OrderPlaced, publish
 from cloudstore.pricing.service.terms import CouponNotUsable, PriceChanged, lock_coupon
@@ -31,6 +41,34 @@ if TYPE_CHECKING:
     from cloudstore.pricing.model import PriceBreakdown
 
 __all__ = ("place_order", "priced_for_placing")
+
+_SAVEPOINT = text("SAVEPOINT before_reservation")
+
+#: Seconds a cart found short is answered as short without being planned again.
+SHORT_FOR = 0.5
+_short: dict[tuple[Any, ...], tuple[float, list[dict[str, Any]]]] = {}
+_SHORT_KEPT = 10_000  # carts remembered at most (then forgotten all at once)
+
+
+def _cart(tenant_id: int, consumer_id: int, data: OrderCreate) -> tuple[Any, ...]:
+    """What decides whether the stock covers an order: the tenant, the store (else the consumer's binding),
+    the lines and where they go."""
+    store = data.store if data.store is not None else consumer_id
+    return (tenant_id, store, msgspec.json.encode(data.lines), msgspec.json.encode(data.delivery))
+
+
+def _known_short(cart: tuple[Any, ...]) -> None:
+    known = _short.get(cart)
+    if known is not None:
+        if known[0] > time.monotonic():
+            raise InsufficientStock(known[1])
+        del _short[cart]
+
+
+def _remember_short(cart: tuple[Any, ...], exc: InsufficientStock) -> None:
+    if len(_short) >= _SHORT_KEPT:
+        _short.clear()
+    _short[cart] = (time.monotonic() + SHORT_FOR, exc.extra["short"])
 
 
 def _takes(planned: placing.PlannedOrder) -> list[reservations.Take]:
@@ -93,17 +131,26 @@ async def place_order(
 ) -> OrderCreated:
     """Route and price the order, reserve all of its stock or none, and record it as waiting for payment."""
     now = now or datetime.now(UTC)
+    cart = _cart(tenant_id, consumer_id, data)
+    _known_short(cart)
     basket = await placing.prepare(session, tenant_id, consumer_id, data, now)
-    stock = await reservations.available(session, tenant_id, basket.location_ids, basket.sku_ids, lock=False)
-    planned = placing.plan(basket, stock)
-    await session.execute(text("SAVEPOINT before_reservation"))
+    try:
+        planned = placing.plan(basket, basket.stock)
+    except InsufficientStock as exc:
+        _remember_short(cart, exc)
+        raise
+    await execute(session, _SAVEPOINT, {})
     created = await _record(session, tenant_id, basket, planned, now)
     if await reservations.reserve_if_available(session, tenant_id, _takes(planned)):
         return created
     # Lost a race for the stock: start again from the plan, this time planning on locked rows.
     await session.execute(text("ROLLBACK TO SAVEPOINT before_reservation"))
     stock = await reservations.available(session, tenant_id, basket.location_ids, basket.sku_ids, lock=True)
-    planned = placing.plan(basket, stock)
+    try:
+        planned = placing.plan(basket, stock)
+    except InsufficientStock as exc:
+        _remember_short(cart, exc)
+        raise
     created = await _record(session, tenant_id, basket, planned, now)
     await reservations.reserve(session, tenant_id, _takes(planned), basket.sku_codes)
     return created

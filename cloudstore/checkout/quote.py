@@ -1,6 +1,6 @@
 """The quote: what an order would cost, priced exactly as placing it would, writing and locking nothing.
 
-Statements: the placement snapshot (which carries the pricing terms) and the unlocked stock read. The plan and
+Statements: the placement snapshot (which carries the pricing terms and the unlocked stock). The plan and
 the price come from the same functions placement calls (:func:`cloudstore.orders.placing.plan` and
 :func:`cloudstore.orders.placing.price`), so while nothing moves the total shown is the total charged.
 """
@@ -10,7 +10,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from cloudstore.inventory import reservations
 from cloudstore.orders import placing
 from cloudstore.pricing.cart import quote_read
 
@@ -29,6 +28,5 @@ async def quote_order(
     """Price the order body as it would be placed now: shelves, routing, fee, promotion, the consumer's coupons."""
     now = now or datetime.now(UTC)
     basket = await placing.prepare(session, tenant_id, consumer_id, data, now)
-    stock = await reservations.available(session, tenant_id, basket.location_ids, basket.sku_ids, lock=False)
-    planned = placing.plan(basket, stock)
+    planned = placing.plan(basket, basket.stock)
     return quote_read(placing.price(basket, planned, now), planned.plan, data.delivery.mode)

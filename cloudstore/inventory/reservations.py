@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import msgspec
 from sqlalchemy import text
 
-from cloudstore.lib.db import insert_rows
+from cloudstore.lib.db import execute, insert_rows
 from cloudstore.lib.errors import InsufficientStock
 
 if TYPE_CHECKING:
@@ -54,16 +54,25 @@ _LOCK_STOCK = text(
     """
 )
 
-_LOCK_PLANNED = text(
+# One round trip: the planned rows locked in key order, then all of them reserved if every one still has
+# enough, else none (the one-time filter is evaluated on the locked, current rows before any is updated).
+_LOCK_AND_RESERVE = text(
     """
-    SELECT sl.location_id, sl.sku_id, sl.on_hand - sl.reserved - v.qty AS left_after
-    FROM stock_levels sl
-    JOIN unnest(CAST(:locs AS bigint[]), CAST(:skus AS bigint[]), CAST(:qtys AS bigint[]))
-         AS v(location_id, sku_id, qty)
-      ON sl.location_id = v.location_id AND sl.sku_id = v.sku_id
-    WHERE sl.tenant_id = :t
-    ORDER BY sl.location_id, sl.sku_id
-    FOR NO KEY UPDATE OF sl
+    WITH wanted AS (
+      SELECT * FROM unnest(CAST(:locs AS bigint[]), CAST(:skus AS bigint[]), CAST(:qtys AS bigint[]))
+        AS v(location_id, sku_id, qty)
+    ), locked AS (
+      SELECT sl.location_id, sl.sku_id, sl.on_hand - sl.reserved - w.qty AS left_after
+      FROM stock_levels sl JOIN wanted w ON sl.location_id = w.location_id AND sl.sku_id = w.sku_id
+      WHERE sl.tenant_id = :t
+      ORDER BY sl.location_id, sl.sku_id
+      FOR NO KEY UPDATE OF sl
+    )
+    UPDATE stock_levels sl SET reserved = sl.reserved + w.qty, updated_at = now()
+    FROM wanted w
+    WHERE sl.tenant_id = :t AND sl.location_id = w.location_id AND sl.sku_id = w.sku_id
+      AND sl.on_hand - sl.reserved >= w.qty
+      AND (SELECT count(*) FROM locked WHERE left_after >= 0) = :n
     """
 )
 
@@ -114,13 +123,12 @@ async def available(
 
 
 async def reserve_if_available(session: AsyncSession, tenant_id: int, takes: Sequence[Take]) -> bool:
-    """Lock the rows the takes need (key order) and reserve them if every one still has enough; else False."""
+    """Lock the rows the takes need (key order) and reserve them all if every one still has enough; else
+    reserve none and return False.
+    """
     columns = _columns(takes)
-    rows = (await session.execute(_LOCK_PLANNED, {"t": tenant_id, **columns})).all()
-    if len(rows) != len(columns["locs"]) or any(r.left_after < 0 for r in rows):
-        return False
-    await reserve(session, tenant_id, takes)
-    return True
+    n = len(columns["locs"])
+    return await execute(session, _LOCK_AND_RESERVE, {"t": tenant_id, "n": n, **columns}) == n
 
 
 async def reserve(session: AsyncSession, tenant_id: int, takes: Sequence[Take], skus: Sequence[str] = ()) -> None:

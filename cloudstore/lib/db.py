@@ -1,15 +1,17 @@
 """Database engines, the embedded PostgreSQL, and the per-transaction tenant context.
 
 Runtime queries run as ``cloudstore_app``: a role that owns no table and cannot bypass row-level security.
-Nothing is carried by the connection itself. When a transaction begins it takes its role with ``SET LOCAL``
-in one simple-query round trip that also checks the result (the guard); the role is the engine's unless the
-transaction names another in its execution options (the job worker's), and it is never switched midway.
-Scoping the transaction to a tenant (:func:`set_tenant`, :func:`scope_to_slug`, :func:`scope_to_staff`) is a
-second such round trip, which sets ``app.tenant_id``, takes the same role again and repeats the guard (and,
-for a staff request, checks the account). So a transaction-mode pooler (PgBouncer) may hand each transaction
-a different server connection, and Citus propagates ``SET LOCAL`` (with ``citus.propagate_set_commands =
+Nothing is carried by the connection itself. A transaction opens with one simple-query round trip that is
+``BEGIN``, takes its role with ``SET LOCAL`` and checks the result (the guard): sent when the transaction is
+scoped to a tenant (:func:`set_tenant`, :func:`scope_to_slug`, :func:`scope_to_staff`, which also set
+``app.tenant_id`` and, for a staff request, check the account), else before its first statement, without a
+tenant (on Citus, which replays a ``SET LOCAL``'s whole query string on the workers, ``BEGIN`` goes on its own
+just before). The role is the engine's unless the transaction names another in its execution options (the job
+worker's), and it is never switched midway; scoping a transaction that has already run a statement takes the
+same role again and repeats the guard. So a transaction-mode pooler (PgBouncer) may hand each transaction a
+different server connection, and Citus propagates ``SET LOCAL`` (with ``citus.propagate_set_commands =
 'local'``) to the workers where row-level security is checked again. A transaction that does not run as the
-runtime role (a misconfigured login, a superuser) fails at its first statement instead of bypassing
+runtime role (a misconfigured login, a superuser) fails at its first round trip instead of bypassing
 row-level security.
 """
 
@@ -18,12 +20,14 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
-from collections.abc import AsyncIterator
+import re
+from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Row, TextClause, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -48,7 +52,10 @@ __all__ = (
     "admin_engine",
     "assume_role",
     "ensure_database",
+    "execute",
+    "fetch",
     "insert_rows",
+    "insert_values",
     "resolve_database_url",
     "runtime_engine",
     "scope_to_slug",
@@ -208,7 +215,8 @@ def _quote_ident(name: str) -> str:
 def _scope_sql(role: str, tenant_id: int | None, staff: tuple[int, int] | None = None) -> str:
     """One round trip of a transaction's scope: the role, the tenant (when given), and the guard.
 
-    Sent without a tenant when the transaction begins, and again with one when it is scoped to a tenant.
+    Sent without a tenant before a transaction's first statement, with one when it is scoped to a tenant (the
+    transaction's ``BEGIN`` rides in whichever comes first).
 
     ``citus.propagate_set_commands`` is a placeholder setting without Citus and harmless there; with Citus it
     makes the following ``SET LOCAL`` reach the workers. The guard refuses a transaction whose current user is
@@ -243,15 +251,31 @@ def _scope_sql(role: str, tenant_id: int | None, staff: tuple[int, int] | None =
     return "; ".join(parts)
 
 
+_PENDING = "cloudstore_scope_pending"
+_CITUS = "cloudstore_citus"
+_HAS_CITUS = "SELECT true FROM pg_extension WHERE extname = 'citus'"
+
+
 def _raw_execute(sync_conn: Any, sql: str) -> None:
-    """Send ``sql`` as one simple query inside the connection's transaction (starting it if needed)."""
+    """Send ``sql`` as one simple query inside the connection's transaction.
+
+    When the transaction has not reached the server yet, ``BEGIN`` rides in the same round trip.
+    """
     adapted = sync_conn.connection.dbapi_connection
     if adapted is None:  # pragma: no cover - a closed connection
         raise GuardError("no database connection")
+    sync_conn.info.pop(_PENDING, None)
+    await_only(_send_scope(adapted, sql, fuse=not sync_conn.info.get(_CITUS)))
+
+
+async def _send_scope(adapted: Any, sql: str, *, fuse: bool) -> None:
     try:
         if adapted._transaction is None:
-            await_only(adapted._start_transaction())
-        await_only(adapted._connection.execute(sql))
+            if fuse and adapted.isolation_level is None and not adapted.readonly and not adapted.deferrable:
+                await _begin_with(adapted, sql)
+                return
+            await adapted._start_transaction()
+        await adapted._connection.execute(sql)
     except Exception as exc:
         if "cloudstore guard" in str(exc):
             raise GuardError(str(exc)) from exc
@@ -260,14 +284,47 @@ def _raw_execute(sync_conn: Any, sql: str) -> None:
         raise
 
 
+async def _begin_with(adapted: Any, sql: str) -> None:
+    """``BEGIN`` and ``sql`` in one simple query, the driver's transaction recorded as started.
+
+    The transaction is recorded before the query is sent, so that whatever happens to it the rollback that
+    follows an error reaches the server (a failed statement after ``BEGIN`` leaves the block open, aborted).
+    """
+    from asyncpg.transaction import TransactionState
+
+    conn = adapted._connection
+    transaction = conn.transaction()
+    transaction._state = TransactionState.STARTED  # what Transaction.start() records after its BEGIN
+    conn._top_xact = transaction
+    adapted._transaction = transaction
+    await conn.execute("BEGIN; " + sql)
+
+
 def _assume_role_on_begin(engine: AsyncEngine, role: str) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _connect(dbapi_connection: Any, record: Any) -> None:
+        # Citus replays a SET LOCAL's whole query string on the workers, inside the transaction it opened
+        # there: a BEGIN in it would be warned about on every worker. There, BEGIN keeps its own round trip.
+        citus = await_only(dbapi_connection._connection.fetchval(_HAS_CITUS))
+        record.info[_CITUS] = bool(citus)
+
     @event.listens_for(engine.sync_engine, "begin")
     def _begin(sync_conn: Any) -> None:
         # A transaction that must run as another runtime role (the worker's) says so in its execution options,
         # so that it never switches role midway (Citus replays every SET LOCAL ROLE on the workers).
-        current = sync_conn.get_execution_options().get(ROLE_OPTION, role)
-        sync_conn.info["cloudstore_role"] = current
-        _raw_execute(sync_conn, _scope_sql(current, None))
+        sync_conn.info["cloudstore_role"] = sync_conn.get_execution_options().get(ROLE_OPTION, role)
+        sync_conn.info[_PENDING] = True
+
+    @event.listens_for(engine.sync_engine, "before_cursor_execute")
+    def _first_statement(sync_conn: Any, *_: Any) -> None:
+        # Not scoped to a tenant before its first statement: the transaction begins with its role alone.
+        if sync_conn.info.get(_PENDING):
+            _raw_execute(sync_conn, _scope_sql(sync_conn.info["cloudstore_role"], None))
+
+    @event.listens_for(engine.sync_engine, "commit")
+    @event.listens_for(engine.sync_engine, "rollback")
+    def _end(sync_conn: Any) -> None:
+        sync_conn.info.pop(_PENDING, None)
 
 
 async def assume_role(session: AsyncSession | AsyncConnection, role: str) -> None:
@@ -322,11 +379,134 @@ async def set_tenant(session: AsyncSession | AsyncConnection, tenant_id: int) ->
     The role is taken again in the same round trip, and the guard checks it.
     """
 
+    if isinstance(session, AsyncSession):
+        await _scope_directly(session, tenant_id)
+        return
+
     def _scope(sync_conn: Any) -> None:
         role = sync_conn.info.get("cloudstore_role", APP_ROLE)
         _raw_execute(sync_conn, _scope_sql(role, tenant_id))
 
     await _run_sync(session, _scope)
+
+
+_PARAM = re.compile(r"(?<![:\w\x5c]):(\w+)(?!:)")  # as text() finds its bind parameters
+_STATUS_COUNT = re.compile(r"(?:UPDATE|DELETE|INSERT \d+|SELECT|MERGE) (\d+)")
+
+
+@functools.lru_cache(maxsize=512)
+def _positional(sql: str) -> tuple[str, tuple[str, ...]]:
+    """``:name`` parameters to the driver's ``$n``: the SQL and the names in ``$n`` order."""
+    names: list[str] = []
+
+    def number(match: re.Match[str]) -> str:
+        if match.group(1) not in names:
+            names.append(match.group(1))
+        return f"${names.index(match.group(1)) + 1}"
+
+    return _PARAM.sub(number, sql), tuple(names)
+
+
+_DRIVER = "cloudstore_driver"
+
+
+async def _connection(session: AsyncSession | AsyncConnection) -> tuple[Any, Any]:
+    """SQLAlchemy's connection and the driver's under it, the transaction begun (not necessarily scoped).
+
+    A session's pair is remembered for its transaction: each look-up through the session would cross into
+    SQLAlchemy's synchronous layer and back.
+    """
+    if isinstance(session, AsyncSession):
+        transaction = session.sync_session.get_transaction()
+        known = session.info.get(_DRIVER)
+        if (
+            known is not None
+            and transaction is not None
+            and known[0] is transaction
+            and known[2]._transaction is not None
+        ):
+            return known[1], known[2]
+        conn = await session.connection()
+    else:
+        conn = session
+    sync_conn = conn.sync_connection
+    if sync_conn is None:  # pragma: no cover - a closed connection
+        raise GuardError("no database connection")
+    adapted: Any = sync_conn.connection.dbapi_connection
+    if isinstance(session, AsyncSession):
+        session.info[_DRIVER] = (session.sync_session.get_transaction(), sync_conn, adapted)
+    return sync_conn, adapted
+
+
+async def _driver(session: AsyncSession | AsyncConnection) -> tuple[Any, Any]:
+    """The SQLAlchemy connection and the driver's connection under it, the transaction begun and scoped."""
+    sync_conn, adapted = await _connection(session)
+    if sync_conn.info.pop(_PENDING, None) or adapted._transaction is None:
+        role = sync_conn.info.get("cloudstore_role", APP_ROLE)
+        await _send_scope(adapted, _scope_sql(role, None), fuse=not sync_conn.info.get(_CITUS))
+    return sync_conn, adapted
+
+
+async def _scope_directly(session: AsyncSession, tenant_id: int, staff: tuple[int, int] | None = None) -> None:
+    """Scope a session's transaction to a tenant in one round trip (``BEGIN`` in it when it has not begun)."""
+    sync_conn, adapted = await _connection(session)
+    sync_conn.info.pop(_PENDING, None)
+    role = sync_conn.info.get("cloudstore_role", APP_ROLE)
+    await _send_scope(adapted, _scope_sql(role, tenant_id, staff), fuse=not sync_conn.info.get(_CITUS))
+
+
+def _observe(sync_conn: Any, sql: str, params: Mapping[str, Any]) -> None:
+    # What listens to statements (the statement-count tests, tracing) sees these too.
+    if sync_conn._has_events or sync_conn.engine._has_events:
+        sync_conn.dispatch.before_cursor_execute(sync_conn, None, sql, params, None, False)
+
+
+def _database_error(sync_conn: Any, adapted: Any, sql: str, params: Mapping[str, Any], exc: Exception) -> Exception:
+    """The driver's error as SQLAlchemy raises it (so the HTTP layer maps it as any other database error)."""
+    try:
+        adapted._handle_exception(exc)
+    except Exception as translated:  # the dialect's DBAPI error
+        return DBAPIError.instance(sql, dict(params), translated, sync_conn.dialect.loaded_dbapi.Error)
+    return exc  # pragma: no cover - _handle_exception always raises
+
+
+async def fetch(session: AsyncSession | AsyncConnection, clause: TextClause, params: Mapping[str, Any]) -> list[Any]:
+    """Run a ``text()`` statement straight on the driver in the session's transaction; its rows as tuples.
+
+    For the hot paths (placing an order): no compilation, result processing or greenlet switch, the statement
+    prepared once per connection by the driver's cache. Each row is the driver's record: by position or by
+    column name (``row["id"]``), no type processing (JSON comes back as text). An object that is not a session
+    but carries its transaction's driver connection as ``driver_connection`` (a benchmark's stand-in) works too.
+    """
+    sql, names = _positional(clause.text)
+    args = [params[n] for n in names]
+    raw = getattr(session, "driver_connection", None)
+    if raw is not None:
+        return list(await raw.fetch(sql, *args))
+    sync_conn, adapted = await _driver(session)
+    _observe(sync_conn, clause.text, params)
+    try:
+        return list(await adapted._connection.fetch(sql, *args))
+    except Exception as exc:
+        raise _database_error(sync_conn, adapted, clause.text, params, exc) from exc
+
+
+async def execute(session: AsyncSession | AsyncConnection, clause: TextClause, params: Mapping[str, Any]) -> int:
+    """Run a ``text()`` statement that returns no rows straight on the driver (see :func:`fetch`); its row count."""
+    sql, names = _positional(clause.text)
+    args = [params[n] for n in names]
+    raw = getattr(session, "driver_connection", None)
+    if raw is not None:
+        status = await raw.execute(sql, *args)
+    else:
+        sync_conn, adapted = await _driver(session)
+        _observe(sync_conn, clause.text, params)
+        try:
+            status = await adapted._connection.execute(sql, *args)
+        except Exception as exc:
+            raise _database_error(sync_conn, adapted, clause.text, params, exc) from exc
+    match = _STATUS_COUNT.match(status or "")
+    return int(match.group(1)) if match else -1
 
 
 class Database:
@@ -389,6 +569,27 @@ _ROWS_PER_INSERT = 500  # asyncpg binds at most 32767 parameters per statement
 def _insert_values(table: str, columns: tuple[str, ...], rows: int, suffix: str) -> TextClause:
     values = ", ".join("(" + ", ".join(f":{c}_{r}" for c in columns) + ")" for r in range(rows))
     return text(f"INSERT INTO {table} ({', '.join(columns)}) VALUES {values} {suffix}".rstrip())  # noqa: S608
+
+
+async def insert_values(
+    session: AsyncSession | AsyncConnection,
+    table: str,
+    columns: tuple[str, ...],
+    rows: list[tuple[Any, ...]],
+    *,
+    suffix: str = "",
+) -> list[Any]:
+    """:func:`insert_rows` straight on the driver (see :func:`fetch`): the returned rows are tuples."""
+    out: list[Any] = []
+    for start in range(0, len(rows), _ROWS_PER_INSERT):
+        chunk = rows[start : start + _ROWS_PER_INSERT]
+        params = {f"{c}_{r}": v for r, row in enumerate(chunk) for c, v in zip(columns, row, strict=True)}
+        clause = _insert_values(table, columns, len(chunk), suffix)
+        if "RETURNING" in suffix:
+            out.extend(await fetch(session, clause, params))
+        else:
+            await execute(session, clause, params)
+    return out
 
 
 async def insert_rows(

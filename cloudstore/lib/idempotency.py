@@ -22,6 +22,7 @@ import msgspec
 from sqlalchemy import Column, DateTime, Index, LargeBinary, SmallInteger, Text, text
 from sqlmodel import Field
 
+from cloudstore.lib.db import fetch
 from cloudstore.lib.errors import IdempotencyConflict, IdempotencyKeyMissing, ValidationFailed
 from cloudstore.lib.tables import TenantTable, now_column, utcnow
 
@@ -97,21 +98,10 @@ async def begin_idempotent(
     """
     key = validate_key(key)
     request_hash = hashlib.sha256(body).hexdigest()
-    row = (
-        (
-            await session.execute(
-                _LOOKUP,
-                {
-                    "lock": f"{scope}\x1f{key}",
-                    "tenant_id": tenant_id,
-                    "scope": scope,
-                    "key": key,
-                    "retention": RETENTION,
-                },
-            )
-        )
-        .mappings()
-        .one()
+    (row,) = await fetch(
+        session,
+        _LOOKUP,
+        {"lock": f"{scope}\x1f{key}", "tenant_id": tenant_id, "scope": scope, "key": key, "retention": RETENTION},
     )
     if not row["locked"]:
         raise IdempotencyConflict("a request with this Idempotency-Key is still being processed", status=409)
@@ -143,7 +133,8 @@ async def finish_idempotent(session: AsyncSession, ticket: IdempotencyTicket, *,
     If another request with the same key committed first (possible only in the instant between its commit
     and this request's look-up), this raises, so the caller's transaction rolls back and nothing is done twice.
     """
-    stored = await session.execute(
+    stored = await fetch(
+        session,
         _STORE,
         {
             "tenant_id": ticket.tenant_id,
@@ -155,5 +146,5 @@ async def finish_idempotent(session: AsyncSession, ticket: IdempotencyTicket, *,
             "expired_before": utcnow() - RETENTION,
         },
     )
-    if stored.first() is None:
+    if not stored:
         raise IdempotencyConflict("a request with this Idempotency-Key has just completed; retry to see it", status=409)

@@ -25,7 +25,7 @@ from sqlalchemy import CheckConstraint, Column, DateTime, Index, Text, UniqueCon
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field
 
-from cloudstore.lib.db import ROLE_OPTION, WORKER_ROLE, set_tenant
+from cloudstore.lib.db import ROLE_OPTION, WORKER_ROLE, execute, set_tenant
 from cloudstore.lib.idempotency import RETENTION as IDEMPOTENCY_RETENTION
 from cloudstore.lib.tables import TenantTable, counter, id_column, now_column, word
 
@@ -96,7 +96,8 @@ async def enqueue(
     dedupe_key: str | None = None,
 ) -> None:
     """Add a job in the caller's transaction, so it exists exactly when the caller's change commits."""
-    await session.execute(
+    await execute(  # straight on the driver: placing an order queues its expiry
+        session,
         _ENQUEUE,
         {
             "tenant_id": tenant_id,

@@ -2,10 +2,11 @@
 
 The place journey (:mod:`cloudstore.checkout.place`) composes these with the stock reservation of
 :mod:`cloudstore.inventory.reservations`: :func:`prepare` reads one snapshot (the storefront, the binding, the SKUs
-with their store prices, the candidate warehouses, the policies; :mod:`cloudstore.orders.snapshot` holds the
-statement and its rows), :func:`plan` asks the pure routing engine for a plan on the stock it is given,
-:func:`price` asks the pure pricing core what that plan costs, and :func:`record` writes the order at that price
-(each line's discount frozen), its lines and fulfilments and queues its expiry. Nothing here locks or writes stock.
+with their store prices, the candidate warehouses, their free stock unlocked, the policies;
+:mod:`cloudstore.orders.snapshot` holds the statement and its rows), :func:`plan` asks the pure routing engine
+for a plan on the stock it is given, :func:`price` asks the pure pricing core what that plan costs, and
+:func:`record` writes the order at that price (each line's discount frozen), its lines and fulfilments and queues
+its expiry. Nothing here locks or writes stock.
 """
 
 from __future__ import annotations
@@ -14,12 +15,12 @@ import secrets
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 import msgspec
 from sqlalchemy import text
 
-from cloudstore.lib.db import insert_rows
+from cloudstore.lib.db import fetch, insert_values
 from cloudstore.lib.errors import InsufficientStock, ValidationFailed
 from cloudstore.lib.jobs import enqueue
 from cloudstore.orders.schemas import FulfilmentLineRead, FulfilmentRead, OrderCreate, OrderCreated, PricedLineRead
@@ -28,6 +29,7 @@ from cloudstore.orders.snapshot import (
     Koc,
     Origin,
     SnapshotSku,
+    SnapshotStock,
     Warehouse,
     json_value,
     koc_from_row,
@@ -56,6 +58,8 @@ if TYPE_CHECKING:
     from cloudstore.pricing.model import PriceBreakdown
     from cloudstore.pricing.service.terms import PricingTerms
     from cloudstore.tenancy.service import Policies
+
+T = TypeVar("T")
 
 __all__ = ("Basket", "PlannedOrder", "StockRow", "plan", "prepare", "price", "record")
 
@@ -136,6 +140,7 @@ class Basket:
     warehouses: list[Warehouse]
     routing: RoutingPolicy
     terms: PricingTerms
+    snapshot_stock: list[SnapshotStock]
 
     @property
     def region(self) -> str | None:
@@ -148,6 +153,12 @@ class Basket:
         """Every location that could serve this order, in key order."""
         eligible = [w for w in self.warehouses if w.kind == "central" or region_served(w.regions, self.region)]
         return sorted({self.origin.location_id, *(w.id for w in eligible)})
+
+    @property
+    def stock(self) -> list[SnapshotStock]:
+        """Free stock (unlocked, as of the snapshot) of the order's SKUs at every location that could serve it."""
+        locations = set(self.location_ids)
+        return [row for row in self.snapshot_stock if row.location_id in locations]
 
     @property
     def sku_ids(self) -> list[int]:
@@ -183,15 +194,14 @@ async def prepare(session: AsyncSession, tenant_id: int, consumer_id: int, data:
     """
     _check_delivery(data)
     wanted = sorted({line.sku for line in data.lines})
-    snap = (
-        await session.execute(
-            SNAPSHOT,
-            {"t": tenant_id, "c": consumer_id, "store": data.store, "skus": wanted, "koc": data.koc, "now": now},
-        )
-    ).one()
-    policies = policies_from_row(json_value(snap.policies))
-    origin = origin_from_row(snap.origin, data)
-    skus = {s.code: s for s in msgspec.convert(json_value(snap.skus) or [], list[SnapshotSku])}
+    (snap,) = await fetch(
+        session,
+        SNAPSHOT,
+        {"t": tenant_id, "c": consumer_id, "store": data.store, "skus": wanted, "koc": data.koc, "now": now},
+    )
+    policies = policies_from_row(json_value(snap["policies"]))
+    origin = origin_from_row(snap["origin"], data)
+    skus = {s.code: s for s in _decode(snap["skus"], list[SnapshotSku])}
     unknown = [code for code in wanted if code not in skus or not skus[code].sellable]
     if unknown:
         raise ValidationFailed(f"not for sale: {', '.join(unknown)}", errors=[{"sku": c} for c in unknown])
@@ -200,12 +210,22 @@ async def prepare(session: AsyncSession, tenant_id: int, consumer_id: int, data:
         data=data,
         policies=policies,
         origin=origin,
-        koc=koc_from_row(snap.koc, data, origin),
+        koc=koc_from_row(snap["koc"], data, origin),
         skus=skus,
-        warehouses=msgspec.convert(json_value(snap.warehouses) or [], list[Warehouse]),
+        warehouses=_decode(snap["warehouses"], list[Warehouse]),
         routing=_routing_policy(policies),
-        terms=terms_from_row(snap.delivery_policy, snap.promotions, snap.coupons),
+        terms=terms_from_row(snap["delivery_policy"], snap["promotions"], snap["coupons"]),
+        snapshot_stock=_decode(snap["stock"], list[SnapshotStock]),
     )
+
+
+def _decode(raw: object, kind: type[list[T]]) -> list[T]:
+    """A JSON array column (text from the driver, or NULL for none) straight into its structs."""
+    if raw is None:
+        return []
+    if isinstance(raw, str | bytes):
+        return msgspec.json.decode(raw, type=kind)
+    return msgspec.convert(raw, kind)
 
 
 def plan(basket: Basket, stock: Sequence[StockRow]) -> PlannedOrder:
@@ -289,28 +309,27 @@ async def record(
     expires_at = now + timedelta(minutes=policies.orders.payment_ttl_minutes)
     order_no = _new_order_no(now)
     delivery = msgspec.to_builtins(data.delivery)
-    order_id = (
-        await session.execute(
-            _INSERT_ORDER,
-            {
-                "t": t,
-                "order_no": order_no,
-                "c": consumer_id,
-                "store_id": origin.id,
-                "koc_id": koc.id if koc else None,
-                "mode": data.delivery.mode,
-                "delivery": msgspec.json.encode(delivery).decode(),
-                "via_link": data.store is not None,
-                "goods": goods,
-                "discount": priced.discount_total,
-                "fee": priced.delivery_fee,
-                "total": priced.total,
-                "promotion": priced.promotion.code if priced.promotion is not None else None,
-                "trace": msgspec.json.encode(plan.trace).decode(),
-                "expires_at": expires_at,
-            },
-        )
-    ).scalar_one()
+    ((order_id,),) = await fetch(
+        session,
+        _INSERT_ORDER,
+        {
+            "t": t,
+            "order_no": order_no,
+            "c": consumer_id,
+            "store_id": origin.id,
+            "koc_id": koc.id if koc else None,
+            "mode": data.delivery.mode,
+            "delivery": msgspec.json.encode(delivery).decode(),
+            "via_link": data.store is not None,
+            "goods": goods,
+            "discount": priced.discount_total,
+            "fee": priced.delivery_fee,
+            "total": priced.total,
+            "promotion": priced.promotion.code if priced.promotion is not None else None,
+            "trace": msgspec.json.encode(plan.trace).decode(),
+            "expires_at": expires_at,
+        },
+    )
     lines = [(i + 1, skus[line.sku], line.qty, priced.lines[i].discount) for i, line in enumerate(data.lines)]
     line_rows = [
         (
@@ -331,16 +350,16 @@ async def record(
         )
         for n, s, q, d in lines
     ]
-    await insert_rows(session, "order_lines", _LINE_COLUMNS, line_rows)
+    await insert_values(session, "order_lines", _LINE_COLUMNS, line_rows)
     loc_ids = [locations[sh.location] for sh in plan.shipments]
-    created = await insert_rows(
+    created = await insert_values(
         session,
         "fulfilments",
         _FULFILMENT_COLUMNS,
         [(t, order_id, loc, data.delivery.mode) for loc in loc_ids],
         suffix="RETURNING id, location_id",
     )
-    fid_by_loc = {row.location_id: row.id for row in created}
+    fid_by_loc = {location_id: fid for fid, location_id in created}
     fids, fskus, fqtys = [], [], []
     fulfilments = []
     for sh in plan.shipments:
@@ -359,7 +378,7 @@ async def record(
             )
         )
     fline_rows = [(t, f, k, q) for f, k, q in zip(fids, fskus, fqtys, strict=True)]
-    await insert_rows(session, "fulfilment_lines", _FULFILMENT_LINE_COLUMNS, fline_rows)
+    await insert_values(session, "fulfilment_lines", _FULFILMENT_LINE_COLUMNS, fline_rows)
     await enqueue(
         session,
         tenant_id=t,

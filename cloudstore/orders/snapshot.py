@@ -1,7 +1,8 @@
 """The snapshot an order is placed on: one statement, and the rows it decodes into.
 
 :data:`SNAPSHOT` reads, in one round trip, the origin store (named, else the consumer's binding), the SKUs with
-the store's prices, the candidate warehouses, the KOC, the tenant's policies and the pricing terms
+the store's prices, the candidate warehouses, the free stock of those SKUs at the store and the warehouses
+(unlocked, as ``[location_id, sku_id, available]`` rows), the KOC, the tenant's policies and the pricing terms
 (:data:`~cloudstore.pricing.service.terms.TERMS_COLUMNS`). Parameters: ``:t``, ``:c``, ``:store``, ``:skus``,
 ``:koc`` and ``:now``.
 """
@@ -19,7 +20,17 @@ from cloudstore.pricing.service.terms import TERMS_COLUMNS
 if TYPE_CHECKING:
     from cloudstore.orders.schemas import OrderCreate
 
-__all__ = ("SNAPSHOT", "Koc", "Origin", "SnapshotSku", "Warehouse", "json_value", "koc_from_row", "origin_from_row")
+__all__ = (
+    "SNAPSHOT",
+    "Koc",
+    "Origin",
+    "SnapshotSku",
+    "SnapshotStock",
+    "Warehouse",
+    "json_value",
+    "koc_from_row",
+    "origin_from_row",
+)
 
 _SELECT = """
     WITH origin AS (
@@ -45,6 +56,15 @@ _SELECT = """
                                          'regions', l.regions))
        FROM locations l
        WHERE l.tenant_id = :t AND l.status = 'active' AND l.kind IN ('regional', 'central')) AS warehouses,
+      (SELECT json_agg(json_build_array(sl.location_id, sl.sku_id, sl.on_hand - sl.reserved))
+       FROM stock_levels sl
+       WHERE sl.tenant_id = :t
+         AND sl.sku_id IN (SELECT k.id FROM skus k WHERE k.tenant_id = :t AND k.code = ANY(CAST(:skus AS text[])))
+         AND sl.location_id IN (
+           SELECT location_id FROM origin
+           UNION ALL
+           SELECT l.id FROM locations l
+           WHERE l.tenant_id = :t AND l.status = 'active' AND l.kind IN ('regional', 'central'))) AS stock,
       (SELECT json_build_object('id', k.id, 'store_id', k.store_id)
        FROM kocs k WHERE k.tenant_id = :t AND k.code = :koc AND k.active) AS koc,
       (SELECT json_build_array(p.routing, p.attribution, p.commission, p.orders)
@@ -66,6 +86,14 @@ class SnapshotSku(msgspec.Struct):
     category: str
     price: int
     sellable: bool
+
+
+class SnapshotStock(msgspec.Struct, array_like=True, frozen=True):
+    """Free units of one SKU at one location, read without a lock."""
+
+    location_id: int
+    sku_id: int
+    available: int
 
 
 class Origin(msgspec.Struct):

@@ -1,24 +1,36 @@
-"""Benchmark order placement: throughput, a flash sale, and reservations on one hot stock row.
+"""Benchmark order placement: cloudstore against a raw asyncpg baseline, and optionally an older checkout.
 
 Run from the repository root: ``scripts/bench/orders`` (``--help`` for options, ``--quick`` for a short run).
+
+For each server in turn (cloudstore; the baseline, ``orders_baseline.py``, which places the same orders with
+the same statements on raw asyncpg; with ``--before DIR`` the cloudstore of another checkout, e.g. a worktree
+of an older commit, run from that checkout's ``.venv``):
 
 1. Creates a throw-away database (``--database-url``'s server, default ``DATABASE_URL``, else an embedded
    PostgreSQL; on a Citus coordinator on every node, distributed after the migration by
    ``cloudstore db distribute``), migrates it and seeds one tenant: 20 Shenzhen stores, a regional and a central
    warehouse, 200 SKUs with ample stock, a flash-sale SKU with exactly 100 units, a hot SKU at one store, and
    2,100 consumers with tokens.
-2. Starts cloudstore under uvicorn (uvloop, httptools) on a 127.0.0.1 port.
-3. Orders: ``--concurrency`` clients place 1-3 line delivery orders for ``--duration`` seconds.
-   Flash sale: 2,000 buyers each order one unit of the flash SKU at the same moment; exactly 100 must get
-   201 and the rest 409 ``insufficient_stock``, with 0 other answers.
-   Hot row: pickup orders of the hot SKU at one store (every order reserves the same stock row), at 1 and at
-   32 clients.
+2. Starts the server under uvicorn (uvloop, httptools) on a 127.0.0.1 port.
+3. Orders: ``--concurrency`` clients place 1-3 line delivery orders for ``--duration`` seconds (closed loop:
+   each client sends its next order when the last is answered). Hot row: pickup orders of the hot SKU at one
+   store (every order reserves the same stock row), at 1 and at 32 clients. Open loop: orders arrive at a
+   constant rate (``--open-share`` of the closed-loop orders/s), each latency measured from its scheduled
+   send time, so queueing counts. Flash sale: 2,000 buyers each order one unit of the flash SKU at the same
+   moment; exactly 100 must get 201 and the rest 409 ``insufficient_stock``, with 0 other answers.
+   Each run reports the server's CPU time (user + system, its worker processes included) per order placed,
+   and the machine's 1-minute load average.
+
+The client is a minimal asyncio HTTP/1.1 client (``harness.RawClient``), one keep-alive connection per client.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import json
+import os
 import random
 import sys
 import tempfile
@@ -27,16 +39,26 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
-import httpx
+import msgspec
 from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from harness import HEADER, Result, add_database_url_option, drop_database, new_database, serve
+from harness import (
+    HEADER,
+    RawClient,
+    Result,
+    add_database_url_option,
+    drop_database,
+    new_database,
+    serve,
+    server_pid,
+)
 
 from cloudstore.auth.tokens import Principal, TokenCodec
 from cloudstore.lib.db import _asyncpg_args
 
+HERE = Path(__file__).resolve().parent
 TENANT = "bench"
 SECRET = "bench-secret-key-" + "b" * 40
 ADDRESS = {
@@ -146,144 +168,306 @@ async def seed(url: str, consumers: int) -> tuple[list[str], list[str]]:
     return stores, tokens
 
 
-def order_body(rng: random.Random, store: str) -> dict[str, object]:
+def order_body(rng: random.Random, store: str) -> bytes:
     """A 1-3 line delivery order of ordinary SKUs."""
     skus = rng.sample([f"K{p:03d}-{s}" for p in range(66) for s in range(3)], rng.randint(1, 3))
-    return {"store": store, "lines": [{"sku": s, "qty": rng.randint(1, 3)} for s in skus], "delivery": ADDRESS}
+    lines = [{"sku": s, "qty": rng.randint(1, 3)} for s in skus]
+    return json.dumps({"store": store, "lines": lines, "delivery": ADDRESS}).encode()
 
 
-async def timed_orders(
-    name: str, base: str, tokens: list[str], bodies: list[dict[str, object]], *, concurrency: int, duration: float
-) -> Result:
-    """Keep ``concurrency`` order requests in flight for ``duration`` seconds."""
+HOT = json.dumps({"store": "S000", "lines": [{"sku": "HOT-1", "qty": 1}], "delivery": {"mode": "pickup"}}).encode()
+FLASH = json.dumps({"store": "S000", "lines": [{"sku": "FLASH-1", "qty": 1}], "delivery": ADDRESS}).encode()
+PATH = f"/v1/shop/{TENANT}/orders"
+_ERRORS = (OSError, ValueError, IndexError, asyncio.IncompleteReadError)
+
+
+class Load(msgspec.Struct):
+    """What one server is driven with: its URL, process, consumers' tokens, order bodies, a key prefix."""
+
+    base: str
+    pid: int
+    tokens: list[str]
+    bodies: list[bytes]
+    prefix: str
+    counter: int = 0
+
+    def next(self) -> tuple[bytes, str, str]:
+        """The next (body, token, Idempotency-Key header line): every request its own key."""
+        i = self.counter
+        self.counter += 1
+        key = f"Idempotency-Key: {self.prefix}-{i}\r\n"
+        return self.bodies[i % len(self.bodies)], self.tokens[i % len(self.tokens)], key
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and its children (uvicorn's workers), from /proc."""
+    total = 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    pids = [pid]
+    with contextlib.suppress(OSError):
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                with contextlib.suppress(OSError), open(f"/proc/{entry}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                    if int(fields[1]) == pid:
+                        pids.append(int(entry))
+    for p in pids:
+        with contextlib.suppress(OSError), open(f"/proc/{p}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+class Run(msgspec.Struct):
+    """A timed run and the server CPU it took."""
+
+    result: Result
+    cpu_ms_per_order: float
+    load: str  # the 1-minute load average when it ended
+
+    def row(self) -> str:
+        """A results line with the CPU per order and the machine's load."""
+        return f"{self.result.row()}{self.cpu_ms_per_order:>10.2f}{self.load:>8}"
+
+
+ROW_HEADER = f"{HEADER}{'cpu ms/o':>10}{'load':>8}"
+
+
+def _load_average() -> str:
+    return f"{os.getloadavg()[0]:.2f}"
+
+
+async def closed_loop(name: str, load: Load, bodies: list[bytes] | None, *, concurrency: int, duration: float) -> Run:
+    """Keep ``concurrency`` order requests in flight for ``duration`` seconds (each client waits for its answer)."""
     latencies: list[float] = []
     counts = {"requests": 0, "errors": 0}
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=60) as client:
+    clients = [RawClient(load.base) for _ in range(concurrency)]
+    cpu = cpu_seconds(load.pid)
 
-        async def worker(w: int, until: float) -> None:
-            i = w
-            while time.perf_counter() < until:
-                started = time.perf_counter()
-                try:
-                    r = await client.post(
-                        f"/v1/shop/{TENANT}/orders",
-                        json=bodies[i % len(bodies)],
-                        headers={
-                            "Authorization": f"Bearer {tokens[i % len(tokens)]}",
-                            "Idempotency-Key": f"{name}-{w}-{i}",
-                        },
-                    )
-                    ok = r.status_code == 201
-                except httpx.HTTPError:
-                    ok = False
-                latencies.append((time.perf_counter() - started) * 1000)
-                counts["requests"] += 1
-                counts["errors"] += not ok
-                i += concurrency
+    async def worker(w: int, until: float) -> None:
+        while (started := time.perf_counter()) < until:
+            body, token, key = load.next()
+            try:
+                ok = await clients[w].request("POST", PATH, body if bodies is None else bodies[0], token, key) == 201
+            except _ERRORS:
+                ok = False
+                await clients[w].close()
+            latencies.append((time.perf_counter() - started) * 1000)
+            counts["requests"] += 1
+            counts["errors"] += not ok
 
-        started = time.perf_counter()
-        await asyncio.gather(*(worker(w, started + duration) for w in range(concurrency)))
-        elapsed = time.perf_counter() - started
-    return Result(name, counts["requests"], counts["errors"], elapsed, latencies)
+    started = time.perf_counter()
+    await asyncio.gather(*(worker(w, started + duration) for w in range(concurrency)))
+    elapsed = time.perf_counter() - started
+    for c in clients:
+        await c.close()
+    result = Result(name, counts["requests"], counts["errors"], elapsed, latencies)
+    return Run(result, _per_order(load.pid, cpu, result), _load_average())
 
 
-async def flash_sale(base: str, tokens: list[str], buyers: int) -> tuple[dict[int, int], int, float, list[float]]:
+def _per_order(pid: int, cpu_before: float, result: Result) -> float:
+    placed = result.requests - result.errors
+    return (cpu_seconds(pid) - cpu_before) * 1000 / placed if placed else float("nan")
+
+
+async def open_loop(name: str, load: Load, *, rate: float, duration: float) -> Run:
+    """Send orders at a constant ``rate`` per second for ``duration`` seconds, whether or not earlier ones answered.
+
+    Each latency runs from the request's scheduled send time, so time spent queued behind a slow server (or a
+    late client) counts. A request finds an idle keep-alive connection, else opens one.
+    """
+    latencies: list[float] = []
+    counts = {"requests": 0, "errors": 0}
+    idle: list[tuple[RawClient, float]] = []
+    opened: list[RawClient] = []
+    cpu = cpu_seconds(load.pid)
+
+    async def send(scheduled: float) -> None:
+        client = None
+        while idle and client is None:
+            client, used = idle.pop()
+            if time.perf_counter() - used > 3:  # the server closes a keep-alive connection idle for 5 s
+                await client.close()
+                client = None
+        if client is None:
+            client = RawClient(load.base)
+            opened.append(client)
+        body, token, key = load.next()
+        try:
+            ok = await client.request("POST", PATH, body, token, key) == 201
+        except _ERRORS:
+            ok = False
+            await client.close()
+        latencies.append((time.perf_counter() - scheduled) * 1000)
+        counts["requests"] += 1
+        counts["errors"] += not ok
+        idle.append((client, time.perf_counter()))
+
+    tasks = []
+    started = time.perf_counter()
+    total = int(rate * duration)
+    for i in range(total):
+        scheduled = started + i / rate
+        delay = scheduled - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(send(scheduled)))
+    await asyncio.gather(*tasks)
+    elapsed = time.perf_counter() - started
+    for c in opened:
+        await c.close()
+    result = Result(name, counts["requests"], counts["errors"], max(elapsed, duration), latencies)
+    return Run(result, _per_order(load.pid, cpu, result), _load_average())
+
+
+async def flash_sale(load: Load, buyers: int) -> tuple[dict[int, int], int, float, list[float]]:
     """Every buyer orders one flash unit at once; returns (status counts, transport errors, seconds, latencies)."""
-    limits = httpx.Limits(max_connections=buyers, max_keepalive_connections=buyers)
     statuses: dict[int, int] = {}
     failures = 0
     latencies: list[float] = []
-    body = {"store": "S000", "lines": [{"sku": "FLASH-1", "qty": 1}], "delivery": ADDRESS}
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=120) as client:
-        gate = asyncio.Event()
+    clients = [RawClient(load.base) for _ in range(buyers)]
+    gate = asyncio.Event()
 
-        async def buyer(i: int) -> None:
-            nonlocal failures
-            await gate.wait()
-            started = time.perf_counter()
-            try:
-                r = await client.post(
-                    f"/v1/shop/{TENANT}/orders",
-                    json=body,
-                    headers={"Authorization": f"Bearer {tokens[i]}", "Idempotency-Key": f"flash-{i}"},
-                )
-                statuses[r.status_code] = statuses.get(r.status_code, 0) + 1
-            except httpx.HTTPError:
-                failures += 1
-            latencies.append((time.perf_counter() - started) * 1000)
-
-        tasks = [asyncio.create_task(buyer(i)) for i in range(buyers)]
-        await asyncio.sleep(0.5)
+    async def buyer(i: int) -> None:
+        nonlocal failures
+        await gate.wait()
         started = time.perf_counter()
-        gate.set()
-        await asyncio.gather(*tasks)
-        elapsed = time.perf_counter() - started
+        try:
+            status = await clients[i].request("POST", PATH, FLASH, load.tokens[i], f"Idempotency-Key: flash-{i}\r\n")
+            statuses[status] = statuses.get(status, 0) + 1
+        except _ERRORS:
+            failures += 1
+        latencies.append((time.perf_counter() - started) * 1000)
+
+    tasks = [asyncio.create_task(buyer(i)) for i in range(buyers)]
+    await asyncio.sleep(0.5)
+    started = time.perf_counter()
+    gate.set()
+    await asyncio.gather(*tasks)
+    elapsed = time.perf_counter() - started
+    for c in clients:
+        await c.close()
     return statuses, failures, elapsed, latencies
 
 
-async def run(args: argparse.Namespace) -> None:
-    """Seed, serve, measure, report."""
-    db = await new_database("cloudstore-bench-orders", args.database_url)
-    url = db.url
-    try:
-        stores, tokens = await seed(url, max(args.buyers, 100) + 100)
-        logs = Path(tempfile.mkdtemp(prefix="cloudstore-bench-logs-"))
-        env = {
-            "DATABASE_URL": url,
-            "CLOUDSTORE_ENV": "dev",
-            "CLOUDSTORE_SECRET_KEY": SECRET,
-            "CLOUDSTORE_RUN_WORKER": "0",
-            "CLOUDSTORE_ACCESS_LOG": "0",
-            "CLOUDSTORE_LOG_LEVEL": "WARNING",
-            "CLOUDSTORE_DB_POOL_SIZE": str(args.pool),
-            "CLOUDSTORE_DB_MAX_OVERFLOW": "0",
+class Target(msgspec.Struct):
+    """A server to measure: its name, the uvicorn factory, and the checkout it runs from."""
+
+    name: str
+    factory: str
+    app_dir: Path | None = None
+
+
+def _server_env(target: Target, url: str, args: argparse.Namespace) -> dict[str, str]:
+    if target.factory.startswith("orders_baseline"):
+        return {
+            "BENCH_DATABASE_URL": url.replace("postgresql+asyncpg://", "postgresql://"),
+            "BENCH_SECRET_KEY": SECRET,
+            "BENCH_POOL": str(args.pool),
+            "PYTHONPATH": str(HERE),
         }
-        with serve("cloudstore.app:app_from_env", env, logs / "cloudstore.log") as base:
-            rng = random.Random(5)
-            bodies = [order_body(rng, rng.choice(stores[:10])) for _ in range(2000)]
+    return {
+        "DATABASE_URL": url,
+        "CLOUDSTORE_ENV": "dev",
+        "CLOUDSTORE_SECRET_KEY": SECRET,
+        "CLOUDSTORE_RUN_WORKER": "0",
+        "CLOUDSTORE_ACCESS_LOG": "0",
+        "CLOUDSTORE_LOG_LEVEL": "WARNING",
+        "CLOUDSTORE_DB_POOL_SIZE": str(args.pool),
+        "CLOUDSTORE_DB_MAX_OVERFLOW": "0",
+    }
+
+
+class Measured(msgspec.Struct):
+    """One server's figures."""
+
+    name: str
+    runs: list[Run]
+    flash: str
+    flash_ok: bool
+    throughput: float  # orders/s at --concurrency clients
+
+
+async def measure(target: Target, args: argparse.Namespace, logs: Path) -> Measured:
+    """A fresh seeded database, the server on it, and every run against it."""
+    db = await new_database("cloudstore-bench-orders", args.database_url)
+    try:
+        stores, tokens = await seed(db.url, max(args.buyers, 100) + 100)
+        rng = random.Random(5)
+        bodies = [order_body(rng, rng.choice(stores[:10])) for _ in range(2000)]
+        env = _server_env(target, db.url, args)
+        log = logs / f"{target.name.replace(' ', '-')}.log"
+        with serve(target.factory, env, log, workers=args.workers, app_dir=target.app_dir) as base:
+            pid = server_pid(base)
+            prefix = f"{target.name}-{os.getpid()}"
+            load = Load(base, pid, tokens[: len(tokens) - args.buyers] or tokens, bodies, prefix)
             # a short warm-up fills the connection pool and the statement caches
-            await timed_orders("warm-up", base, tokens, bodies, concurrency=args.concurrency, duration=2)
-            results = [
-                await timed_orders(
-                    f"orders c={args.concurrency}", base, tokens, bodies, concurrency=args.concurrency,
-                    duration=args.duration,
-                )
-            ]  # fmt: skip
-            hot = {"store": "S000", "lines": [{"sku": "HOT-1", "qty": 1}], "delivery": {"mode": "pickup"}}
+            await closed_loop("warm-up", load, None, concurrency=args.concurrency, duration=2)
+            c = args.concurrency
+            runs = [await closed_loop(f"orders c={c}", load, None, concurrency=c, duration=args.duration)]
+            throughput = runs[0].result.rps
             for clients in (1, 32):  # one after the other, not at once
-                results.append(  # noqa: PERF401
-                    await timed_orders(
-                        f"hot row c={clients}", base, tokens, [hot], concurrency=clients, duration=args.duration
-                    )
+                runs.append(  # noqa: PERF401
+                    await closed_loop(f"hot row c={clients}", load, [HOT], concurrency=clients, duration=args.duration)
                 )
-            statuses, failures, seconds, latencies = await flash_sale(base, tokens, args.buyers)
-        where = f"Citus ({len(db.servers) - 1} workers)" if db.citus else "single server"
-        print(
-            f"\norders on {where} against one tenant, 20 stores, 200 SKUs; {args.duration:g} s per run; "
-            f"pool {args.pool}"
-        )
-        print(HEADER)
-        for r in results:
-            print(r.row())
-        flash = Result("flash sale", sum(statuses.values()) + failures, failures, seconds, latencies)
-        print(
-            f"\nflash sale: {args.buyers} buyers, 100 units: "
-            f"{statuses.get(201, 0)} × 201, {statuses.get(409, 0)} × 409, "
-            f"{sum(v for k, v in statuses.items() if k not in (201, 409)) + failures} other; "
-            f"all answered in {seconds:.2f} s (p50 {flash.quantile(0.5):.0f} ms, p99 {flash.quantile(0.99):.0f} ms)"
-        )
-        others = {k: v for k, v in statuses.items() if k not in (201, 409)}
-        if others or failures:
-            detail = [f"{v} × {k}" for k, v in sorted(others.items())]
-            detail += [f"{failures} × no answer"] if failures else []
-            print(f"flash sale other answers: {', '.join(detail)}")
-        ok = statuses.get(201, 0) == 100 and statuses.get(409, 0) == args.buyers - 100 and failures == 0
-        print("flash sale result:", "exactly 100 sold, 0 errors" if ok else "UNEXPECTED")
-        if not ok:
-            raise SystemExit(1)
+            rate = throughput * args.open_share
+            runs.append(await open_loop(f"open {rate:.0f}/s ({args.open_share:.0%})", load, rate=rate,
+                                        duration=args.duration))  # fmt: skip
+            flash_load = Load(base, pid, tokens[-args.buyers :], [FLASH], "flash")
+            statuses, failures, seconds, latencies = await flash_sale(flash_load, args.buyers)
     finally:
         await drop_database(db)
+    summary = Result("flash sale", sum(statuses.values()) + failures, failures, seconds, latencies)
+    others = sum(v for k, v in statuses.items() if k not in (201, 409)) + failures
+    ok = statuses.get(201, 0) == 100 and statuses.get(409, 0) == args.buyers - 100 and failures == 0
+    odd = ", ".join(f"{v} × {k}" for k, v in sorted(statuses.items()) if k not in (201, 409))
+    flash = (
+        f"{args.buyers} buyers, 100 units: {statuses.get(201, 0)} × 201, {statuses.get(409, 0)} × 409, "
+        f"{others} other{f' ({odd})' if odd else ''}; "
+        f"every buyer answered in {seconds:.2f} s (p50 {summary.quantile(0.5):.0f} ms, "
+        f"p99 {summary.quantile(0.99):.0f} ms); load {_load_average()}"
+    )
+    return Measured(target.name, runs, flash, ok, throughput)
+
+
+def report(measured: list[Measured], args: argparse.Namespace) -> None:
+    """Print every server's table, the flash sale, and the ratios."""
+    print(
+        f"\norders against one tenant, 20 stores, 200 SKUs; {args.duration:g} s per run; pool {args.pool}; "
+        f"{args.workers} server process(es); raw HTTP/1.1 client; {os.cpu_count()} cores"
+    )
+    for m in measured:
+        print(f"\n{m.name}")
+        print(ROW_HEADER)
+        for r in m.runs:
+            print(r.row())
+        opened = m.runs[-1].result
+        print(f"open loop p99 / p50: {opened.quantile(0.99) / opened.quantile(0.5):.1f}")
+        print(f"flash sale: {m.flash}")
+    by = {m.name: m.throughput for m in measured}
+    if by.get("cloudstore") and by.get("baseline"):
+        print(f"\ncloudstore / baseline orders/s at c={args.concurrency}: {by['cloudstore'] / by['baseline']:.1%}")
+    if by.get("cloudstore") and by.get("before"):
+        print(f"cloudstore / before orders/s at c={args.concurrency}: {by['cloudstore'] / by['before']:.2f}×")
+
+
+async def run(args: argparse.Namespace) -> None:
+    """Measure each server in turn, report."""
+    targets = [Target("cloudstore", "cloudstore.app:app_from_env")]
+    if not args.no_baseline:
+        targets.append(Target("baseline", "orders_baseline:create_app"))
+    if args.before is not None:
+        targets.append(Target("before", "cloudstore.app:app_from_env", args.before.resolve()))
+    logs = Path(tempfile.mkdtemp(prefix="cloudstore-bench-logs-"))
+    measured = []
+    for target in targets:
+        m = await measure(target, args, logs)
+        print(f"  {m.name}: {m.throughput:.1f} orders/s; flash sale {'ok' if m.flash_ok else 'UNEXPECTED'}", flush=True)
+        measured.append(m)
+    report(measured, args)
+    print(f"server logs: {logs}")
+    if not all(m.flash_ok for m in measured):
+        raise SystemExit(1)
 
 
 def main() -> None:
@@ -292,13 +476,29 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--duration", type=float, default=15.0, help="seconds per timed run")
     parser.add_argument("--buyers", type=int, default=2000, help="flash-sale buyers")
-    parser.add_argument("--pool", type=int, default=20, help="database connections in the server's pool")
+    parser.add_argument("--pool", type=int, default=20, help="database connections in each server's pool")
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn processes per server")
+    parser.add_argument(
+        "--open-share", type=float, default=0.7, help="open-loop arrival rate as a share of the closed-loop orders/s"
+    )
+    parser.add_argument("--no-baseline", action="store_true", help="skip the raw asyncpg baseline")
+    parser.add_argument(
+        "--before",
+        type=Path,
+        help="another checkout (with its .venv, e.g. a git worktree of an older commit) measured the same way "
+        "after this one, for a before/after in the same run",
+    )
     parser.add_argument("--quick", action="store_true", help="5 s runs, 500 flash-sale buyers")
     add_database_url_option(parser)
     args = parser.parse_args()
     if args.quick:
         args.duration, args.buyers = 5.0, 500
-    asyncio.run(run(args))
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(run(args))
+    else:
+        uvloop.run(run(args))
 
 
 if __name__ == "__main__":

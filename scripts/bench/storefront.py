@@ -43,7 +43,16 @@ from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from harness import HEADER, BenchDatabase, Result, add_database_url_option, drop_database, new_database, serve
+from harness import (
+    HEADER,
+    BenchDatabase,
+    RawClient,
+    Result,
+    add_database_url_option,
+    drop_database,
+    new_database,
+    serve,
+)
 
 from cloudstore.auth.tokens import Principal, TokenCodec
 from cloudstore.lib.db import _asyncpg_args
@@ -260,62 +269,6 @@ async def seed_pricing(
 
 
 # --- load -------------------------------------------------------------------------------------------------------
-
-
-class RawClient:
-    """A minimal HTTP/1.1 keep-alive client on asyncio streams (GET, or POST of a JSON body): one per worker.
-
-    httpx spends about a millisecond of CPU on each 15 KB page, as much as the server under test, and on a
-    small machine the client would then set the pace; this one only splits the status line and headers.
-    """
-
-    def __init__(self, base: str) -> None:
-        url = httpx.URL(base)
-        self.host, self.port = url.host, url.port or 80
-        self.reader: asyncio.StreamReader | None = None
-        self.writer: asyncio.StreamWriter | None = None
-
-    async def get(self, path: str) -> int:
-        """GET ``path``; returns the status (the body is read and dropped)."""
-        return await self.request("GET", path)
-
-    async def request(self, method: str, path: str, body: bytes = b"", token: str | None = None) -> int:
-        """Send one request; returns the status (the body is read and dropped)."""
-        if self.writer is None or self.reader is None:
-            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
-        reader = self.reader
-        head = f"{method} {path} HTTP/1.1\r\nHost: {self.host}\r\nAccept-Encoding: identity\r\n"
-        if token is not None:
-            head += f"Authorization: Bearer {token}\r\n"
-        if method != "GET":
-            head += f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
-        self.writer.write(head.encode("latin-1") + b"\r\n" + body)
-        status = int((await reader.readline()).split()[1])
-        length, chunked, close = 0, False, False
-        while (line := await reader.readline()) not in (b"\r\n", b""):
-            name, _, value = line.partition(b":")
-            name = name.strip().lower()
-            if name == b"content-length":
-                length = int(value)
-            elif name == b"transfer-encoding":
-                chunked = b"chunked" in value.lower()
-            elif name == b"connection":
-                close = b"close" in value.lower()
-        if chunked:
-            while size := int((await reader.readline()).split(b";")[0], 16):
-                await reader.readexactly(size + 2)
-            await reader.readline()
-        else:
-            await reader.readexactly(length)
-        if close:
-            await self.close()
-        return status
-
-    async def close(self) -> None:
-        """Close the connection."""
-        if self.writer is not None:
-            self.writer.close()
-            self.writer, self.reader = None, None
 
 
 async def load(
