@@ -17,6 +17,7 @@ from litestar.response import Redirect, Template
 from cloudstore.checkout.orders import hq_order
 from cloudstore.http.deps import DbSession
 from cloudstore.lib.errors import ValidationFailed
+from cloudstore.lib.paging import MAX_LIMIT
 from cloudstore.orders.reading import OrderService
 from cloudstore.pricing.service import CouponService
 from cloudstore.referrals.service import KocService
@@ -111,7 +112,12 @@ class NetworkPages(Controller):
                 limit=PAGE_SIZE,
             )  # fmt: skip
             kocs, more = page.items, page.next_cursor
-        return render(user, "console/hq_kocs.html", {"store": code or "", "kocs": kocs, "more": more})
+        # The picker offers the first stores; any other is reached by its code (or from the stores page).
+        stores = await StoreService(db, state.settings).list_stores(
+            user.tenant_id, user.principal.tenant, cursor=None, limit=MAX_LIMIT
+        )
+        context = {"store": code or "", "kocs": kocs, "more": more, "stores": stores.items}
+        return render(user, "console/hq_kocs.html", context)
 
     @post("/kocs", name="console-koc-create", status_code=303, dependencies={"user": Provide(console_page("store"))})
     async def add_koc(self, request: Request[Any, Any, Any], user: Staff, db: DbSession, state: State) -> Redirect:

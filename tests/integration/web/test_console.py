@@ -171,7 +171,9 @@ async def test_hq_sees_the_network_and_the_order_trail(app: Litestar, api: Api, 
         assert 'data-testid="trace"' in detail.text
         assert "SZ-NS-01" in detail.text
         assert (await c.get("/console/orders/NO-SUCH-ORDER")).status_code == 404
-        assert (await c.get("/console/kocs", params={"store": "SZ-NS-01"})).status_code == 200
+        kocs = await c.get("/console/kocs", params={"store": "SZ-NS-01"})
+        assert kocs.status_code == 200
+        assert '<option value="SZ-FT-01">' in kocs.text  # the store picker
         assert (await c.get("/console/kocs", params={"store": "NOPE"})).status_code == 404
         assert (await c.get("/console/coupons")).status_code == 200
         for store_page in ("/console/poster", "/console/earnings", "/console/qr.svg"):
