@@ -176,6 +176,9 @@ async def test_hq_sees_the_network_and_the_order_trail(app: Litestar, api: Api, 
         assert '<option value="SZ-FT-01">' in kocs.text  # the store picker
         assert (await c.get("/console/kocs", params={"store": "NOPE"})).status_code == 404
         assert (await c.get("/console/coupons")).status_code == 200
+        for listing in ("/console/orders", "/console/stores", "/console/coupons"):
+            assert (await c.get(listing, params={"cursor": "%%not-a-cursor"})).status_code == 422, listing
+        assert (await c.get("/console/orders/bad%20number")).status_code == 422
         for store_page in ("/console/poster", "/console/earnings", "/console/qr.svg"):
             assert (await c.get(store_page)).status_code == 403, store_page
 
@@ -223,6 +226,8 @@ async def test_a_store_has_its_link_poster_kocs_and_earnings(app: Litestar, api:
         page = await c.get("/console/kocs")
         assert f"/console/qr.svg?koc={kocs[0]['code']}" in page.text
         assert (await c.get("/console/qr.svg", params={"koc": kocs[0]["code"]})).status_code == 200
+        for listing in ("/console/kocs", "/console/earnings", "/console/orders"):
+            assert (await c.get(listing, params={"cursor": "%%not-a-cursor"})).status_code == 422, listing
         earnings = await c.get("/console/earnings")
         assert 'data-testid="balances"' in earnings.text
 
