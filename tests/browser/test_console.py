@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from playwright.async_api import expect
 
-from tests.browser.conftest import PHONE
+from tests.browser.conftest import PHONE, local_only
 from tests.integration.network import signed_notification
 from tests.support import STAFF_PASSWORD, Api, TenantHandle, consumer, seed_catalog, staff_token
 
@@ -124,11 +124,14 @@ async def test_a_store_ships_an_order_and_the_shopper_sees_the_tracking_number(
 
     # The shopper, on the storefront's order page in a browser of their own.
     shopper = await browser.new_context(viewport=PHONE, locale="zh-CN")
+    await shopper.route("**/*", local_only)
+    shopper.set_default_timeout(15_000)
     try:
         mine = await shopper.new_page()
         await mine.goto(f"{live_url}/s/{tenant.slug}/S-NS/login")
         await mine.get_by_label("你的名字").fill("xiaoming")
         await mine.get_by_role("button", name="登录").click()
+        await expect(mine.get_by_role("heading", level=1)).to_have_text("南山店")  # signed in, back at the store
         await mine.goto(f"{live_url}/s/{tenant.slug}/S-NS/orders/{order_no}")
         shipped = mine.locator(".fulfilment")
         await expect(shipped.locator(".status")).to_have_text("已发货")
