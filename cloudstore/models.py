@@ -2,6 +2,14 @@
 
 from __future__ import annotations
 
+from cloudstore.analytics.models import (
+    AnalyticsPolicyRow,
+    CloudShelfLine,
+    ConsumerMilestones,
+    KocDaily,
+    OrderFacts,
+    StoreDaily,
+)
 from cloudstore.auth.models import Consumer, Staff
 from cloudstore.catalog.models import Product, Sku
 from cloudstore.integrations.models import ApiKey, WebhookAttempt, WebhookDelivery, WebhookEndpoint
@@ -18,11 +26,14 @@ from cloudstore.tenancy.models import Tenant, TenantPolicy
 
 __all__ = (
     "PLATFORM_TABLES",
+    "AnalyticsPolicyRow",
     "ApiKey",
     "Binding",
+    "CloudShelfLine",
     "CommissionTerms",
     "Consumer",
     "ConsumerCoupon",
+    "ConsumerMilestones",
     "Coupon",
     "DeliveryPolicyRow",
     "Distributor",
@@ -31,9 +42,11 @@ __all__ = (
     "IdempotencyRecord",
     "Job",
     "Koc",
+    "KocDaily",
     "LedgerEntry",
     "Location",
     "Order",
+    "OrderFacts",
     "OrderLine",
     "Payment",
     "PaymentEvent",
@@ -46,6 +59,7 @@ __all__ = (
     "StockLevel",
     "StockMovement",
     "Store",
+    "StoreDaily",
     "StoreSkuPrice",
     "StorefrontItem",
     "Tenant",

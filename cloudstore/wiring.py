@@ -14,7 +14,18 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cloudstore.analytics.api import DistributorReportController, HqReportController
+from cloudstore.analytics.api import (
+    AnalyticsPolicyController,
+    DistributorAnalyticsController,
+    DistributorReportController,
+    HqAnalyticsController,
+    HqReportController,
+    StoreAnalyticsController,
+)
+from cloudstore.analytics.maintain import RECOMPUTE_JOB, on_consumer_bound, on_touch
+from cloudstore.analytics.maintain import on_order_paid as analytics_order_paid
+from cloudstore.analytics.maintain import on_order_refunded as analytics_order_refunded
+from cloudstore.analytics.rfm import recompute_job
 from cloudstore.auth.api import (
     ConsumerAdminController,
     ConsumerAuthController,
@@ -76,6 +87,7 @@ from cloudstore.referrals.api import (
     StoreEarningsController,
 )
 from cloudstore.referrals.booking import RELEASE_JOB
+from cloudstore.referrals.events import ConsumerBound, TouchRecorded
 from cloudstore.referrals.service.subscribers import (
     on_order_completed,
     on_order_paid,
@@ -145,6 +157,10 @@ CONTROLLERS: tuple[ControllerRouterHandler, ...] = (
     StoreCouponController,
     DistributorReportController,
     HqReportController,
+    HqAnalyticsController,
+    DistributorAnalyticsController,
+    StoreAnalyticsController,
+    AnalyticsPolicyController,
     HqWebhookController,
     HqApiKeyController,
     # The H5 storefront's pages and their static assets (HTML, left out of the OpenAPI document).
@@ -153,12 +169,15 @@ CONTROLLERS: tuple[ControllerRouterHandler, ...] = (
     static_assets,
 )
 
-#: Who reacts to each order event, in the order they run (in the emitter's transaction).
+#: Who reacts to each event, in the order they run (in the emitter's transaction). Analytics runs after
+#: attribution and commission, whose results it counts.
 SUBSCRIBERS: Mapping[type, tuple[Subscriber, ...]] = {
     OrderPlaced: (webhook_order_placed,),
-    OrderPaid: (on_order_paid, webhook_order_paid),
+    OrderPaid: (on_order_paid, analytics_order_paid, webhook_order_paid),
     OrderCompleted: (on_order_completed,),
-    OrderRefunded: (on_order_refunded, webhook_order_refunded),
+    OrderRefunded: (on_order_refunded, analytics_order_refunded, webhook_order_refunded),
+    TouchRecorded: (on_touch,),
+    ConsumerBound: (on_consumer_bound,),
     OrderClosed: (webhook_order_closed,),
     FulfilmentMoved: (webhook_fulfilment_moved,),
 }
@@ -185,6 +204,7 @@ def job_handlers(providers: Mapping[str, PaymentProvider], webhooks: WebhookSend
         "payments.refund": partial(refund_orphan_payment, providers=providers),
         RELEASE_JOB: release_commission,
         DELIVER_JOB: partial(deliver, sender=webhooks),
+        RECOMPUTE_JOB: recompute_job,
     }
 
 
