@@ -179,7 +179,11 @@ class HqAnalyticsController(Controller):
             return Stream(
                 _csv_lines(rows),
                 media_type="text/csv; charset=utf-8",
-                headers={"content-disposition": 'attachment; filename="consumers.csv"'},
+                # the route's JSON media type would otherwise be sent with the CSV
+                headers={
+                    "content-type": "text/csv; charset=utf-8",
+                    "content-disposition": "attachment; filename=consumers.csv",
+                },
             )
         return await insights.consumer_page(db, t, f, limit=limit, cursor=cursor)
 

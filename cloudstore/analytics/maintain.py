@@ -5,8 +5,9 @@ binding pays one round trip for its analytics:
 
 - ``OrderPaid`` (after attribution has credited the order): the order's facts — goods paid (Σ line paid, after
   discounts, without the delivery fee), the part the credited store's own location ships, the commission
-  booked — then the store's and the KOC's day, the cloud-shelf lines and the consumer's milestones. The facts
-  row makes it run once per order.
+  booked — then the store's and the KOC's day, the cloud-shelf lines and the consumer's milestones (first,
+  second and last paid order by payment time, whatever order the notifications arrive in). The facts row
+  makes it run once per order.
 - ``OrderRefunded`` (after the commission reversal): the goods refunded so far (Σ ``paid * refunded_qty //
   qty`` per line, as the refunds return them) and the commission now booked replace the facts row's, and the
   differences move the payment day's rows and the consumer's net goods.
@@ -102,9 +103,11 @@ _PAID = text(
     INSERT INTO consumer_milestones AS m (tenant_id, consumer_id, first_paid_at, last_paid_at, paid_orders, net_goods)
     SELECT :t, f.consumer_id, :at, :at, 1, f.gmv FROM facts f
     ON CONFLICT (tenant_id, consumer_id) DO UPDATE SET
-      first_paid_at = COALESCE(m.first_paid_at, EXCLUDED.first_paid_at),
-      second_paid_at = CASE WHEN m.paid_orders = 1 THEN EXCLUDED.first_paid_at ELSE m.second_paid_at END,
-      last_paid_at = EXCLUDED.last_paid_at,
+      first_paid_at = LEAST(m.first_paid_at, EXCLUDED.first_paid_at),
+      second_paid_at = CASE WHEN m.first_paid_at IS NULL THEN NULL
+                            WHEN EXCLUDED.first_paid_at < m.first_paid_at THEN m.first_paid_at
+                            ELSE LEAST(m.second_paid_at, EXCLUDED.first_paid_at) END,
+      last_paid_at = GREATEST(m.last_paid_at, EXCLUDED.last_paid_at),
       paid_orders = m.paid_orders + 1, net_goods = m.net_goods + EXCLUDED.net_goods
     """  # noqa: S608 - only constant SQL is spliced in
 )
