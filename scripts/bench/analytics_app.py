@@ -21,7 +21,7 @@ ANALYTICS = {
 
 def app_without_analytics() -> Litestar:
     """``create_app()`` with every analytics subscriber left out of the event bus."""
-    wiring.SUBSCRIBERS = {  # type: ignore[misc]
+    wiring.SUBSCRIBERS = {
         kind: tuple(fn for fn in fns if fn not in ANALYTICS) for kind, fns in wiring.SUBSCRIBERS.items()
     }
     return create_app()
