@@ -378,6 +378,24 @@ def touch(case: Any, kwargs: dict[str, Any]) -> None:
     case.body["koc"] = _pick([None, DATA["koc"]], case, 5)
 
 
+def analytics_store(case: Any, kwargs: dict[str, Any]) -> None:
+    """The analysis routes of one store answer for the fuzzing store (a drawn code is not found)."""
+    if "code" in (case.path_parameters or {}):
+        case.path_parameters["code"] = DATA["store"]
+    elif case.query is not None:
+        case.query["store"] = DATA["store"]
+
+
+def analytics_policy(case: Any, kwargs: dict[str, Any]) -> None:
+    """Thresholds rise strictly, and a stage's days come before churn's."""
+    for name in ("recency_days", "frequency_orders", "monetary_fen"):
+        values = case.body.get(name)
+        if isinstance(values, list) and all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+            case.body[name] = [min(values[0], 10**9) + i for i in range(len(values))] if values else values
+    if isinstance(case.body.get("active_days"), int) and isinstance(case.body.get("churn_days"), int):
+        case.body["active_days"] = min(case.body["active_days"], case.body["churn_days"] - 1) or 1
+
+
 FIXES: dict[tuple[str, str], Callable[[Any, dict[str, Any]], None]] = {
     ("POST", "/v1/shop/{tenant}/orders"): order_create,
     ("POST", "/v1/shop/{tenant}/orders/{order_no}/pay"): order_pay,
@@ -411,6 +429,10 @@ FIXES: dict[tuple[str, str], Callable[[Any, dict[str, Any]], None]] = {
     ("PATCH", "/v1/hq/products/{code}/skus/{sku}"): sku_update,
     ("POST", "/v1/hq/orders/{order_no}/refunds"): refund,
     ("POST", "/v1/hq/settlements"): settle,
+    ("GET", "/v1/hq/analytics/stores/{code}"): analytics_store,
+    ("GET", "/v1/distributor/analytics/stores/{code}"): analytics_store,
+    ("GET", "/v1/hq/analytics/stock-suggestions"): analytics_store,
+    ("PUT", "/v1/hq/policies/analytics"): analytics_policy,
 }
 _IDEMPOTENT = {
     "/v1/shop/{tenant}/orders",
@@ -427,6 +449,9 @@ _BODYLESS = {
     "/v1/shop/{tenant}/orders/{order_no}/cancel",
     "/v1/shop/{tenant}/coupons/{code}/claim",
     "/v1/hq/webhooks/{webhook_id}",
+    "/v1/hq/analytics/stores/{code}",
+    "/v1/distributor/analytics/stores/{code}",
+    "/v1/hq/analytics/stock-suggestions",
 }
 
 

@@ -25,6 +25,7 @@ import hashlib
 import hmac
 import os
 import random
+import re
 import statistics
 import sys
 import tempfile
@@ -55,7 +56,7 @@ SEED_SQL = Path(__file__).with_name("analytics_seed.sql")
 
 
 def _positional(sql: str) -> str:
-    return sql.replace(":t", "$1").replace(":now", "$2")
+    return re.sub(r"(?<!:):now\b", "CAST($2 AS timestamptz)", re.sub(r"(?<!:):t\b", "$1", sql))
 
 
 async def seed_history(url: str) -> int:

@@ -34,7 +34,7 @@ SELECT :t, g, c.id, sk.id, CASE WHEN g % 3 = 0 THEN sk.koc END, o.at, (o.at AT T
        o.gmv, CASE WHEN g % 10 = 0 THEN o.gmv / 3 ELSE 0 END,
        CASE WHEN g % 3 = 1 THEN o.gmv / 2 ELSE o.gmv END, CASE WHEN g % 3 = 1 THEN o.gmv - o.gmv / 2 ELSE 0 END,
        o.gmv / 20, CASE WHEN g % 3 = 0 THEN o.gmv / 33 ELSE 0 END
-FROM generate_series(1, 1000000) g
+FROM generate_series(CAST(1 AS bigint), 1000000) g
 CROSS JOIN LATERAL (SELECT :now - (g % 120) * interval '1 day' - (g * 7919 % 86400) * interval '1 second' AS at,
                            1990 * (1 + g % 4) AS gmv) o
 JOIN c ON c.n = g % 200000
