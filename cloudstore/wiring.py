@@ -105,6 +105,9 @@ from cloudstore.stores.api import (
 )
 from cloudstore.stores.tenantfile import apply_distributors, apply_locations, apply_stores
 from cloudstore.tenancy.tenantfile import SectionApplier, apply_policies
+from cloudstore.web.console.network_pages import NetworkPages
+from cloudstore.web.console.shell import ConsoleShell
+from cloudstore.web.console.store_pages import StorePages
 from cloudstore.web.order_pages import OrderPages
 from cloudstore.web.pages import StorefrontPages, static_assets
 
@@ -167,6 +170,10 @@ CONTROLLERS: tuple[ControllerRouterHandler, ...] = (
     StorefrontPages,
     OrderPages,
     static_assets,
+    # The staff console's pages (HTML): sign-in and each role's home, the network's and a store's pages.
+    ConsoleShell,
+    NetworkPages,
+    StorePages,
 )
 
 #: Who reacts to each event, in the order they run (in the emitter's transaction). Analytics runs after

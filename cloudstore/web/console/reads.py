@@ -1,0 +1,62 @@
+"""The few lookups console pages need beyond the services' answers: a store's code and id, and whether a store
+may see an order (the same rule as ``GET /v1/store/orders``: placed through, credited to or fulfilled by it).
+
+Read-only; every statement is scoped by the tenant parameter.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sqlalchemy import text
+
+from cloudstore.lib.errors import NotFound
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+__all__ = ("store_code_of", "store_id_of", "store_sees_order")
+
+
+async def store_code_of(session: AsyncSession, tenant_id: int, store_id: int | None) -> str:
+    """The code of the store a store account is bound to (also its stock location's code)."""
+    code = (
+        await session.execute(
+            text("SELECT code FROM stores WHERE tenant_id = :t AND id = :s"), {"t": tenant_id, "s": store_id or -1}
+        )
+    ).scalar_one_or_none()
+    if code is None:
+        raise NotFound("store", str(store_id))
+    return str(code)
+
+
+async def store_id_of(session: AsyncSession, tenant_id: int, code: str) -> int:
+    """The id of this tenant's store ``code``; another tenant's is not found."""
+    found = (
+        await session.execute(
+            text("SELECT id FROM stores WHERE tenant_id = :t AND code = :c"), {"t": tenant_id, "c": code}
+        )
+    ).scalar_one_or_none()
+    if found is None:
+        raise NotFound("store", code)
+    return int(found)
+
+
+async def store_sees_order(session: AsyncSession, tenant_id: int, store_id: int | None, order_no: str) -> bool:
+    """Whether the order was placed through, credited to or is fulfilled by the store."""
+    row = (
+        await session.execute(
+            text(
+                """
+                SELECT 1 FROM orders o
+                WHERE o.tenant_id = :t AND o.order_no = :n
+                  AND (o.store_id = :s OR o.credited_store_id = :s
+                       OR EXISTS (SELECT 1 FROM fulfilments f JOIN stores fs
+                                    ON fs.tenant_id = f.tenant_id AND fs.location_id = f.location_id
+                                  WHERE f.tenant_id = :t AND f.order_id = o.id AND fs.id = :s))
+                """
+            ),
+            {"t": tenant_id, "n": order_no, "s": store_id or -1},
+        )
+    ).first()
+    return row is not None
