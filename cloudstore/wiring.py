@@ -105,6 +105,7 @@ from cloudstore.stores.api import (
 )
 from cloudstore.stores.tenantfile import apply_distributors, apply_locations, apply_stores
 from cloudstore.tenancy.tenantfile import SectionApplier, apply_policies
+from cloudstore.web.console.analytics_pages import AnalyticsPages
 from cloudstore.web.console.network_pages import NetworkPages
 from cloudstore.web.console.shell import ConsoleShell
 from cloudstore.web.console.store_pages import StorePages
@@ -173,6 +174,7 @@ CONTROLLERS: tuple[ControllerRouterHandler, ...] = (
     # The staff console's pages (HTML): sign-in and each role's home, the network's and a store's pages.
     ConsoleShell,
     NetworkPages,
+    AnalyticsPages,
     StorePages,
 )
 

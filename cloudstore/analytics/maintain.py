@@ -20,7 +20,7 @@ binding pays one round trip for its analytics:
 from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import text
 
@@ -32,9 +32,33 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from cloudstore.orders.events import OrderPaid, OrderRefunded
-    from cloudstore.referrals.events import ConsumerBound, TouchRecorded
 
 __all__ = ("RECOMPUTE_JOB", "on_consumer_bound", "on_order_paid", "on_order_refunded", "on_touch", "utc_day")
+
+
+class TouchRecorded(Protocol):
+    """What this module reads of ``referrals.events.TouchRecorded`` (referrals is not below analytics)."""
+
+    tenant_id: int
+    consumer_id: int
+    store_id: int
+    koc_id: int | None
+    source: str
+    at: datetime
+
+
+class ConsumerBound(Protocol):
+    """What this module reads of ``referrals.events.ConsumerBound``."""
+
+    tenant_id: int
+    consumer_id: int
+    store_id: int
+    koc_id: int | None
+    bound_at: datetime
+    previous_store_id: int | None
+    previous_koc_id: int | None
+    previous_bound_at: datetime | None
+
 
 RECOMPUTE_JOB = "analytics.recompute"
 RECOMPUTE_AT = time(2, 0)  # UTC, the quiet hours of a China-based chain (10:00 Beijing is not quiet; 02:00 UTC is)
