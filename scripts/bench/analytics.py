@@ -59,13 +59,17 @@ def _positional(sql: str) -> str:
     return re.sub(r"(?<!:):now\b", "CAST($2 AS timestamptz)", re.sub(r"(?<!:):t\b", "$1", sql))
 
 
-async def seed_history(url: str) -> int:
-    """Seed the large tenant; returns its id."""
+async def seed_history(url: str) -> tuple[int, int]:
+    """Seed the large tenant; returns its id and its HQ account's."""
     conn = await asyncpg.connect(**_asyncpg_args(make_url(url)))
     try:
         tid = await conn.fetchval("INSERT INTO tenants (slug, name) VALUES ($1, '压测品牌') RETURNING id", TENANT)
         await conn.execute("SELECT set_config('app.tenant_id', $1, false)", str(tid))
         await conn.execute("INSERT INTO tenant_policies (tenant_id) VALUES ($1)", tid)
+        hq = await conn.fetchval(
+            "INSERT INTO staff (tenant_id, username, password_hash, role) VALUES ($1, 'bench-hq', '-', 'hq') RETURNING id",
+            tid,
+        )
         now = datetime.now(UTC)
         text = "\n".join(line for line in SEED_SQL.read_text().splitlines() if not line.startswith("--"))
         statements = [b.strip() for b in text.split(";\n") if b.strip()]
@@ -78,12 +82,12 @@ async def seed_history(url: str) -> int:
         await conn.execute("ANALYZE")
     finally:
         await conn.close()
-    return int(tid)
+    return int(tid), int(hq)
 
 
-def _hq_token(tid: int) -> str:
+def _hq_token(tid: int, staff_id: int) -> str:
     codec = TokenCodec(SECRET, timedelta(hours=6))
-    return codec.issue(Principal(tenant_id=tid, tenant=TENANT, subject_id=1, role="hq"), datetime.now(UTC))[0]
+    return codec.issue(Principal(tenant_id=tid, tenant=TENANT, subject_id=staff_id, role="hq"), datetime.now(UTC))[0]
 
 
 def _route_calls(rng: random.Random) -> dict[str, list[tuple[str, dict[str, str]]]]:
@@ -197,10 +201,10 @@ async def run_routes(args: argparse.Namespace) -> None:
     db = await new_database("cloudstore-bench-analytics", args.database_url)
     try:
         started = time.perf_counter()
-        tid = await seed_history(db.url)
+        tid, staff_id = await seed_history(db.url)
         print(f"seeded in {time.perf_counter() - started:.0f} s", flush=True)
         logs = Path(tempfile.mkdtemp(prefix="cloudstore-bench-logs-"))
-        token = _hq_token(tid)
+        token = _hq_token(tid, staff_id)
         with serve("cloudstore.app:app_from_env", _env(db.url, 4), logs / "cloudstore.log") as base:
             started = time.perf_counter()
             r = await asyncio.to_thread(
@@ -209,6 +213,7 @@ async def run_routes(args: argparse.Namespace) -> None:
                 headers={"Authorization": f"Bearer {token}"},
                 timeout=600,
             )
+            r.raise_for_status()
             print(f"recompute: {r.json().get('consumers')} consumers scored in {time.perf_counter() - started:.1f} s")
             print(f"\n{'route (one client)':<28}{'p50 ms':>10}{'p95 ms':>10}{'errors':>8}")
             for name, p50, p95, errors in await time_routes(base, token, args.requests):

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from litestar import Controller, get
 from litestar.di import Provide
 from litestar.params import FromPath
+from litestar.response import Template
 
 from cloudstore.analytics import insights
 from cloudstore.analytics.insights import Scope, window
@@ -21,7 +22,6 @@ from cloudstore.web.console.session import Staff, console_handlers, console_page
 from cloudstore.web.requests import checked_code
 
 if TYPE_CHECKING:
-    from litestar.response import Template
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from cloudstore.web.console.session import ConsoleUser
