@@ -67,7 +67,8 @@ async def seed_history(url: str) -> tuple[int, int]:
         await conn.execute("SELECT set_config('app.tenant_id', $1, false)", str(tid))
         await conn.execute("INSERT INTO tenant_policies (tenant_id) VALUES ($1)", tid)
         hq = await conn.fetchval(
-            "INSERT INTO staff (tenant_id, username, password_hash, role) VALUES ($1, 'bench-hq', '-', 'hq') RETURNING id",
+            "INSERT INTO staff (tenant_id, username, password_hash, role) VALUES ($1, 'bench-hq', '-', 'hq') "
+            "RETURNING id",
             tid,
         )
         now = datetime.now(UTC)
