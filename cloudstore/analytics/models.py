@@ -76,7 +76,8 @@ class OrderFacts(TenantTable, table=True):
 
     __tablename__ = "order_facts"
     __table_args__ = (
-        Index("ix_order_facts_paid", "tenant_id", "paid_at"),
+        # with the consumer, so the paying consumers of a window are counted from the index alone
+        Index("ix_order_facts_paid", "tenant_id", "paid_at", "consumer_id"),
         Index("ix_order_facts_store", "tenant_id", "store_id", "paid_at"),
     )
 
@@ -98,6 +99,7 @@ class StoreDaily(TenantTable, table=True):
     """One store's day: orders by payment day (their refunds too), touches and new bindings by their own day."""
 
     __tablename__ = "store_daily"
+    __table_args__ = (Index("ix_store_daily_day", "tenant_id", "day"),)
 
     store_id: int = Field(sa_type=BigInteger, primary_key=True)
     day: date = Field(sa_type=Date, primary_key=True)

@@ -97,7 +97,7 @@ def upgrade() -> None:
         _n("store_commission"),
         _n("koc_commission"),
     )
-    op.create_index("ix_order_facts_paid", "order_facts", ["tenant_id", "paid_at"])
+    op.create_index("ix_order_facts_paid", "order_facts", ["tenant_id", "paid_at", "consumer_id"])
     op.create_index("ix_order_facts_store", "order_facts", ["tenant_id", "store_id", "paid_at"])
     op.create_table(
         "store_daily",
@@ -108,6 +108,7 @@ def upgrade() -> None:
         _n("touches"),
         _n("new_bindings"),
     )
+    op.create_index("ix_store_daily_day", "store_daily", ["tenant_id", "day"])
     op.create_table(
         "koc_daily",
         *_tenant("koc_daily", "koc_id", "day"),
