@@ -123,6 +123,7 @@ _PAID = text(
       INSERT INTO cloud_shelf_lines (tenant_id, order_id, sku_id, store_id, consumer_id, paid_at, units, goods)
       SELECT :t, f.order_id, s.sku_id, f.store_id, f.consumer_id, :at, s.cloud_units, s.paid - s.own_paid
       FROM facts f CROSS JOIN split s WHERE s.cloud_units > 0
+      ON CONFLICT (tenant_id, order_id, sku_id) DO NOTHING  -- also keeps Citus from planning it as COPY (RLS)
     )
     INSERT INTO consumer_milestones AS m (tenant_id, consumer_id, first_paid_at, last_paid_at, paid_orders, net_goods)
     SELECT :t, f.consumer_id, :at, :at, 1, f.gmv FROM facts f

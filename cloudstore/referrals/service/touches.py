@@ -42,6 +42,16 @@ _TOUCHED = text(
     WHERE s.tenant_id = :t AND s.code = :store AND s.status = 'active'
     """
 )
+# The same without a KOC: Citus cannot plan an outer join whose condition is bound to NULL.
+_TOUCHED_NO_KOC = text(
+    """
+    SELECT s.id AS store_id, s.code AS store_code,
+           CAST(NULL AS bigint) AS koc_id, CAST(NULL AS text) AS koc_code, CAST(NULL AS bigint) AS koc_store_id,
+           CAST(NULL AS boolean) AS koc_active, CAST(NULL AS bigint) AS koc_consumer_id
+    FROM stores s
+    WHERE s.tenant_id = :t AND s.code = :store AND s.status = 'active'
+    """
+)
 
 
 class TouchService:
@@ -66,7 +76,8 @@ class TouchService:
         Raises:
             NotFound: no such active store, or no such active KOC of that store.
         """
-        found = (await self.session.execute(_TOUCHED, {"t": tenant_id, "store": data.store, "koc": data.koc})).first()
+        query = _TOUCHED if data.koc is not None else _TOUCHED_NO_KOC
+        found = (await self.session.execute(query, {"t": tenant_id, "store": data.store, "koc": data.koc})).first()
         if found is None:
             raise NotFound("store", data.store)
         if data.koc is not None and (
