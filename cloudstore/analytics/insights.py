@@ -234,9 +234,9 @@ async def overview(session: AsyncSession, scope: Scope, w: Window) -> Overview:
         await session.execute(
             text(
                 f"""
-                SELECT (SELECT count(DISTINCT consumer_id) FROM order_facts
+                SELECT (SELECT count(*) FROM (SELECT DISTINCT consumer_id FROM order_facts
                         WHERE tenant_id = :t AND paid_at >= :since AND paid_at < :until
-                        {_store_filter(scope, "store_id")}) AS paying,
+                        {_store_filter(scope, "store_id")}) p) AS paying,
                        (SELECT count(*) FROM consumer_milestones
                         WHERE tenant_id = :t AND bound_store_id IS NOT NULL
                         {_store_filter(scope, "bound_store_id")}) AS bound
