@@ -203,9 +203,17 @@ class HqAnalyticsController(Controller):
 
     @get("/stock-suggestions", responses=problems(401, 403, 404, 422), summary="What a store should carry offline")
     async def stock_suggestions(
-        self, principal: Caller, db: DbSession, store: FromQuery[str], since: Since = None, until: Until = None
+        self,
+        principal: Caller,
+        db: DbSession,
+        store: FromQuery[str | None] = None,
+        since: Since = None,
+        until: Until = None,
     ) -> StockSuggestions:
-        """The cloud-shelf SKUs the store's consumers bought that another location shipped, most units first."""
+        """The cloud-shelf SKUs the store's consumers (``store``, required) bought that another location shipped,
+        most units first."""
+        if store is None:  # checked here rather than by the parameter, so the caller's rights are checked first
+            raise ValidationFailed("store is required")
         w = window(since, until)
         store_id = await insights.store_id_of(db, principal.tenant_id, store)
         return await insights.stock_suggestions(db, principal.tenant_id, store_id, w)
