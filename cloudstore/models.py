@@ -3,6 +3,14 @@
 from __future__ import annotations
 
 from cloudstore.aftersales.models import AfterSale, AfterSaleLine
+from cloudstore.analytics.models import (
+    AnalyticsPolicyRow,
+    CloudShelfLine,
+    ConsumerMilestones,
+    KocDaily,
+    OrderFacts,
+    StoreDaily,
+)
 from cloudstore.auth.models import Consumer, Staff
 from cloudstore.catalog.models import Product, Sku
 from cloudstore.codes.models import Code, CodeBatch, CodePolicyRow, CodeScan, CodeShipment
@@ -22,8 +30,10 @@ __all__ = (
     "PLATFORM_TABLES",
     "AfterSale",
     "AfterSaleLine",
+    "AnalyticsPolicyRow",
     "ApiKey",
     "Binding",
+    "CloudShelfLine",
     "Code",
     "CodeBatch",
     "CodePolicyRow",
@@ -32,6 +42,7 @@ __all__ = (
     "CommissionTerms",
     "Consumer",
     "ConsumerCoupon",
+    "ConsumerMilestones",
     "Coupon",
     "DeliveryPolicyRow",
     "Distributor",
@@ -40,9 +51,11 @@ __all__ = (
     "IdempotencyRecord",
     "Job",
     "Koc",
+    "KocDaily",
     "LedgerEntry",
     "Location",
     "Order",
+    "OrderFacts",
     "OrderLine",
     "Payment",
     "PaymentEvent",
@@ -55,6 +68,7 @@ __all__ = (
     "StockLevel",
     "StockMovement",
     "Store",
+    "StoreDaily",
     "StoreSkuPrice",
     "StorefrontItem",
     "Tenant",

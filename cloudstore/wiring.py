@@ -15,7 +15,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cloudstore.aftersales.events import AfterSaleRefunded, AfterSaleRequested
-from cloudstore.analytics.api import DistributorReportController, HqReportController
+from cloudstore.analytics.api import (
+    AnalyticsPolicyController,
+    DistributorAnalyticsController,
+    DistributorReportController,
+    HqAnalyticsController,
+    HqReportController,
+    StoreAnalyticsController,
+)
+from cloudstore.analytics.maintain import RECOMPUTE_JOB, on_consumer_bound, on_touch
+from cloudstore.analytics.maintain import on_order_paid as analytics_order_paid
+from cloudstore.analytics.maintain import on_order_refunded as analytics_order_refunded
+from cloudstore.analytics.rfm import recompute_job
 from cloudstore.auth.api import (
     ConsumerAdminController,
     ConsumerAuthController,
@@ -92,7 +103,7 @@ from cloudstore.referrals.api import (
     StoreEarningsController,
 )
 from cloudstore.referrals.booking import RELEASE_JOB
-from cloudstore.referrals.events import CommissionAvailable, SettlementCreated
+from cloudstore.referrals.events import CommissionAvailable, ConsumerBound, SettlementCreated, TouchRecorded
 from cloudstore.referrals.service.subscribers import (
     on_order_completed,
     on_order_paid,
@@ -111,6 +122,7 @@ from cloudstore.stores.api import (
 from cloudstore.stores.tenantfile import apply_distributors, apply_locations, apply_stores
 from cloudstore.tenancy.tenantfile import SectionApplier, apply_policies
 from cloudstore.web.code_pages import CodePages
+from cloudstore.web.console.analytics_pages import AnalyticsPages
 from cloudstore.web.console.network_pages import NetworkPages
 from cloudstore.web.console.shell import ConsoleShell
 from cloudstore.web.console.store_pages import StorePages
@@ -169,6 +181,10 @@ CONTROLLERS: tuple[ControllerRouterHandler, ...] = (
     StoreCouponController,
     DistributorReportController,
     HqReportController,
+    HqAnalyticsController,
+    DistributorAnalyticsController,
+    StoreAnalyticsController,
+    AnalyticsPolicyController,
     HqWebhookController,
     HqApiKeyController,
     HqCodeBatchController,
@@ -184,15 +200,19 @@ CONTROLLERS: tuple[ControllerRouterHandler, ...] = (
     # The staff console's pages (HTML): sign-in and each role's home, the network's and a store's pages.
     ConsoleShell,
     NetworkPages,
+    AnalyticsPages,
     StorePages,
 )
 
-#: Who reacts to each order, after-sales, ledger and code event, in the order they run (in the emitter's transaction).
+#: Who reacts to each event, in the order they run (in the emitter's transaction). Analytics runs after
+#: attribution and commission, whose results it counts.
 SUBSCRIBERS: Mapping[type, tuple[Subscriber, ...]] = {
     OrderPlaced: (webhook_order_placed,),
-    OrderPaid: (on_order_paid, webhook_order_paid),
+    OrderPaid: (on_order_paid, analytics_order_paid, webhook_order_paid),
     OrderCompleted: (on_order_completed,),
-    OrderRefunded: (on_order_refunded, webhook_order_refunded),
+    OrderRefunded: (on_order_refunded, analytics_order_refunded, webhook_order_refunded),
+    TouchRecorded: (on_touch,),
+    ConsumerBound: (on_consumer_bound,),
     OrderClosed: (webhook_order_closed,),
     FulfilmentMoved: (webhook_fulfilment_moved,),
     AfterSaleRequested: (webhook_after_sale_requested,),
@@ -226,6 +246,7 @@ def job_handlers(providers: Mapping[str, PaymentProvider], webhooks: WebhookSend
         RELEASE_JOB: release_commission,
         DELIVER_JOB: partial(deliver, sender=webhooks),
         GENERATE_JOB: generate,
+        RECOMPUTE_JOB: recompute_job,
     }
 
 

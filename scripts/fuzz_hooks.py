@@ -444,6 +444,24 @@ def code_policy(case: Any, kwargs: dict[str, Any]) -> None:
     case.body["reward"] = _pick([None, {"kind": "coupon", "coupon": DATA["coupons"][0]}], case, 3)
 
 
+def analytics_store(case: Any, kwargs: dict[str, Any]) -> None:
+    """The analysis routes of one store answer for the fuzzing store (a drawn code is not found)."""
+    if "code" in (case.path_parameters or {}):
+        case.path_parameters["code"] = DATA["store"]
+    elif case.query is not None:
+        case.query["store"] = DATA["store"]
+
+
+def analytics_policy(case: Any, kwargs: dict[str, Any]) -> None:
+    """Thresholds rise strictly, and a stage's days come before churn's."""
+    for name in ("recency_days", "frequency_orders", "monetary_fen"):
+        values = case.body.get(name)
+        if isinstance(values, list) and all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+            case.body[name] = [min(values[0], 10**9) + i for i in range(len(values))] if values else values
+    if isinstance(case.body.get("active_days"), int) and isinstance(case.body.get("churn_days"), int):
+        case.body["active_days"] = min(case.body["active_days"], case.body["churn_days"] - 1) or 1
+
+
 FIXES: dict[tuple[str, str], Callable[[Any, dict[str, Any]], None]] = {
     ("POST", "/v1/shop/{tenant}/orders"): order_create,
     ("POST", "/v1/shop/{tenant}/orders/{order_no}/pay"): order_pay,
@@ -485,6 +503,10 @@ FIXES: dict[tuple[str, str], Callable[[Any, dict[str, Any]], None]] = {
     ("POST", "/v1/hq/code-shipments"): code_shipment,
     ("POST", "/v1/shop/{tenant}/scans"): scan,
     ("PUT", "/v1/hq/policies/codes"): code_policy,
+    ("GET", "/v1/hq/analytics/stores/{code}"): analytics_store,
+    ("GET", "/v1/distributor/analytics/stores/{code}"): analytics_store,
+    ("GET", "/v1/hq/analytics/stock-suggestions"): analytics_store,
+    ("PUT", "/v1/hq/policies/analytics"): analytics_policy,
 }
 _IDEMPOTENT = {
     "/v1/shop/{tenant}/orders",
@@ -504,6 +526,9 @@ _BODYLESS = {
     "/v1/shop/{tenant}/after-sales/{after_sale_id}/cancel",
     "/v1/hq/after-sales/{after_sale_id}/{action}",
     "/v1/store/after-sales/{after_sale_id}/{action}",
+    "/v1/hq/analytics/stores/{code}",
+    "/v1/distributor/analytics/stores/{code}",
+    "/v1/hq/analytics/stock-suggestions",
 }
 
 

@@ -13,6 +13,8 @@ import msgspec
 from sqlalchemy import text
 
 from cloudstore.lib.errors import NotFound
+from cloudstore.lib.events import publish
+from cloudstore.referrals.events import ConsumerBound
 from cloudstore.referrals.rules import AttributionModel, AttributionPolicy, Binding
 
 if TYPE_CHECKING:
@@ -126,9 +128,16 @@ async def bound_koc_of(session: AsyncSession, tenant_id: int, consumer_id: int, 
 
 
 async def write_binding(
-    session: AsyncSession, tenant_id: int, consumer_id: int, binding: Binding, *, store_id: int, koc_id: int | None
+    session: AsyncSession,
+    tenant_id: int,
+    consumer_id: int,
+    binding: Binding,
+    *,
+    store_id: int,
+    koc_id: int | None,
+    previous: BindingSnapshot | None,
 ) -> None:
-    """Store ``binding`` as the consumer's (replacing any previous one)."""
+    """Store ``binding`` as the consumer's (replacing ``previous``, if any) and publish ``ConsumerBound``."""
     await session.execute(
         text(
             """
@@ -150,4 +159,17 @@ async def write_binding(
             "protected": binding.protected_until,
             "expires": binding.expires_at,
         },
+    )
+    await publish(
+        session,
+        ConsumerBound(
+            tenant_id=tenant_id,
+            consumer_id=consumer_id,
+            store_id=store_id,
+            koc_id=koc_id,
+            bound_at=binding.bound_at,
+            previous_store_id=previous.store_id if previous else None,
+            previous_koc_id=previous.koc_id if previous else None,
+            previous_bound_at=previous.binding.bound_at if previous else None,
+        ),
     )

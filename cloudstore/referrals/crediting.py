@@ -170,4 +170,6 @@ async def bind_after_payment(
     )
     if decision.changed and decision.binding is not None:
         koc_id = order.koc_id if decision.binding.koc is not None else None
-        await write_binding(session, t, order.consumer_id, decision.binding, store_id=event.store_id, koc_id=koc_id)
+        await write_binding(
+            session, t, order.consumer_id, decision.binding, store_id=event.store_id, koc_id=koc_id, previous=snapshot
+        )

@@ -1,4 +1,9 @@
-"""Ledger events other domains react to (the webhook outbox), published in the transaction that changed the ledger."""
+"""Referral events other domains react to, inside the same transaction: touches, bindings and the ledger.
+
+Published with :func:`cloudstore.lib.events.publish` where the rows are written (the touch route, the
+binding a payment makes, the ledger's release and settlement); the subscribers listed in
+:mod:`cloudstore.wiring` run in the caller's transaction (analytics, the webhook outbox).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,7 @@ from datetime import datetime
 
 import msgspec
 
-__all__ = ("CommissionAvailable", "SettlementCreated")
+__all__ = ("CommissionAvailable", "ConsumerBound", "SettlementCreated", "TouchRecorded")
 
 
 class CommissionAvailable(msgspec.Struct, frozen=True, kw_only=True):
@@ -29,3 +34,27 @@ class SettlementCreated(msgspec.Struct, frozen=True, kw_only=True):
     total: int
     entry_count: int
     at: datetime
+
+
+class TouchRecorded(msgspec.Struct, frozen=True, kw_only=True):
+    """A consumer opened a store's (or a KOC's) link, or scanned a unit shipped to a store (``source`` ``code``)."""
+
+    tenant_id: int
+    consumer_id: int
+    store_id: int
+    koc_id: int | None
+    source: str  # "link" or "code"
+    at: datetime
+
+
+class ConsumerBound(msgspec.Struct, frozen=True, kw_only=True):
+    """A consumer's binding was written: bound (again) to ``store_id``, replacing the previous one if any."""
+
+    tenant_id: int
+    consumer_id: int
+    store_id: int
+    koc_id: int | None
+    bound_at: datetime
+    previous_store_id: int | None
+    previous_koc_id: int | None
+    previous_bound_at: datetime | None

@@ -45,6 +45,7 @@ class Touch(TenantTable, table=True):
         tenant_fk(["store_id"], "stores"),
         tenant_fk(["koc_id"], "kocs"),
         Index("ix_touches_koc", "tenant_id", "koc_id"),
+        Index("ix_touches_at", "tenant_id", "created_at"),
         Index("ix_touches_consumer", "tenant_id", "consumer_id", "id"),
     )
 

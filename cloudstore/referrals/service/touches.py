@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import text
 
 from cloudstore.lib.errors import NotFound
+from cloudstore.lib.events import publish
 from cloudstore.lib.tables import utcnow
 from cloudstore.referrals.bindings import (
     attribution_policy,
@@ -21,6 +22,7 @@ from cloudstore.referrals.bindings import (
     lock_consumer,
     write_binding,
 )
+from cloudstore.referrals.events import TouchRecorded
 from cloudstore.referrals.rules import Binding, Touch, apply_touch
 from cloudstore.referrals.schemas import BindingRead, TouchCreate, TouchResult
 from cloudstore.tenancy.service import load_policies
@@ -61,9 +63,17 @@ class TouchService:
         self.session = session
 
     async def touch(
-        self, tenant_id: int, consumer_id: int, data: TouchCreate, now: datetime | None = None
+        self,
+        tenant_id: int,
+        consumer_id: int,
+        data: TouchCreate,
+        now: datetime | None = None,
+        *,
+        source: str = "link",
     ) -> TouchResult:
         """Record that the consumer opened ``data.store``'s link (with ``data.koc``'s code) and bind them.
+
+        ``source`` says how they came: ``link`` (a share link) or ``code`` (a scanned unit's code).
 
         Raises:
             NotFound: no such active store, or no such active KOC of that store.
@@ -104,6 +114,7 @@ class TouchService:
                 binding,
                 store_id=found.store_id,
                 koc_id=koc_id if binding.koc else None,
+                previous=snapshot,
             )
         await self.session.execute(
             text(
@@ -111,6 +122,17 @@ class TouchService:
                 "VALUES (:t, :c, :s, :k, :o, :at)"
             ),
             {"t": tenant_id, "c": consumer_id, "s": found.store_id, "k": koc_id, "o": decision.reason.value, "at": now},
+        )
+        await publish(
+            self.session,
+            TouchRecorded(
+                tenant_id=tenant_id,
+                consumer_id=consumer_id,
+                store_id=found.store_id,
+                koc_id=koc_id,
+                source=source,
+                at=now,
+            ),
         )
         return TouchResult(
             bound_store=binding.store,

@@ -21,6 +21,7 @@ from cloudstore.lib.errors import Unauthorized
 from cloudstore.lib.paging import check_limit
 from cloudstore.stores.service import StoreService
 from cloudstore.stores.storefront import StorefrontService
+from cloudstore.web.console.analytics_pages import dashboard
 from cloudstore.web.console.session import (
     LOGIN_COOKIE,
     ConsoleUser,
@@ -47,8 +48,8 @@ _FIELD_MAX = {"tenant": 64, "username": 64, "password": 128}
 
 
 async def hq_home(user: ConsoleUser, db: AsyncSession, state: State) -> Template:
-    """HQ's home page: where to go (the dashboard's charts take this page over)."""
-    return render(user, "console/hq_home.html")
+    """HQ's home page: the analytics dashboard, with where to go."""
+    return await dashboard(user, db)
 
 
 async def _store_home(user: ConsoleUser, db: AsyncSession, state: State) -> Template:
