@@ -34,12 +34,14 @@ if TYPE_CHECKING:
     from cloudstore.stores.schemas import ShopStore
 
 __all__ = (
+    "ERROR_TITLES",
     "SignInFirst",
     "base_path",
     "checked_code",
     "checked_qty",
     "consumer_of",
     "error_page",
+    "error_status",
     "next_path_in",
     "opened",
     "page_context",
@@ -63,6 +65,25 @@ class SignInFirst(Exception):
         self.location = location
 
 
+#: A page's heading for each error status (others: 出错了).
+ERROR_TITLES = {401: "请先登录", 403: "没有权限", 404: "没有找到", 409: "暂时无法完成", 422: "信息有误"}
+
+
+def error_status(exc: Exception, what: str) -> tuple[int, str]:
+    """The status and the reader's message a page shows for ``exc``; database and unexpected faults are logged."""
+    if isinstance(exc, DomainError):
+        return exc.status, exc.detail
+    if isinstance(exc, ValidationException):
+        return 422, "请求的内容不正确"
+    if isinstance(exc, HTTPException):
+        return exc.status_code, str(exc.detail)
+    if isinstance(exc, DBAPIError):
+        _log.warning("%s failed on the database", what, exc_info=exc)
+        return 503, "服务暂时不可用，请稍后再试"
+    _log.exception("%s failed", what, exc_info=exc)
+    return 500, "服务暂时不可用"
+
+
 def error_page(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     """A shopper-facing page for any error, with the status it stands for (unexpected faults are logged).
 
@@ -70,21 +91,9 @@ def error_page(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]
     """
     if isinstance(exc, SignInFirst):
         return Redirect(exc.location, status_code=303)
-    if isinstance(exc, DomainError):
-        status, detail = exc.status, exc.detail
-    elif isinstance(exc, ValidationException):
-        status, detail = 422, "请求的内容不正确"
-    elif isinstance(exc, HTTPException):
-        status, detail = exc.status_code, str(exc.detail)
-    elif isinstance(exc, DBAPIError):
-        _log.warning("page failed on the database", exc_info=exc)
-        status, detail = 503, "服务暂时不可用，请稍后再试"
-    else:
-        _log.exception("page failed", exc_info=exc)
-        status, detail = 500, "服务暂时不可用"
-    titles = {401: "请先登录", 404: "没有找到", 409: "暂时无法完成", 422: "信息有误"}
+    status, detail = error_status(exc, "page")
     context = {
-        "title": titles.get(status, "出错了"),
+        "title": ERROR_TITLES.get(status, "出错了"),
         "detail": detail,
         "status": status,
         "base": base_path(request.path_params.get("tenant", ""), request.path_params.get("store", "")),

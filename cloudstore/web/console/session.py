@@ -22,17 +22,15 @@ from urllib.parse import urlencode
 import msgspec
 from litestar import Request, Response
 from litestar.di import NamedDependency
-from litestar.exceptions import HTTPException, ValidationException
 from litestar.response import Redirect, Template
-from sqlalchemy.exc import DBAPIError
 
 from cloudstore.auth.tokens import Principal
 from cloudstore.http.deps import DbSession
 from cloudstore.http.problems import exception_handlers as problem_handlers
 from cloudstore.lib.db import scope_to_staff
-from cloudstore.lib.errors import DomainError, Forbidden, Unauthorized
+from cloudstore.lib.errors import Forbidden, Unauthorized
 from cloudstore.web.console.nav import nav_for
-from cloudstore.web.requests import page_cookie
+from cloudstore.web.requests import ERROR_TITLES, error_status, page_cookie
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Coroutine
@@ -186,21 +184,9 @@ def _console_error(request: Request[Any, Any, Any], exc: Exception) -> Response[
     """A console page for any error, with its status; a page that needs a sign-in redirects to it instead."""
     if isinstance(exc, ConsoleSignIn):
         return Redirect(exc.location, status_code=303, cookies=[forget_cookie(request)] if exc.forget else [])
-    if isinstance(exc, DomainError):
-        status, detail = exc.status, exc.detail
-    elif isinstance(exc, ValidationException):
-        status, detail = 422, "请求的内容不正确"
-    elif isinstance(exc, HTTPException):
-        status, detail = exc.status_code, str(exc.detail)
-    elif isinstance(exc, DBAPIError):
-        _log.warning("console page failed on the database", exc_info=exc)
-        status, detail = 503, "服务暂时不可用，请稍后再试"
-    else:
-        _log.exception("console page failed", exc_info=exc)
-        status, detail = 500, "服务暂时不可用"
-    titles = {401: "请先登录", 403: "没有权限", 404: "没有找到", 409: "暂时无法完成", 422: "信息有误"}
+    status, detail = error_status(exc, "console page")
     context = {
-        "title": titles.get(status, "出错了"),
+        "title": ERROR_TITLES.get(status, "出错了"),
         "detail": detail,
         "status": status,
         "code": getattr(exc, "code", None),
