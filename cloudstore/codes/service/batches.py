@@ -6,7 +6,9 @@ no policy, and moved into ``codes`` by one plain ``INSERT … SELECT``, which th
 carry 80 random bits, so a collision with an existing code is astronomically unlikely: rather than paying for
 ``ON CONFLICT``'s speculative insertion on every row, the ``INSERT`` runs in a savepoint and a unique violation
 rolls the chunk back and draws it again, so codes are never reused. ``codes`` has no per-row foreign-key
-checks except its batch's.
+checks except its batch's. The statement's (tiny) ``RETURNING`` is for Citus: without one the coordinator turns
+``INSERT … SELECT`` from a local table into a ``COPY`` into the shard, which row-level security refuses; with one
+it runs as inserts into the tenant's shard.
 """
 
 from __future__ import annotations
@@ -157,7 +159,7 @@ async def _copy_new_codes(session: AsyncSession, tenant_id: int, batch_id: int, 
                 await session.execute(
                     text(
                         "INSERT INTO codes (tenant_id, code, batch_id, level, seq, case_code) "
-                        "SELECT :t, code, :b, level, seq, case_code FROM code_import"
+                        "SELECT :t, code, :b, level, seq, case_code FROM code_import RETURNING false"
                     ),
                     {"t": tenant_id, "b": batch_id},
                 )
