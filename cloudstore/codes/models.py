@@ -62,12 +62,14 @@ class Code(TenantTable, table=True):
     __tablename__ = "codes"
     __table_args__ = (
         tenant_fk(["batch_id"], "code_batches"),
-        tenant_fk(["shipment_id"], "code_shipments"),
         CheckConstraint("level IN ('unit', 'case')", name="level"),
         Index("ix_codes_batch", "tenant_id", "batch_id", "seq"),
         Index("ix_codes_case", "tenant_id", "case_code", postgresql_where=text("case_code IS NOT NULL")),
     )
 
+    # No foreign keys to tenants or shipments: a batch's million rows are written at once and a per-row check
+    # adds nothing (the batch pins the tenant; only the shipment service sets ``shipment_id``).
+    tenant_id: int = Field(sa_type=BigInteger, primary_key=True)
     code: str = Field(sa_type=Text, primary_key=True)
     batch_id: int = Field(sa_type=BigInteger)
     level: str = Field(sa_type=Text)

@@ -2,10 +2,13 @@
 
 Generation writes with ``COPY``: PostgreSQL refuses ``COPY FROM`` into a table under row-level security, so
 each chunk is copied (``asyncpg`` ``copy_records_to_table``) into a transaction-local temporary table, which has
-no policy, and moved into ``codes`` by one ``INSERT … SELECT … ON CONFLICT DO NOTHING RETURNING code``, which
-the policy checks row by row. On Citus the same statement is planned through the coordinator as INSERTs into
-the tenant's shard (``ON CONFLICT`` and ``RETURNING`` keep it from becoming a ``COPY`` into the shard). A code
-that collides with an existing one is not returned and is drawn again, so codes are never reused.
+no policy, and moved into ``codes`` by one plain ``INSERT … SELECT``, which the policy checks row by row. Codes
+carry 80 random bits, so a collision with an existing code is astronomically unlikely: rather than paying for
+``ON CONFLICT``'s speculative insertion on every row, the ``INSERT`` runs in a savepoint and a unique violation
+rolls the chunk back and draws it again, so codes are never reused. ``codes`` has no per-row foreign-key
+checks except its batch's. The statement's (tiny) ``RETURNING`` is for Citus: without one the coordinator turns
+``INSERT … SELECT`` from a local table into a ``COPY`` into the shard, which row-level security refuses; with one
+it runs as inserts into the tenant's shard.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 
 from cloudstore.codes.format import new_codes
 from cloudstore.codes.schemas import BatchCreate, BatchRead
@@ -34,6 +38,7 @@ __all__ = ("GENERATE_JOB", "BatchService", "csv_lines", "generate", "write_codes
 GENERATE_JOB = "codes.generate"
 CHUNK = 200_000  # unit codes per job run: the batch's progress moves in steps of this
 _CSV_FETCH = 5_000
+_ATTEMPTS = 3  # draws of a chunk before a unique violation is taken for something other than bad luck
 
 _BATCH = (
     "SELECT b.id, b.batch_no, k.code AS sku, b.status, b.units, b.cases, b.units_per_case, b.generated, b.created_at "
@@ -135,7 +140,7 @@ class BatchService:
 
 
 async def _copy_new_codes(session: AsyncSession, tenant_id: int, batch_id: int, rows: list[tuple[Any, ...]]) -> None:
-    """Write ``rows`` (level, seq, case_code) as fresh codes; any that collide are drawn again until none do."""
+    """Write ``rows`` (level, seq, case_code) as fresh codes; if one collides, the whole chunk is drawn again."""
     conn = await session.connection()
     raw = (await conn.get_raw_connection()).driver_connection
     assert raw is not None
@@ -145,29 +150,23 @@ async def _copy_new_codes(session: AsyncSession, tenant_id: int, batch_id: int, 
             "ON COMMIT DROP"
         )
     )
-    pending = [(code, *row) for code, row in zip(new_codes(tenant_id, len(rows)), rows, strict=True)]
-    while pending:
+    for attempt in range(_ATTEMPTS):
+        pending = [(code, *row) for code, row in zip(new_codes(tenant_id, len(rows)), rows, strict=True)]
         await session.execute(text("TRUNCATE code_import"))
         await raw.copy_records_to_table("code_import", records=pending, columns=("code", "level", "seq", "case_code"))
-        written = (
-            (
+        try:
+            async with session.begin_nested():
                 await session.execute(
                     text(
                         "INSERT INTO codes (tenant_id, code, batch_id, level, seq, case_code) "
-                        "SELECT :t, code, :b, level, seq, case_code FROM code_import "
-                        "ON CONFLICT DO NOTHING RETURNING code"
+                        "SELECT :t, code, :b, level, seq, case_code FROM code_import RETURNING false"
                     ),
                     {"t": tenant_id, "b": batch_id},
                 )
-            )
-            .scalars()
-            .all()
-        )
-        if len(written) == len(pending):
             return
-        done = set(written)
-        missing = [row[1:] for row in pending if row[0] not in done]
-        pending = [(code, *row) for code, row in zip(new_codes(tenant_id, len(missing)), missing, strict=True)]
+        except IntegrityError:
+            if attempt == _ATTEMPTS - 1:
+                raise
 
 
 async def _case_codes(session: AsyncSession, tenant_id: int, batch_id: int, first: int, last: int) -> list[str]:
