@@ -67,6 +67,8 @@ class ConsumerMilestones(TenantTable, table=True):
             postgresql_include=["lifecycle", "scored_at"],
         ),
         Index("ix_consumer_milestones_bound", "tenant_id", "bound_at"),
+        # the tenant's paying consumers of a window, counted by their last payment
+        Index("ix_consumer_milestones_last_paid", "tenant_id", "last_paid_at"),
         Index("ix_consumer_milestones_bound_store", "tenant_id", "bound_store_id", "consumer_id"),
     )
 

@@ -99,6 +99,7 @@ def upgrade() -> None:
         postgresql_include=["lifecycle", "scored_at"],
     )
     op.create_index("ix_consumer_milestones_bound", "consumer_milestones", ["tenant_id", "bound_at"])
+    op.create_index("ix_consumer_milestones_last_paid", "consumer_milestones", ["tenant_id", "last_paid_at"])
     op.create_index(
         "ix_consumer_milestones_bound_store", "consumer_milestones", ["tenant_id", "bound_store_id", "consumer_id"]
     )
