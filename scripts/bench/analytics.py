@@ -147,7 +147,7 @@ def _notification(payment_id: str, order_no: str, amount: int) -> tuple[bytes, d
 
 
 async def paid_orders(
-    base: str, tokens: list[str], bodies: list[dict[str, object]], *, concurrency: int, duration: float
+    base: str, tokens: list[str], bodies: list[bytes], *, concurrency: int, duration: float
 ) -> tuple[int, int, float]:
     """Place and pay orders for ``duration`` seconds: (paid, errors, seconds)."""
     done = errors = 0
@@ -159,9 +159,10 @@ async def paid_orders(
             while time.perf_counter() < until:
                 i = next(counter)
                 auth = {"Authorization": f"Bearer {tokens[i % len(tokens)]}"}
+                json_type = {"Content-Type": "application/json"}
                 key = f"{os.getpid()}-{time.time_ns()}-{i}"
-                r = await client.post(f"/v1/shop/{TENANT}/orders", json=bodies[i % len(bodies)],
-                                      headers=auth | {"Idempotency-Key": f"o-{key}"})  # fmt: skip
+                r = await client.post(f"/v1/shop/{TENANT}/orders", content=bodies[i % len(bodies)],
+                                      headers=auth | json_type | {"Idempotency-Key": f"o-{key}"})  # fmt: skip
                 if r.status_code != 201:
                     errors += 1
                     continue
