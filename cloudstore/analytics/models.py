@@ -26,6 +26,10 @@ __all__ = (
     "StoreDaily",
 )
 
+# what the funnel counts per consumer, and what a window's sales sum per store and day
+_FUNNEL_STEPS = ["first_bound_at", "first_paid_at", "second_paid_at", "first_referral_at"]
+_SALES = ["store_id", "orders", "gmv", "refunds", "in_store_sales", "cloud_shelf_sales", "commission"]
+
 
 def _at() -> Any:
     return now_column(nullable=True, default_now=False)
@@ -40,8 +44,31 @@ class ConsumerMilestones(TenantTable, table=True):
 
     __tablename__ = "consumer_milestones"
     __table_args__ = (
-        Index("ix_consumer_milestones_first_touch", "tenant_id", "first_touch_at"),
+        # the funnel reads its steps from the index alone, for the tenant and for one store
+        Index(
+            "ix_consumer_milestones_first_touch",
+            "tenant_id",
+            "first_touch_at",
+            postgresql_include=_FUNNEL_STEPS,
+        ),
+        Index(
+            "ix_consumer_milestones_touch_store",
+            "tenant_id",
+            "first_touch_store_id",
+            "first_touch_at",
+            postgresql_include=_FUNNEL_STEPS,
+        ),
+        # a segment's consumers by id, and the segment and stage counts from the index alone
+        Index(
+            "ix_consumer_milestones_segment",
+            "tenant_id",
+            "segment",
+            "consumer_id",
+            postgresql_include=["lifecycle", "scored_at"],
+        ),
         Index("ix_consumer_milestones_bound", "tenant_id", "bound_at"),
+        # the tenant's paying consumers of a window, counted by their last payment
+        Index("ix_consumer_milestones_last_paid", "tenant_id", "last_paid_at"),
         Index("ix_consumer_milestones_bound_store", "tenant_id", "bound_store_id", "consumer_id"),
     )
 
@@ -99,7 +126,8 @@ class StoreDaily(TenantTable, table=True):
     """One store's day: orders by payment day (their refunds too), touches and new bindings by their own day."""
 
     __tablename__ = "store_daily"
-    __table_args__ = (Index("ix_store_daily_day", "tenant_id", "day"),)
+    # the sales of a window (and every store's GMV, for a store's percentile) from the index alone
+    __table_args__ = (Index("ix_store_daily_day", "tenant_id", "day", postgresql_include=_SALES),)
 
     store_id: int = Field(sa_type=BigInteger, primary_key=True)
     day: date = Field(sa_type=Date, primary_key=True)

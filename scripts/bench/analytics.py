@@ -147,7 +147,7 @@ def _notification(payment_id: str, order_no: str, amount: int) -> tuple[bytes, d
 
 
 async def paid_orders(
-    base: str, tokens: list[str], bodies: list[dict[str, object]], *, concurrency: int, duration: float
+    base: str, tokens: list[str], bodies: list[bytes], *, concurrency: int, duration: float
 ) -> tuple[int, int, float]:
     """Place and pay orders for ``duration`` seconds: (paid, errors, seconds)."""
     done = errors = 0
@@ -159,9 +159,10 @@ async def paid_orders(
             while time.perf_counter() < until:
                 i = next(counter)
                 auth = {"Authorization": f"Bearer {tokens[i % len(tokens)]}"}
+                json_type = {"Content-Type": "application/json"}
                 key = f"{os.getpid()}-{time.time_ns()}-{i}"
-                r = await client.post(f"/v1/shop/{TENANT}/orders", json=bodies[i % len(bodies)],
-                                      headers=auth | {"Idempotency-Key": f"o-{key}"})  # fmt: skip
+                r = await client.post(f"/v1/shop/{TENANT}/orders", content=bodies[i % len(bodies)],
+                                      headers=auth | json_type | {"Idempotency-Key": f"o-{key}"})  # fmt: skip
                 if r.status_code != 201:
                     errors += 1
                     continue
@@ -198,15 +199,42 @@ def _env(url: str, pool: int) -> dict[str, str]:
     }
 
 
+async def _seeded(url: str) -> tuple[int, int]:
+    """The large tenant's id and its HQ account's, in a database seeded by an earlier ``--keep`` run."""
+    conn = await asyncpg.connect(**_asyncpg_args(make_url(url)))
+    try:
+        tid = await conn.fetchval("SELECT id FROM tenants WHERE slug = $1", TENANT)
+        await conn.execute("SELECT set_config('app.tenant_id', $1, false)", str(tid))
+        hq = await conn.fetchval("SELECT id FROM staff WHERE tenant_id = $1 AND username = 'bench-hq'", tid)
+        await conn.execute("VACUUM ANALYZE")
+    finally:
+        await conn.close()
+    return int(tid), int(hq)
+
+
 async def run_routes(args: argparse.Namespace) -> None:
+    if args.reuse:
+        tid, staff_id = await _seeded(args.reuse)
+        await _time_routes(args, args.reuse, tid, staff_id, recompute=False)
+        return
     db = await new_database("cloudstore-bench-analytics", args.database_url)
     try:
         started = time.perf_counter()
         tid, staff_id = await seed_history(db.url)
         print(f"seeded in {time.perf_counter() - started:.0f} s", flush=True)
-        logs = Path(tempfile.mkdtemp(prefix="cloudstore-bench-logs-"))
-        token = _hq_token(tid, staff_id)
-        with serve("cloudstore.app:app_from_env", _env(db.url, 4), logs / "cloudstore.log") as base:
+        await _time_routes(args, db.url, tid, staff_id, recompute=True)
+    finally:
+        if args.keep:
+            print(f"kept the seeded database: --reuse {db.url}", flush=True)
+        else:
+            await drop_database(db)
+
+
+async def _time_routes(args: argparse.Namespace, url: str, tid: int, staff_id: int, *, recompute: bool) -> None:
+    logs = Path(tempfile.mkdtemp(prefix="cloudstore-bench-logs-"))
+    token = _hq_token(tid, staff_id)
+    with serve("cloudstore.app:app_from_env", _env(url, 4), logs / "cloudstore.log") as base:
+        if recompute:
             started = time.perf_counter()
             r = await asyncio.to_thread(
                 httpx.post,
@@ -216,11 +244,9 @@ async def run_routes(args: argparse.Namespace) -> None:
             )
             r.raise_for_status()
             print(f"recompute: {r.json().get('consumers')} consumers scored in {time.perf_counter() - started:.1f} s")
-            print(f"\n{'route (one client)':<28}{'p50 ms':>10}{'p95 ms':>10}{'errors':>8}")
-            for name, p50, p95, errors in await time_routes(base, token, args.requests):
-                print(f"{name:<28}{p50:>10.1f}{p95:>10.1f}{errors:>8}", flush=True)
-    finally:
-        await drop_database(db)
+        print(f"\n{'route (one client)':<28}{'p50 ms':>10}{'p95 ms':>10}{'errors':>8}")
+        for name, p50, p95, errors in await time_routes(base, token, args.requests):
+            print(f"{name:<28}{p50:>10.1f}{p95:>10.1f}{errors:>8}", flush=True)
 
 
 async def run_cost(args: argparse.Namespace) -> None:
@@ -261,6 +287,8 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=15, help="seconds per throughput run (default 15)")
     parser.add_argument("--rounds", type=int, default=3, help="alternating runs with and without (default 3)")
     parser.add_argument("--only", choices=["routes", "cost"], help="run one part only")
+    parser.add_argument("--keep", action="store_true", help="keep the seeded database of the routes part")
+    parser.add_argument("--reuse", metavar="URL", help="time the routes on a database kept by --keep (no seeding)")
     parser.add_argument("--quick", action="store_true", help="50 calls per route, 5-second runs, 2 rounds")
     args = parser.parse_args()
     if args.quick:

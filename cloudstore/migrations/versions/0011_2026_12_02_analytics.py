@@ -1,7 +1,8 @@
 """Analytics: consumer milestones, per-order facts, per-store and per-KOC daily rollups, cloud-shelf lines.
 
 Every table is tenant-owned (``tenant_id`` leads its keys) with forced row-level security, like the others.
-Touches get an index by time, for the partial days at the edges of an analysis window.
+Touches get an index by time, for the partial days at the edges of an analysis window. Covering indexes let
+the funnel, the segment counts and a window's sales (with every store's GMV) read the index alone.
 
 Revision ID: 0011
 Revises: 0010
@@ -25,6 +26,9 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 TABLES = ["consumer_milestones", "order_facts", "store_daily", "koc_daily", "cloud_shelf_lines", "analytics_policies"]
+# covering columns: the funnel's steps, and a window's sales per store and day
+FUNNEL_STEPS = ["first_bound_at", "first_paid_at", "second_paid_at", "first_referral_at"]
+SALES = ["store_id", "orders", "gmv", "refunds", "in_store_sales", "cloud_shelf_sales", "commission"]
 
 
 def _tenant(table: str, *keys: str) -> list[Any]:
@@ -76,8 +80,26 @@ def upgrade() -> None:
         sa.Column("tags", postgresql.ARRAY(sa.Text()), server_default="{}", nullable=False),
         _at("scored_at"),
     )
-    op.create_index("ix_consumer_milestones_first_touch", "consumer_milestones", ["tenant_id", "first_touch_at"])
+    op.create_index(
+        "ix_consumer_milestones_first_touch",
+        "consumer_milestones",
+        ["tenant_id", "first_touch_at"],
+        postgresql_include=FUNNEL_STEPS,
+    )
+    op.create_index(
+        "ix_consumer_milestones_touch_store",
+        "consumer_milestones",
+        ["tenant_id", "first_touch_store_id", "first_touch_at"],
+        postgresql_include=FUNNEL_STEPS,
+    )
+    op.create_index(
+        "ix_consumer_milestones_segment",
+        "consumer_milestones",
+        ["tenant_id", "segment", "consumer_id"],
+        postgresql_include=["lifecycle", "scored_at"],
+    )
     op.create_index("ix_consumer_milestones_bound", "consumer_milestones", ["tenant_id", "bound_at"])
+    op.create_index("ix_consumer_milestones_last_paid", "consumer_milestones", ["tenant_id", "last_paid_at"])
     op.create_index(
         "ix_consumer_milestones_bound_store", "consumer_milestones", ["tenant_id", "bound_store_id", "consumer_id"]
     )
@@ -108,7 +130,7 @@ def upgrade() -> None:
         _n("touches"),
         _n("new_bindings"),
     )
-    op.create_index("ix_store_daily_day", "store_daily", ["tenant_id", "day"])
+    op.create_index("ix_store_daily_day", "store_daily", ["tenant_id", "day"], postgresql_include=SALES)
     op.create_table(
         "koc_daily",
         *_tenant("koc_daily", "koc_id", "day"),
