@@ -24,7 +24,6 @@ import random
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
@@ -33,10 +32,18 @@ from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from harness import HEADER, Result, add_database_url_option, drop_database, new_database, serve
+from harness import (
+    HEADER,
+    Result,
+    add_database_url_option,
+    consumer_tokens,
+    drop_database,
+    insert_consumers,
+    new_database,
+    serve,
+)
 
 from cloudstore.auth.passwords import PasswordHashing
-from cloudstore.auth.tokens import Principal, TokenCodec
 from cloudstore.codes.service import GENERATE_JOB, generate
 from cloudstore.lib.db import Database, _asyncpg_args
 from cloudstore.lib.jobs import Worker
@@ -95,22 +102,10 @@ async def seed(url: str, consumers: int) -> tuple[int, list[str], list[str]]:
                 pid,
                 f"K{p:03d}",
             )
-        ids = [
-            r["id"]
-            for r in await conn.fetch(
-                "INSERT INTO consumers (tenant_id, openid) SELECT $1, 'bench-' || g FROM generate_series(1, $2) g "
-                "RETURNING id",
-                tid,
-                consumers,
-            )
-        ]
+        ids = await insert_consumers(conn, tid, consumers)
     finally:
         await conn.close()
-    codec = TokenCodec(SECRET, timedelta(hours=6))
-    now = datetime.now(UTC)
-    tokens = [
-        codec.issue(Principal(tenant_id=tid, tenant=TENANT, subject_id=cid, role="consumer"), now)[0] for cid in ids
-    ]
+    tokens = consumer_tokens(tid, TENANT, ids, SECRET)
     return tid, stores, tokens
 
 

@@ -13,6 +13,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
@@ -20,6 +21,7 @@ import httpx
 import msgspec
 from sqlalchemy.engine import make_url
 
+from cloudstore.auth.tokens import Principal, TokenCodec
 from cloudstore.lib.db import APP_ROLE, WORKER_ROLE, _asyncpg_args, ensure_database, start_embedded, to_async_url
 from cloudstore.lib.migrate import upgrade
 
@@ -289,3 +291,23 @@ def serve(
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+
+
+async def insert_consumers(conn: asyncpg.Connection, tenant_id: int, count: int) -> list[int]:
+    """``count`` new consumers of the tenant (openids ``bench-1`` …), their ids in order."""
+    rows = await conn.fetch(
+        "INSERT INTO consumers (tenant_id, openid) SELECT $1, 'bench-' || g FROM generate_series(1, $2) g RETURNING id",
+        tenant_id,
+        count,
+    )
+    return [r["id"] for r in rows]
+
+
+def consumer_tokens(tenant_id: int, tenant: str, consumer_ids: list[int], secret: str) -> list[str]:
+    """A six-hour consumer token for each consumer, signed with the server's ``secret``."""
+    codec = TokenCodec(secret, timedelta(hours=6))
+    now = datetime.now(UTC)
+    return [
+        codec.issue(Principal(tenant_id=tenant_id, tenant=tenant, subject_id=cid, role="consumer"), now)[0]
+        for cid in consumer_ids
+    ]

@@ -35,7 +35,6 @@ import random
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
@@ -49,13 +48,14 @@ from harness import (
     RawClient,
     Result,
     add_database_url_option,
+    consumer_tokens,
     drop_database,
+    insert_consumers,
     new_database,
     serve,
     server_pid,
 )
 
-from cloudstore.auth.tokens import Principal, TokenCodec
 from cloudstore.lib.db import _asyncpg_args
 
 HERE = Path(__file__).resolve().parent
@@ -149,22 +149,10 @@ async def seed(url: str, consumers: int) -> tuple[list[str], list[str]]:
         await conn.copy_records_to_table(
             "stock_levels", records=rows, columns=["tenant_id", "location_id", "sku_id", "on_hand", "reserved"]
         )
-        ids = [
-            r["id"]
-            for r in await conn.fetch(
-                "INSERT INTO consumers (tenant_id, openid) SELECT $1, 'bench-' || g FROM generate_series(1, $2) g "
-                "RETURNING id",
-                tid,
-                consumers,
-            )
-        ]
+        ids = await insert_consumers(conn, tid, consumers)
     finally:
         await conn.close()
-    codec = TokenCodec(SECRET, timedelta(hours=6))
-    now = datetime.now(UTC)
-    tokens = [
-        codec.issue(Principal(tenant_id=tid, tenant=TENANT, subject_id=cid, role="consumer"), now)[0] for cid in ids
-    ]
+    tokens = consumer_tokens(tid, TENANT, ids, SECRET)
     return stores, tokens
 
 

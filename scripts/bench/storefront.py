@@ -33,7 +33,7 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -49,12 +49,13 @@ from harness import (
     RawClient,
     Result,
     add_database_url_option,
+    consumer_tokens,
     drop_database,
+    insert_consumers,
     new_database,
     serve,
 )
 
-from cloudstore.auth.tokens import Principal, TokenCodec
 from cloudstore.lib.db import _asyncpg_args
 
 HERE = Path(__file__).resolve().parent
@@ -223,15 +224,7 @@ async def seed_pricing(
             until,
             consumers,
         )
-        ids = [
-            r["id"]
-            for r in await conn.fetch(
-                "INSERT INTO consumers (tenant_id, openid) SELECT $1, 'bench-' || g FROM generate_series(1, $2) g "
-                "RETURNING id",
-                tid,
-                consumers,
-            )
-        ]
+        ids = await insert_consumers(conn, tid, consumers)
         await conn.copy_records_to_table(
             "consumer_coupons",
             records=[(tid, coupon, cid, "available", since, until) for cid in ids],
@@ -250,11 +243,7 @@ async def seed_pricing(
         await conn.execute("ANALYZE delivery_policies, promotions, coupons, consumers, consumer_coupons")
     finally:
         await conn.close()
-    codec = TokenCodec(secret, timedelta(hours=6))
-    now = datetime.now(UTC)
-    tokens = [
-        codec.issue(Principal(tenant_id=tid, tenant=TENANT, subject_id=cid, role="consumer"), now)[0] for cid in ids
-    ]
+    tokens = consumer_tokens(tid, TENANT, ids, secret)
     bodies = [
         json.dumps(
             {"store": rng.choice(stores[::6]), "delivery": NANSHAN,  # Shenzhen stores
