@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from cloudstore.codes.format import new_code, parse
+import pytest
+
+from cloudstore.codes.format import new_code, new_codes, parse
+from cloudstore.codes.service import batches
 from tests.integration.codes.helpers import make_batch, rows, scan, ship
 from tests.integration.network import Network, seed
 from tests.support import consumer, problem
@@ -286,3 +289,32 @@ async def test_the_printed_url_opens_a_page(app: Litestar, api: Api, network: Ne
         r = await api.get(f"/c/{miss}")
         assert r.status_code == 200
         assert "未知的码" in r.text
+
+
+async def test_a_drawn_code_that_collides_is_drawn_again_and_the_old_code_kept(
+    app: Litestar, api: Api, network: Network, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = await make_batch(app, api, network, 6, 6)
+    taken = first.units[0]
+    draws: list[int] = []
+
+    def colliding(tenant_id: int, n: int) -> list[str]:
+        fresh = new_codes(tenant_id, n)
+        draws.append(n)
+        return [taken, *fresh[1:]] if len(draws) == 1 else fresh
+
+    monkeypatch.setattr(batches, "new_codes", colliding)
+    second = await make_batch(app, api, network, 4)
+    # The chunk with the taken code was rolled back and drawn again in full: 4 fresh codes, none reused.
+    assert draws == [4, 4]
+    assert len(set(second.units)) == 4
+    assert taken not in second.units
+    owners = await rows(
+        app,
+        network.tenant_id,
+        "SELECT b.batch_no, count(*) FROM codes c JOIN code_batches b ON b.tenant_id = c.tenant_id AND b.id = c.batch_id "
+        "WHERE c.tenant_id = :t GROUP BY b.batch_no ORDER BY b.batch_no",
+    )
+    assert {batch_no: n for batch_no, n in owners} == {first.batch_no: 7, second.batch_no: 4}
+    r = await api.get(f"/v1/hq/codes/{taken}", token=network.tenant.hq_token)
+    assert r.json()["batch_no"] == first.batch_no
