@@ -312,7 +312,8 @@ async def test_a_drawn_code_that_collides_is_drawn_again_and_the_old_code_kept(
     owners = await rows(
         app,
         network.tenant_id,
-        "SELECT b.batch_no, count(*) FROM codes c JOIN code_batches b ON b.tenant_id = c.tenant_id AND b.id = c.batch_id "
+        "SELECT b.batch_no, count(*) FROM codes c "
+        "JOIN code_batches b ON b.tenant_id = c.tenant_id AND b.id = c.batch_id "
         "WHERE c.tenant_id = :t GROUP BY b.batch_no ORDER BY b.batch_no",
     )
     assert {batch_no: n for batch_no, n in owners} == {first.batch_no: 7, second.batch_no: 4}
