@@ -229,25 +229,11 @@ def _scope_sql(role: str, tenant_id: int | None, staff: tuple[int, int] | None =
     parts = ["SET LOCAL citus.propagate_set_commands = 'local'", f"SET LOCAL ROLE {_quote_ident(role)}"]
     if tenant_id is not None:
         parts.append(f"SET LOCAL app.tenant_id = '{int(tenant_id)}'")
-    parts.append(  # the role is a quoted literal of a configured name, never client input
-        "DO $guard$ BEGIN "  # noqa: S608
-        f"IF current_user <> '{literal}' OR (current_user = session_user "
-        "AND current_setting('application_name') NOT LIKE 'citus_internal%') OR EXISTS ("
-        "SELECT 1 FROM pg_roles WHERE rolname = current_user AND (rolsuper OR rolbypassrls)) THEN "
-        "RAISE EXCEPTION 'cloudstore guard: transaction runs as % (login %), not as the runtime role %', "
-        f"current_user, session_user, '{literal}' USING ERRCODE = '42501'; "
-        "END IF; END $guard$"
-    )
+    # the role is a quoted literal of a configured name, never client input; the ids are integers
+    parts.append(f"SELECT cloudstore_guard('{literal}')")
     if staff is not None:
         staff_id, epoch = (int(v) for v in staff)
-        parts.append(
-            # Citus's own worker connections (which replay this string) skip it: a shard may not run a
-            # distributed query, and the coordinator has already checked.
-            "DO $staff$ BEGIN IF current_setting('application_name') NOT LIKE 'citus_internal%' THEN "  # noqa: S608
-            "IF NOT EXISTS (SELECT 1 FROM staff WHERE tenant_id = "  # integers only
-            f"{int(tenant_id or 0)} AND id = {staff_id} AND active AND credentials_epoch = {epoch}) THEN "
-            f"RAISE EXCEPTION '{_REVOKED}' USING ERRCODE = '28000'; END IF; END IF; END $staff$"
-        )
+        parts.append(f"SELECT cloudstore_staff_check({int(tenant_id or 0)}, {staff_id}, {epoch})")
     return "; ".join(parts)
 
 
