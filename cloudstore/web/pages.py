@@ -223,7 +223,10 @@ class StorefrontPages(Controller):
         )
         links = await record_touches(db, shop.id, token.consumer_id, decode_visit(request.cookies.get(VISIT_COOKIE)))
         tenant_path = f"/s/{quote(tenant, safe='')}"
-        lasts = {} if token.expires_at is None else {"expires": int(token.expires_at.timestamp())}
+        # A cookie's ``expires`` given as a number counts seconds from now: say how long it lasts instead.
+        lasts = {}
+        if token.expires_at is not None:
+            lasts["max_age"] = max(0, int((token.expires_at - datetime.now(UTC)).total_seconds()))
         cookies = [
             page_cookie(request, TOKEN_COOKIE, token.access_token, tenant_path, **lasts),
             page_cookie(request, VISIT_COOKIE, encode_visit(links), tenant_path),
