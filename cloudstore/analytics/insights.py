@@ -240,12 +240,16 @@ def _rate(part: int, whole: int) -> float:
     return round(part / whole, 4) if whole else 0.0
 
 
+# each edge its own range of the ``last_paid_at`` index (an OR of the two would scan from the first to the last)
 _LAST_PAYERS = text(
-    f"""
+    """
     SELECT (SELECT COALESCE(sum(last_payers), 0) FROM tenant_daily WHERE tenant_id = :t AND day >= :d1 AND day < :d2)
-           + (SELECT count(*) FROM consumer_milestones WHERE tenant_id = :t AND {_edges("last_paid_at")}) AS last_in,
+           + (SELECT count(*) FROM consumer_milestones
+              WHERE tenant_id = :t AND last_paid_at >= :a1 AND last_paid_at < :b1)
+           + (SELECT count(*) FROM consumer_milestones
+              WHERE tenant_id = :t AND last_paid_at >= :a2 AND last_paid_at < :b2) AS last_in,
            (SELECT count(*) FROM consumer_milestones WHERE tenant_id = :t AND last_paid_at >= :until) AS later
-    """  # noqa: S608 - only constant SQL is spliced in
+    """
 )
 
 
