@@ -9,7 +9,10 @@ from cloudstore.analytics.models import (
     ConsumerMilestones,
     KocDaily,
     OrderFacts,
+    SegmentCounts,
     StoreDaily,
+    StoreTotals,
+    TenantDaily,
 )
 from cloudstore.auth.models import Consumer, Staff
 from cloudstore.catalog.models import Product, Sku
@@ -62,6 +65,7 @@ __all__ = (
     "Product",
     "Promotion",
     "Refund",
+    "SegmentCounts",
     "Settlement",
     "Sku",
     "Staff",
@@ -70,8 +74,10 @@ __all__ = (
     "Store",
     "StoreDaily",
     "StoreSkuPrice",
+    "StoreTotals",
     "StorefrontItem",
     "Tenant",
+    "TenantDaily",
     "TenantPolicy",
     "Touch",
     "WebhookAttempt",

@@ -1,9 +1,11 @@
 """The analysis models: overview, store profile, funnel, segments, consumers, KOC leaderboard, stock suggestions.
 
 They read the rows :mod:`cloudstore.analytics.maintain` keeps. A window ``[since, until)`` is cut into the
-whole UTC days inside it, summed from the daily rollups (``store_daily``, ``koc_daily``), and the partial days at
-its edges, summed from the per-event rows (``order_facts``, ``touches``, ``consumer_milestones``); so any
-window reads a few indexed rows per day and per edge, and the figures are exact to the second.
+whole UTC days inside it, summed from the daily rollups (``tenant_daily``, ``store_daily``, ``koc_daily``), and
+the partial days at its edges, summed from the per-event rows (``order_facts``, ``touches``,
+``consumer_milestones``); so any window reads a few indexed rows per day and per edge, and the figures are exact
+to the second. Counts that are not per day are read as maintained: bound consumers per store (``store_totals``),
+consumers per segment and stage (``segment_counts``, written by the recompute).
 """
 
 from __future__ import annotations
@@ -195,7 +197,18 @@ class _Sales(msgspec.Struct):
     commission: int = 0
 
 
+# The whole tenant's sales: the tenant's days (a few slots each) and the edges' orders (commission unused).
+_TENANT_SALES_ROWS = f"""
+      SELECT day, orders, gmv, refunds, in_store_sales, cloud_shelf_sales, 0 AS commission
+      FROM tenant_daily WHERE tenant_id = :t AND day >= :d1 AND day < :d2
+      UNION ALL
+      SELECT day, 1, gmv, refunds, in_store_sales, cloud_shelf_sales, 0
+      FROM order_facts WHERE tenant_id = :t AND {_edges("paid_at")}
+    """  # noqa: S608 - only constant SQL is spliced in
+
+
 async def _sales(session: AsyncSession, scope: Scope, w: Window) -> tuple[_Sales, list[DayFigures]]:
+    whole = scope.store_id is None and scope.distributor_id is None
     rows = (
         await session.execute(
             text(
@@ -203,7 +216,7 @@ async def _sales(session: AsyncSession, scope: Scope, w: Window) -> tuple[_Sales
                 SELECT day, sum(orders) AS orders, sum(gmv) AS gmv, sum(refunds) AS refunds,
                        sum(in_store_sales) AS in_store_sales, sum(cloud_shelf_sales) AS cloud_shelf_sales,
                        sum(commission) AS commission
-                FROM ({_sales_rows(scope)}) x GROUP BY day ORDER BY day
+                FROM ({_TENANT_SALES_ROWS if whole else _sales_rows(scope)}) x GROUP BY day ORDER BY day
                 """  # noqa: S608 - only constant SQL is spliced in
             ),
             {**_scope_params(scope), **w.params()},
@@ -227,12 +240,26 @@ def _rate(part: int, whole: int) -> float:
     return round(part / whole, 4) if whole else 0.0
 
 
+# each edge its own range of the ``last_paid_at`` index (an OR of the two would scan from the first to the last)
+_LAST_PAYERS = text(
+    """
+    SELECT (SELECT COALESCE(sum(last_payers), 0) FROM tenant_daily WHERE tenant_id = :t AND day >= :d1 AND day < :d2)
+           + (SELECT count(*) FROM consumer_milestones
+              WHERE tenant_id = :t AND last_paid_at >= :a1 AND last_paid_at < :b1)
+           + (SELECT count(*) FROM consumer_milestones
+              WHERE tenant_id = :t AND last_paid_at >= :a2 AND last_paid_at < :b2) AS last_in,
+           (SELECT count(*) FROM consumer_milestones WHERE tenant_id = :t AND last_paid_at >= :until) AS later
+    """
+)
+
+
 async def _paying(session: AsyncSession, scope: Scope, w: Window) -> int:
     """The consumers who paid in the window (at the scope's stores).
 
-    For the whole tenant, a consumer whose last payment falls in the window paid in it; only those who paid again
-    after the window (none for a window ending now) need their orders looked at. That counts the milestones'
-    ``last_paid_at`` index instead of every order of the window.
+    For the whole tenant, a consumer whose last payment falls in the window paid in it: the tenant's days count
+    those whose last payment fell on each whole day (``last_payers``), the milestones' ``last_paid_at`` index
+    those of the edges. Only those who paid again after the window (none for a window ending now) need their
+    orders looked at.
     """
     params = {**_scope_params(scope), **w.params()}
     if scope.store_id is not None or scope.distributor_id is not None:
@@ -241,16 +268,7 @@ async def _paying(session: AsyncSession, scope: Scope, w: Window) -> int:
             WHERE tenant_id = :t AND paid_at >= :since AND paid_at < :until{_store_filter(scope, "store_id")}) p
         """  # noqa: S608 - only constant SQL is spliced in
         return int((await session.execute(text(sql), params)).scalar_one())
-    last_in, later = (
-        await session.execute(
-            text(
-                "SELECT count(*) FILTER (WHERE last_paid_at < :until) AS last_in, "
-                "count(*) FILTER (WHERE last_paid_at >= :until) AS later "
-                "FROM consumer_milestones WHERE tenant_id = :t AND last_paid_at >= :since"
-            ),
-            params,
-        )
-    ).one()
+    last_in, later = (await session.execute(_LAST_PAYERS, params)).one()
     if not later:
         return int(last_in)
     again = (
@@ -276,8 +294,8 @@ async def overview(session: AsyncSession, scope: Scope, w: Window) -> Overview:
         await session.execute(
             text(
                 f"""
-                SELECT count(*) FROM consumer_milestones
-                WHERE tenant_id = :t AND bound_store_id IS NOT NULL{_store_filter(scope, "bound_store_id")}
+                SELECT COALESCE(sum(bound_consumers), 0) FROM store_totals
+                WHERE tenant_id = :t{_store_filter(scope, "store_id")}
                 """  # noqa: S608 - only constant SQL is spliced in
             ),
             _scope_params(scope),
@@ -308,7 +326,8 @@ _PROFILE = text(
       + (SELECT count(*) FROM touches WHERE tenant_id = :t AND store_id = :store AND {_edges("created_at")}) AS touches,
       (SELECT count(*) FROM consumer_milestones
        WHERE tenant_id = :t AND bound_store_id = :store AND bound_at >= :since AND bound_at < :until) AS new_bindings,
-      (SELECT count(*) FROM consumer_milestones WHERE tenant_id = :t AND bound_store_id = :store) AS bound,
+      (SELECT COALESCE(sum(bound_consumers), 0) FROM store_totals WHERE tenant_id = :t AND store_id = :store)
+        AS bound,
       (SELECT count(*) FROM consumer_milestones
        WHERE tenant_id = :t AND first_touch_store_id = :store AND first_touch_at >= :since AND first_touch_at < :until)
         AS touched,
@@ -420,13 +439,10 @@ async def funnel(
 
 
 async def segments(session: AsyncSession, tenant_id: int) -> Segments:
-    """Consumers per RFM segment and per lifecycle stage, as last scored."""
+    """Consumers per RFM segment and per lifecycle stage, as last scored (the counts the recompute wrote)."""
     rows = (
         await session.execute(
-            text(
-                "SELECT segment, lifecycle, count(*) AS n, max(scored_at) AS at FROM consumer_milestones "
-                "WHERE tenant_id = :t AND segment IS NOT NULL GROUP BY segment, lifecycle"
-            ),
+            text("SELECT segment, lifecycle, consumers AS n, scored_at AS at FROM segment_counts WHERE tenant_id = :t"),
             {"t": tenant_id},
         )
     ).all()

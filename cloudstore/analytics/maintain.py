@@ -5,16 +5,25 @@ binding pays one round trip for its analytics:
 
 - ``OrderPaid`` (after attribution has credited the order): the order's facts — goods paid (Σ line paid, after
   discounts, without the delivery fee), the part the credited store's own location ships, the commission
-  booked — then the store's and the KOC's day, the cloud-shelf lines and the consumer's milestones (first,
-  second and last paid order by payment time, whatever order the notifications arrive in). The facts row
-  makes it run once per order.
+  booked — then the store's, the tenant's and the KOC's day, the cloud-shelf lines and the consumer's
+  milestones (first, second and last paid order by payment time, whatever order the notifications arrive
+  in). When the order becomes the consumer's last payment on a later day, the tenant's ``last_payers``
+  moves from that day to this one. The facts row makes it run once per order.
 - ``OrderRefunded`` (after the commission reversal): the goods refunded so far (Σ ``paid * refunded_qty //
   qty`` per line, as the refunds return them) and the commission now booked replace the facts row's, and the
   differences move the payment day's rows and the consumer's net goods.
 - ``TouchRecorded``: the consumer's first touch (store, KOC, source) and first scan, the day's touches; and the
   tenant's next nightly recompute is queued (once per night).
 - ``ConsumerBound``: the consumer's binding, the new bindings of the store's (and KOC's) day, moved from the
-  previous binding's day; the KOC's own consumer has referred someone.
+  previous binding's day, and the bound consumers of the stores (from the store the milestones named, so the
+  counts stay those of the milestones); the KOC's own consumer has referred someone.
+
+The previous values a move starts from (the last payment, the bound store) are the consumer's milestones as
+the statement's snapshot has them (not ``FOR UPDATE``: a locking read skips the row once the statement's own
+upsert has changed it). That is exact because both events come under the consumer's row lock
+(``referrals.bindings.lock_consumer``, taken by attribution before this runs, and by a touch), so no other
+payment or binding of the same consumer commits between the snapshot and this transaction's end. A binding
+lapsing changes no count: a lapsed binding still names its store.
 """
 
 from __future__ import annotations
@@ -24,6 +33,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import text
 
+from cloudstore.analytics.models import TENANT_DAY_SLOTS
 from cloudstore.lib.jobs import enqueue
 
 if TYPE_CHECKING:
@@ -106,6 +116,26 @@ _PAID = text(
       ON CONFLICT (tenant_id, order_id) DO NOTHING
       RETURNING order_id, consumer_id, store_id, koc_id, gmv, in_store_sales, cloud_shelf_sales,
                 store_commission, koc_commission
+    ), prev AS (
+      SELECT m.last_paid_at, CAST(m.last_paid_at AT TIME ZONE 'UTC' AS date) AS last_day FROM consumer_milestones m
+      WHERE m.tenant_id = :t AND m.consumer_id = (SELECT consumer_id FROM o)
+    ), last AS (
+      -- the order is the consumer's first, or their last so far and on a later day than the one before
+      SELECT f.consumer_id % {TENANT_DAY_SLOTS} AS slot, p.last_day FROM facts f LEFT JOIN prev p ON TRUE
+      WHERE p.last_paid_at IS NULL OR (:at > p.last_paid_at AND p.last_day <> :day)
+    ), tenant_day AS (
+      INSERT INTO tenant_daily AS d (tenant_id, day, slot, orders, gmv, in_store_sales, cloud_shelf_sales,
+                                     last_payers)
+      SELECT :t, :day, f.consumer_id % {TENANT_DAY_SLOTS}, 1, f.gmv, f.in_store_sales, f.cloud_shelf_sales,
+             (SELECT count(*) FROM last)
+      FROM facts f
+      ON CONFLICT (tenant_id, day, slot) DO UPDATE SET
+        orders = d.orders + 1, gmv = d.gmv + EXCLUDED.gmv, in_store_sales = d.in_store_sales + EXCLUDED.in_store_sales,
+        cloud_shelf_sales = d.cloud_shelf_sales + EXCLUDED.cloud_shelf_sales,
+        last_payers = d.last_payers + EXCLUDED.last_payers
+    ), last_out AS (
+      UPDATE tenant_daily x SET last_payers = x.last_payers - 1
+      FROM last WHERE x.tenant_id = :t AND x.day = last.last_day AND x.slot = last.slot
     ), store_day AS (
       INSERT INTO store_daily AS d (tenant_id, store_id, day, orders, gmv, in_store_sales, cloud_shelf_sales,
                                     commission)
@@ -155,6 +185,9 @@ _REFUNDED = text(
     ), store_day AS (
       UPDATE store_daily x SET refunds = x.refunds + d.dr, commission = x.commission + d.dsc
       FROM d WHERE x.tenant_id = :t AND x.store_id = d.store_id AND x.day = d.day
+    ), tenant_day AS (
+      UPDATE tenant_daily x SET refunds = x.refunds + d.dr
+      FROM d WHERE x.tenant_id = :t AND x.day = d.day AND x.slot = d.consumer_id % {TENANT_DAY_SLOTS}
     ), koc_day AS (
       UPDATE koc_daily x SET sales = x.sales - d.dr, commission = x.commission + d.dkc
       FROM d WHERE x.tenant_id = :t AND x.koc_id = d.koc_id AND x.day = d.day
@@ -263,7 +296,16 @@ def _moves(kind: str, new: int | None, new_day: date, old: int | None, old_day: 
 
 
 _BOUND = """
-    m AS (
+    bound_before AS (
+      SELECT bound_store_id FROM consumer_milestones WHERE tenant_id = :t AND consumer_id = :c
+    ), bound_out AS (
+      UPDATE store_totals x SET bound_consumers = x.bound_consumers - 1
+      FROM bound_before b WHERE x.tenant_id = :t AND x.store_id = b.bound_store_id AND b.bound_store_id <> :store_new
+    ), bound_in AS (
+      INSERT INTO store_totals AS x (tenant_id, store_id, bound_consumers)
+      SELECT :t, :store_new, 1 WHERE NOT EXISTS (SELECT 1 FROM bound_before WHERE bound_store_id = :store_new)
+      ON CONFLICT (tenant_id, store_id) DO UPDATE SET bound_consumers = x.bound_consumers + 1
+    ), m AS (
       INSERT INTO consumer_milestones AS m (tenant_id, consumer_id, bound_store_id, bound_koc_id, bound_at,
                                             first_bound_at)
       VALUES (:t, :c, :store_new, :koc_new, :at, :at)

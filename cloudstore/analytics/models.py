@@ -2,7 +2,8 @@
 
 Every row here is derived from the raw tables of other domains and kept in step by the subscribers in
 :mod:`cloudstore.analytics.maintain`, in the transaction of the touch, binding, payment or refund that moved
-it; ``consumer_milestones``' scores are rewritten by the nightly recompute (:mod:`cloudstore.analytics.rfm`).
+it; ``consumer_milestones``' scores, and ``segment_counts``, are rewritten by the nightly recompute
+(:mod:`cloudstore.analytics.rfm`).
 Days are UTC dates.
 """
 
@@ -23,7 +24,10 @@ __all__ = (
     "ConsumerMilestones",
     "KocDaily",
     "OrderFacts",
+    "SegmentCounts",
     "StoreDaily",
+    "StoreTotals",
+    "TenantDaily",
 )
 
 # what the funnel counts per consumer, and what a window's sales sum per store and day
@@ -139,6 +143,46 @@ class StoreDaily(TenantTable, table=True):
     commission: int = counter(0)
     touches: int = counter(0)
     new_bindings: int = counter(0)
+
+
+# a tenant's day is spread over this many rows (by consumer), so concurrent payments seldom wait on one row
+TENANT_DAY_SLOTS = 8
+
+
+class TenantDaily(TenantTable, table=True):
+    """The tenant's day, in one of :data:`TENANT_DAY_SLOTS` slots (``consumer_id % 8``): orders by payment day
+    (their refunds too), and the consumers whose last payment so far fell on that day."""
+
+    __tablename__ = "tenant_daily"
+
+    day: date = Field(sa_type=Date, primary_key=True)
+    slot: int = Field(sa_type=Integer, primary_key=True)
+    orders: int = counter(0)
+    gmv: int = counter(0)
+    refunds: int = counter(0)
+    in_store_sales: int = counter(0)
+    cloud_shelf_sales: int = counter(0)
+    last_payers: int = counter(0)
+
+
+class StoreTotals(TenantTable, table=True):
+    """One store's running totals: the consumers whose binding (active or lapsed) names it."""
+
+    __tablename__ = "store_totals"
+
+    store_id: int = Field(sa_type=BigInteger, primary_key=True)
+    bound_consumers: int = counter(0)
+
+
+class SegmentCounts(TenantTable, table=True):
+    """The consumers of one RFM segment and lifecycle stage, as the last recompute scored them."""
+
+    __tablename__ = "segment_counts"
+
+    segment: str = Field(sa_type=Text, primary_key=True)
+    lifecycle: str = Field(sa_type=Text, primary_key=True)
+    consumers: int = counter(0)
+    scored_at: datetime = now_column(default_now=False)
 
 
 class KocDaily(TenantTable, table=True):

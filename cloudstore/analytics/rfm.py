@@ -1,7 +1,8 @@
 """RFM scores, segments and lifecycle stages: the rules (pure), and the recompute that writes them.
 
 :func:`score` is the rule; :data:`_RECOMPUTE` is the same rule in SQL, applied to every consumer of a
-tenant in one statement (the nightly ``analytics.recompute`` job, or ``POST /v1/hq/analytics/recompute``).
+tenant in one statement (the nightly ``analytics.recompute`` job, or ``POST /v1/hq/analytics/recompute``),
+which also writes the consumers per segment and stage (``segment_counts``) from the rows it scored.
 The thresholds are the tenant's ``analytics_policies`` document (defaults without one).
 """
 
@@ -110,7 +111,7 @@ _RECOMPUTE = text(
              1 + (CASE WHEN net_goods >= :m0 THEN 1 ELSE 0 END) + (CASE WHEN net_goods >= :m1 THEN 1 ELSE 0 END)
                + (CASE WHEN net_goods >= :m2 THEN 1 ELSE 0 END) + (CASE WHEN net_goods >= :m3 THEN 1 ELSE 0 END) AS m
       FROM d
-    )
+    ), u AS (
     UPDATE consumer_milestones x SET
       r_score = s.r,
       f_score = CASE WHEN s.rd IS NULL THEN NULL ELSE s.f END,
@@ -134,8 +135,18 @@ _RECOMPUTE = text(
                CASE WHEN s.scanned THEN 'scanner' END], NULL),
       scored_at = :now
     FROM s WHERE x.tenant_id = :t AND x.consumer_id = s.consumer_id
+    RETURNING x.segment, x.lifecycle
+    ), counts AS (
+      INSERT INTO segment_counts (tenant_id, segment, lifecycle, consumers, scored_at)
+      SELECT :t, segment, lifecycle, count(*), :now FROM u GROUP BY segment, lifecycle
+      ON CONFLICT (tenant_id, segment, lifecycle) DO NOTHING  -- emptied first; keeps Citus from a COPY (RLS)
+    )
+    SELECT count(*) FROM u
     """
 )
+# One recompute of a tenant at a time, so the counts written are those of the scores left behind.
+_LOCK = text("SELECT pg_advisory_xact_lock(hashtextextended('analytics.recompute', :t))")
+_FORGET = text("DELETE FROM segment_counts WHERE tenant_id = :t")
 
 
 async def load_policy(session: AsyncSession, tenant_id: int) -> AnalyticsPolicyDoc:
@@ -178,8 +189,9 @@ async def recompute(session: AsyncSession, tenant_id: int, now: datetime) -> int
     for prefix, values in (("r", p.recency_days), ("f", p.frequency_orders), ("m", p.monetary_fen)):
         params.update({f"{prefix}{i}": v for i, v in enumerate(values)})
     params.update(new_days=p.new_days, active_days=p.active_days, churn_days=p.churn_days)
-    done = await session.execute(_RECOMPUTE, params)
-    return int(done.rowcount)  # type: ignore[attr-defined]
+    await session.execute(_LOCK, {"t": tenant_id})
+    await session.execute(_FORGET, {"t": tenant_id})
+    return int((await session.execute(_RECOMPUTE, params)).scalar_one())
 
 
 async def recompute_job(ctx: JobContext) -> None:

@@ -7,10 +7,10 @@ Run from the repository root: ``scripts/bench/analytics`` (``--help`` for option
    generate_series`` under the tenant's row-level security, with one tenant: 10 distributors, 1,000 stores,
    2,000 KOCs, 200 SKUs, 200,000 consumers with their milestones, 400,000 touches and 1,000,000 paid orders
    over the last 120 days as the analytics rows payment keeps for them (per-order facts, cloud-shelf lines,
-   the stores' and KOCs' days summed from those). The raw order tables are not seeded: no analysis route reads
-   them. The consumers are then scored (``POST /v1/hq/analytics/recompute``, timed). Each route is called
-   ``--requests`` times at one client (random stores, KOCs and windows ending now, 30 days unless named
-   otherwise) and its p50/p95 reported.
+   the stores', the tenant's and the KOCs' days summed from those, the stores' bound consumers). The raw order
+   tables are not seeded: no analysis route reads them. The consumers are then scored (``POST
+   /v1/hq/analytics/recompute``, timed). Each route is called ``--requests`` times at one client (random
+   stores, KOCs and windows ending now, 30 days unless named otherwise) and its p50/p95 reported.
 2. Maintenance cost. A second database seeded like ``scripts/bench/orders`` (20 stores, 200 SKUs); orders are
    placed and paid (start + signed local notification) by ``--concurrency`` clients for ``--duration`` seconds,
    alternately against the app as wired and against the app without the analytics subscribers

@@ -65,6 +65,20 @@ INSERT INTO consumer_milestones (tenant_id, consumer_id, first_touch_at, first_t
                       max(paid_at) AS last, count(*) AS n, sum(gmv - refunds) AS net
                FROM order_facts WHERE tenant_id = :t GROUP BY consumer_id) o ON o.consumer_id = t.consumer_id;
 
+-- the tenant's days in 8 slots by consumer (analytics.models.TENANT_DAY_SLOTS), with each consumer's last payment
+INSERT INTO tenant_daily (tenant_id, day, slot, orders, gmv, refunds, in_store_sales, cloud_shelf_sales, last_payers)
+    SELECT :t, day, slot, sum(orders), sum(gmv), sum(refunds), sum(ins), sum(cloud), sum(last) FROM (
+      SELECT day, consumer_id % 8 AS slot, 1 AS orders, gmv, refunds, in_store_sales AS ins,
+             cloud_shelf_sales AS cloud, 0 AS last FROM order_facts WHERE tenant_id = :t
+      UNION ALL
+      SELECT (last_paid_at AT TIME ZONE 'UTC')::date, consumer_id % 8, 0, 0, 0, 0, 0, 1 FROM consumer_milestones
+      WHERE tenant_id = :t AND last_paid_at IS NOT NULL) x
+    GROUP BY day, slot;
+
+INSERT INTO store_totals (tenant_id, store_id, bound_consumers)
+    SELECT :t, bound_store_id, count(*) FROM consumer_milestones
+    WHERE tenant_id = :t AND bound_store_id IS NOT NULL GROUP BY bound_store_id;
+
 INSERT INTO koc_daily (tenant_id, koc_id, day, touches, bindings, orders, sales, commission)
     SELECT :t, koc_id, day, sum(touches), sum(bindings), sum(orders), sum(sales), sum(com) FROM (
       SELECT koc_id, day, 0 AS touches, 0 AS bindings, 1 AS orders, gmv - refunds AS sales, koc_commission AS com

@@ -13,6 +13,7 @@ import msgspec
 from litestar import Litestar
 from sqlalchemy import text
 
+from cloudstore.analytics.models import TENANT_DAY_SLOTS
 from cloudstore.analytics.rfm import score
 from cloudstore.analytics.schemas import AnalyticsPolicyDoc
 from cloudstore.lib.db import set_tenant
@@ -120,7 +121,28 @@ async def _history(app: Litestar, api: Api, tenant: TenantHandle, rng: random.Ra
                 headers={"Idempotency-Key": f"rl{step}"},
             )
             assert r.status_code in (201, 409, 422), r.text
+    # a binding that lapses and is taken again at the other store, and one that lapses and stays lapsed
+    for (token, cid), again in ((shoppers[1], True), (shoppers[2], False)):
+        r = await api.post(f"/v1/shop/{tenant.slug}/touches", token=token, json={"store": STORES[0]})
+        assert r.status_code == 201, r.text
+        await _lapse(app, tid, cid)
+        if again:
+            r = await api.post(f"/v1/shop/{tenant.slug}/touches", token=token, json={"store": STORES[1]})
+            assert (r.status_code, r.json()["outcome"]) == (201, "expired_rebound"), r.text
     return tid, store_tokens
+
+
+async def _lapse(app: Litestar, tid: int, consumer_id: int) -> None:
+    """Let the consumer's binding lapse (as its validity running out would)."""
+    async with app.state.db.sessions() as s, s.begin():
+        await set_tenant(s, tid)
+        await s.execute(
+            text(
+                "UPDATE bindings SET protected_until = now() - interval '2 seconds', "
+                "expires_at = now() - interval '1 second' WHERE tenant_id = :t AND consumer_id = :c"
+            ),
+            {"t": tid, "c": consumer_id},
+        )
 
 
 async def _ship(app: Litestar, api: Api, tid: int, hq: str, order_no: str) -> None:
@@ -172,7 +194,7 @@ async def _raw(app: Litestar, tid: int) -> Raw:
         "stores": "SELECT id, code, location_id, distributor_id FROM stores",
         "ledger": "SELECT order_id, beneficiary_kind, amount FROM ledger_entries",
         "touches": "SELECT id, consumer_id, store_id, koc_id, outcome, created_at FROM touches ORDER BY id",
-        "bindings": "SELECT consumer_id, store_id, koc_id, bound_at FROM bindings",
+        "bindings": "SELECT consumer_id, store_id, koc_id, bound_at, expires_at FROM bindings",
         "kocs": "SELECT id, code, store_id, consumer_id FROM kocs",
     }
     async with app.state.db.sessions() as s, s.begin():
@@ -403,14 +425,43 @@ def _expected_suggestions(raw: Raw, truth: list[OrderTruth], store: int, since: 
 
 
 def _windows(now: datetime) -> list[tuple[datetime, datetime]]:
-    """Whole days with edges, one partial day, a window of whole days only, and everything."""
+    """Whole days with edges, one partial day, a window of whole days only, everything, and one that ended
+    before consumers paid again."""
     midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
     return [
         (now - timedelta(days=4, hours=5), now + timedelta(minutes=1)),
         (now - timedelta(hours=7), now + timedelta(seconds=1)),
         (midnight - timedelta(days=6), midnight + timedelta(days=1)),
         (now - timedelta(days=30), now + timedelta(days=1)),
+        (now - timedelta(days=7, hours=3), now - timedelta(days=2, hours=5)),
     ]
+
+
+async def _assert_maintained_counts(app: Litestar, tid: int, raw: Raw, truth: list[OrderTruth]) -> None:
+    """The tenant's days (per slot) and the stores' bound consumers, against the raw tables."""
+    days: dict[tuple[Any, int], list[int]] = defaultdict(lambda: [0] * 6)
+    for o in truth:
+        d = days[(o.paid_at.astimezone(UTC).date(), o.consumer_id % TENANT_DAY_SLOTS)]
+        for i, v in enumerate((1, o.gmv, o.refunds, o.in_store, o.gmv - o.in_store)):
+            d[i] += v
+    for c, orders in _paid_orders(truth).items():
+        days[(max(o.paid_at for o in orders).astimezone(UTC).date(), c % TENANT_DAY_SLOTS)][5] += 1
+    bound: dict[int, int] = defaultdict(int)
+    for b in raw.bindings:
+        bound[b.store_id] += 1
+    async with app.state.db.sessions() as s, s.begin():
+        await set_tenant(s, tid)
+        got = {
+            (r.day, r.slot): [r.orders, r.gmv, r.refunds, r.in_store_sales, r.cloud_shelf_sales, r.last_payers]
+            for r in (await s.execute(text("SELECT * FROM tenant_daily"))).all()
+        }
+        totals = {
+            r.store_id: r.bound_consumers
+            for r in (await s.execute(text("SELECT * FROM store_totals"))).all()
+            if r.bound_consumers
+        }
+    assert {k: v for k, v in got.items() if any(v)} == dict(days)
+    assert totals == dict(bound)
 
 
 def _q(since: datetime, until: datetime, **more: str) -> dict[str, str]:
@@ -430,7 +481,12 @@ async def test_every_figure_matches_the_raw_tables(app: Litestar, api: Api, tena
     assert any(o.cloud for o in truth)
     assert any(o.in_store for o in truth)
     assert any(t.outcome == "rebound" for t in raw.touches)
+    assert any(t.outcome == "expired_rebound" for t in raw.touches)
     now = datetime.now(UTC)
+    assert any(b.expires_at is not None and b.expires_at < now for b in raw.bindings)
+    days_paid = [{o.paid_at.date() for o in orders} for orders in _paid_orders(truth).values()]
+    assert any(len(d) >= 2 for d in days_paid)  # consumers who paid again on a later day
+    await _assert_maintained_counts(app, tid, raw, truth)
     for since, until in _windows(now):
         q = _q(since, until)
         got = (await api.get("/v1/hq/analytics/overview", token=hq, params=q)).json()
@@ -461,6 +517,12 @@ async def test_segments_and_consumers_match_the_scores_of_the_raw_tables(
 ) -> None:
     tid, _ = await _history(app, api, tenant, random.Random(15))
     hq = tenant.hq_token
+    r = await api.post("/v1/hq/analytics/recompute", token=hq)
+    assert r.status_code == 200, r.text
+    # a consumer first seen after the recompute is counted by the next one, which replaces every count
+    token, _ = await consumer(api, tenant, "late-comer")
+    r = await api.post(f"/v1/shop/{tenant.slug}/touches", token=token, json={"store": STORES[1]})
+    assert r.status_code == 201, r.text
     r = await api.post("/v1/hq/analytics/recompute", token=hq)
     assert r.status_code == 200, r.text
     scored_at = datetime.fromisoformat(r.json()["scored_at"])
