@@ -7,8 +7,8 @@ plain ``SELECT``. Both run as their caller (``SECURITY INVOKER``), so ``current_
 role and the staff lookup stays under row-level security. On Citus the functions are created on every node
 (the coordinator replays the scope's query string on its workers).
 
-Revision ID: 0012
-Revises: 0011
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-12-02 16:20:00.000000
 """
 
@@ -18,8 +18,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0012"
-down_revision: str | None = "0011"
+revision: str = "0013"
+down_revision: str | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
