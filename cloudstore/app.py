@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, cast
@@ -178,6 +179,21 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     )
 
 
+def tune_gc() -> None:
+    """Fit the garbage collector to a long-running server process (called once, before it serves).
+
+    What start-up made (modules, routes, the app) is moved out of the collector's sight (``gc.freeze``), so
+    the full collections a request-driven heap triggers do not walk it again and again, and young collections
+    run every 10,000 net allocations instead of 700: a request allocates a few thousand objects, nearly all
+    freed by reference counting when it ends.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(10_000, 20, 20)
+
+
 def app_from_env() -> Litestar:
     """Entry point for ASGI servers: ``uvicorn --factory cloudstore.app:app_from_env``."""
-    return create_app()
+    app = create_app()
+    tune_gc()
+    return app

@@ -226,7 +226,7 @@ def serve(
     import structlog
     import uvicorn
 
-    from cloudstore.app import create_app
+    from cloudstore.app import create_app, tune_gc
     from cloudstore.lib.logs import configure_logging, logging_config
     from cloudstore.lib.migrate import upgrade
     from cloudstore.tenancy.tenantfile import apply_file
@@ -267,7 +267,9 @@ def serve(
     try:
         url = asyncio.run(prepare())
         if processes == 1:
-            uvicorn.run(create_app(settings, database_url=url), **options)
+            app = create_app(settings, database_url=url)
+            tune_gc()
+            uvicorn.run(app, **options)
             return
         # The HTTP workers are fresh interpreters that read the environment: hand them the resolved
         # database (so they never start or hold the embedded server) and keep the job worker out of them.
