@@ -260,3 +260,140 @@ async def test_twenty_concurrent_requests_never_exceed_what_was_bought(
     assert got["refunded_total"] == order["total"]
     assert got["status"] == "refunded"
     assert await stock(app, network, network.store, "TEA-1") == (5, 0)
+
+
+async def _refund(api: Api, net: Network, order_no: str, body: dict[str, Any], key: str) -> Any:
+    return await api.post(
+        f"/v1/hq/orders/{order_no}/refunds", token=net.tenant.hq_token, json=body, headers={"Idempotency-Key": key}
+    )
+
+
+async def test_a_direct_refund_takes_only_units_no_open_after_sale_holds(
+    api: Api, app: Litestar, network: Network
+) -> None:
+    order = await _paid(api, network, [{"sku": "TEA-1", "qty": 3}], "held")
+    no, hq = order["order_no"], network.tenant.hq_token
+    asked = (await _ask(api, network, no, "refund_only", [{"sku": "TEA-1", "qty": 2}])).json()
+
+    body = problem(
+        await _refund(api, network, no, {"lines": [{"sku": "TEA-1", "qty": 2}]}, "h1"), 409, "held_by_after_sale"
+    )
+    assert body["errors"] == [
+        {"after_sale": asked["id"], "status": "requested", "kind": "refund_only", "sku": "TEA-1", "qty": 2}
+    ]
+    assert f"after-sale {asked['id']}" in body["detail"]
+    problem(await _refund(api, network, no, {"all": True}, "h2"), 409, "held_by_after_sale")
+    body = problem(
+        await _refund(api, network, no, {"lines": [{"sku": "TEA-1", "qty": 4}]}, "h3"), 422, "validation_failed"
+    )
+    assert "only 1 left to refund (2 more held by open after-sales)" in body["detail"]
+    got = (await api.get(f"/v1/hq/orders/{no}", token=hq)).json()
+    assert got["refunded_total"] == 0
+    assert await stock(app, network, network.store, "TEA-1") == (5, 3)
+
+    # The unit nobody asked for may be refunded; the held ones stay for the after-sale's decision.
+    r = await _refund(api, network, no, {"lines": [{"sku": "TEA-1", "qty": 1}]}, "h4")
+    assert r.status_code == 201, r.text
+    assert r.json()["amount"] == 1290
+    assert await stock(app, network, network.store, "TEA-1") == (5, 2)
+    r = await _act(api, hq, asked["id"], "approve")
+    assert r.status_code == 200, r.text
+    assert (r.json()["status"], r.json()["refund_amount"]) == ("refunded", 2 * 1290)
+    got = (await api.get(f"/v1/hq/orders/{no}", token=hq)).json()
+    assert (got["status"], got["refunded_total"]) == ("refunded", order["total"])
+    assert await stock(app, network, network.store, "TEA-1") == (5, 0)
+    refunds = await rows(app, network.tenant_id, "SELECT amount FROM refunds WHERE tenant_id = :t ORDER BY id")
+    assert sum(x.amount for x in refunds) == order["total"]
+
+
+async def test_units_a_decided_after_sale_let_go_may_be_refunded_directly(api: Api, network: Network) -> None:
+    order = await _paid(api, network, [{"sku": "TEA-1", "qty": 2}], "freed")
+    no, hq = order["order_no"], network.tenant.hq_token
+    ret = (await _ask(api, network, no, "refund_only", [{"sku": "TEA-1", "qty": 2}])).json()
+    problem(await _refund(api, network, no, {"all": True}, "f1"), 409, "held_by_after_sale")
+    assert (await _act(api, hq, ret["id"], "reject")).json()["status"] == "rejected"
+    r = await _refund(api, network, no, {"all": True}, "f2")
+    assert r.status_code == 201, r.text
+    assert r.json()["amount"] == order["total"]
+
+
+async def test_a_direct_refund_leaves_the_unshipped_units_an_open_refund_only_holds(
+    api: Api, app: Litestar, network: Network
+) -> None:
+    """One unit shipped from the warehouse, one still at the store and asked back: a direct refund of one unit
+    refunds the shipped one, so the store's unit is still there when the refund-only is approved."""
+    hq = network.tenant.hq_token
+    await set_policy(
+        api,
+        network.tenant,
+        "routing",
+        {"tier_order": ["store", "regional", "central"], "max_shipments": 2, "allow_line_split": True,
+         "default_radius_km": 5},
+    )  # fmt: skip
+    items = [
+        {"location": loc, "sku": "TEA-1", "on_hand": n} for loc, n in ((network.store, 1), ("WH-SZ", 1), ("WH-CN", 0))
+    ]
+    assert (await api.put("/v1/hq/stock", token=hq, json={"items": items})).status_code == 200
+    order = await _paid(api, network, [{"sku": "TEA-1", "qty": 2}], "split")
+    no = order["order_no"]
+    by_location = {f["location"]: f for f in order["fulfilments"]}
+    assert set(by_location) == {network.store, "WH-SZ"}, order["fulfilments"]
+    r = await api.post(f"/v1/hq/fulfilments/{by_location['WH-SZ']['id']}/ship", token=hq)
+    assert r.status_code == 200, r.text
+    asked = (await _ask(api, network, no, "refund_only", [{"sku": "TEA-1", "qty": 1}])).json()
+
+    r = await _refund(api, network, no, {"lines": [{"sku": "TEA-1", "qty": 1}]}, "s1")
+    assert r.status_code == 201, r.text
+    assert await stock(app, network, network.store, "TEA-1") == (1, 1)  # still held for the refund-only
+    r = await _act(api, hq, asked["id"], "approve")
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "refunded"
+    assert await stock(app, network, network.store, "TEA-1") == (1, 0)
+    got = (await api.get(f"/v1/hq/orders/{no}", token=hq)).json()
+    assert got["refunded_total"] == 2 * 1290
+
+
+async def test_a_direct_refund_racing_an_approval_of_the_same_units_never_both_succeed(
+    api: Api, app: Litestar, network: Network
+) -> None:
+    hq = network.tenant.hq_token
+    cases = []
+    for i in range(6):
+        order = await _paid(api, network, [{"sku": "TEA-1", "qty": 1}], f"race-{i}")
+        asked = (await _ask(api, network, order["order_no"], "refund_only", [{"sku": "TEA-1", "qty": 1}])).json()
+        cases.append((order, asked))
+    body = {"lines": [{"sku": "TEA-1", "qty": 1}]}
+    results = await asyncio.gather(
+        *(
+            call
+            for i, (order, asked) in enumerate(cases)
+            for call in (
+                _refund(api, network, order["order_no"], body if i % 2 else {"all": True}, f"race-r{i}"),
+                _act(api, hq, asked["id"], "approve"),
+            )
+        )
+    )
+    for i, (order, _) in enumerate(cases):
+        direct, approval = results[2 * i], results[2 * i + 1]
+        assert approval.status_code == 200, approval.text
+        assert approval.json()["status"] == "refunded"
+        # Refused as held (it came first) or, second, as the order is refunded whole.
+        assert (direct.status_code, direct.json()["code"]) in {(409, "held_by_after_sale"), (409, "invalid_state")}
+        got = (await api.get(f"/v1/hq/orders/{order['order_no']}", token=hq)).json()
+        assert got["refunded_total"] == order["total"]
+    refunds = await rows(app, network.tenant_id, "SELECT count(*) AS n FROM refunds WHERE tenant_id = :t")
+    assert refunds[0].n == len(cases)
+
+
+async def test_cancelling_a_paid_order_withdraws_its_requests_and_refunds_once(api: Api, network: Network) -> None:
+    order = await _paid(api, network, [{"sku": "TEA-1", "qty": 2}], "cx")
+    no, hq = order["order_no"], network.tenant.hq_token
+    asked = (await _ask(api, network, no, "refund_only", [{"sku": "TEA-1", "qty": 1}])).json()
+    r = await api.post(f"/v1/shop/{network.tenant.slug}/orders/{no}/cancel", token=network.consumer_token)
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "cancelled"
+    listed = await api.get(f"/v1/shop/{network.tenant.slug}/orders/{no}/after-sales", token=network.consumer_token)
+    assert [(x["id"], x["status"]) for x in listed.json()["items"]] == [(asked["id"], "cancelled")]
+    problem(await _act(api, hq, asked["id"], "approve"), 409, "invalid_state")
+    got = (await api.get(f"/v1/hq/orders/{no}", token=hq)).json()
+    assert got["refunded_total"] == order["total"]
