@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import secrets
 from typing import TYPE_CHECKING, Any
 
 from tests.integration.integrations.helpers import rows
@@ -25,10 +26,12 @@ async def _paid(api: Api, net: Network, lines: list[dict[str, Any]], key: str, *
 
 
 async def _ask(api: Api, net: Network, order_no: str, kind: str, lines: list[dict[str, Any]], **kw: Any) -> Any:
+    """Ask for an after-sale, with a fresh Idempotency-Key unless ``key`` names one."""
     return await api.post(
         f"/v1/shop/{net.tenant.slug}/orders/{order_no}/after-sales",
         token=kw.get("token", net.consumer_token),
         json={"kind": kind, "lines": lines, "reason": kw.get("reason", "changed my mind")},
+        headers={"Idempotency-Key": kw.get("key") or secrets.token_hex(8)},
     )
 
 
@@ -397,3 +400,66 @@ async def test_cancelling_a_paid_order_withdraws_its_requests_and_refunds_once(a
     problem(await _act(api, hq, asked["id"], "approve"), 409, "invalid_state")
     got = (await api.get(f"/v1/hq/orders/{no}", token=hq)).json()
     assert got["refunded_total"] == order["total"]
+
+
+async def test_asking_again_with_the_same_key_replays_the_first_answer(
+    api: Api, app: Litestar, network: Network
+) -> None:
+    order = await _paid(api, network, [{"sku": "TEA-1", "qty": 3}], "idem")
+    no = order["order_no"]
+    lines = [{"sku": "TEA-1", "qty": 1}]
+    first = await _ask(api, network, no, "refund_only", lines, key="ask-1")
+    again = await _ask(api, network, no, "refund_only", lines, key="ask-1")
+    assert first.status_code == again.status_code == 201, again.text
+    assert first.content == again.content
+    assert again.headers.get("idempotent-replayed") == "true"
+    assert first.headers.get("idempotent-replayed") is None
+    # Another body under the same key is refused, as for orders; nothing is asked for.
+    problem(await _ask(api, network, no, "refund_only", [{"sku": "TEA-1", "qty": 2}], key="ask-1"), 422,
+            "idempotency_conflict")  # fmt: skip
+    problem(
+        await _ask(api, network, no, "refund_only", lines, key="ask-1", reason="other"), 422, "idempotency_conflict"
+    )
+    asked = await rows(app, network.tenant_id, "SELECT count(*) AS n FROM after_sales WHERE tenant_id = :t")
+    assert asked[0].n == 1
+    # The key is the caller's for this order: a new key asks again, another consumer's key is theirs alone.
+    second = await _ask(api, network, no, "refund_only", lines, key="ask-2")
+    assert second.status_code == 201, second.text
+    assert second.json()["id"] != first.json()["id"]
+    other = await _paid(api, network, [{"sku": "TEA-1", "qty": 1}], "idem-2")
+    elsewhere = await _ask(api, network, other["order_no"], "refund_only", lines, key="ask-1")
+    assert elsewhere.status_code == 201, elsewhere.text
+    assert elsewhere.json()["order_no"] == other["order_no"]
+    someone, _ = await consumer(api, network.tenant, "idem-other")
+    problem(await _ask(api, network, no, "refund_only", lines, key="ask-1", token=someone), 404, "not_found")
+
+
+async def test_asking_without_a_key_is_refused(api: Api, app: Litestar, network: Network) -> None:
+    order = await _paid(api, network, [{"sku": "TEA-1", "qty": 1}], "nokey")
+    r = await api.post(
+        f"/v1/shop/{network.tenant.slug}/orders/{order['order_no']}/after-sales",
+        token=network.consumer_token,
+        json={"kind": "refund_only", "lines": [{"sku": "TEA-1", "qty": 1}], "reason": "no key"},
+    )
+    problem(r, 400, "idempotency_key_required")
+    asked = await rows(app, network.tenant_id, "SELECT count(*) AS n FROM after_sales WHERE tenant_id = :t")
+    assert asked[0].n == 0
+    # The document says so, as it does for placing an order.
+    doc = (await api.get("/schema/openapi.json")).json()
+    for path in ("/v1/shop/{tenant}/orders", "/v1/shop/{tenant}/orders/{order_no}/after-sales"):
+        params = doc["paths"][path]["post"]["parameters"]
+        assert any(p["in"] == "header" and p["name"] == "Idempotency-Key" and p["required"] for p in params), path
+
+
+async def test_parallel_asks_with_one_key_ask_once(api: Api, app: Litestar, network: Network) -> None:
+    order = await _paid(api, network, [{"sku": "TEA-1", "qty": 3}], "idem-par")
+    lines = [{"sku": "TEA-1", "qty": 1}]
+    results = await asyncio.gather(
+        *(_ask(api, network, order["order_no"], "refund_only", lines, key="par") for _ in range(10))
+    )
+    assert {r.status_code for r in results} <= {201, 409}
+    created = [r for r in results if r.status_code == 201]
+    assert len({r.content for r in created}) == 1
+    assert all(r.json()["code"] == "idempotency_conflict" for r in results if r.status_code == 409)
+    asked = await rows(app, network.tenant_id, "SELECT count(*) AS n FROM after_sales WHERE tenant_id = :t")
+    assert asked[0].n == 1
