@@ -42,6 +42,8 @@ AFTER_SALE_STATUS_NAMES = {
     "rejected": "已拒绝",
     "cancelled": "已撤销",
 }
+# What an after-sale's amount is: refunded, still expected, or only what was asked for (rejected, withdrawn).
+AFTER_SALE_AMOUNT_NAMES = {"refunded": "退款", "rejected": "申请", "cancelled": "申请"}
 COUPON_STATUS_NAMES = {"available": "可使用", "locked": "已占用", "used": "已使用", "expired": "已过期"}
 COUPON_REASON_NAMES = {
     "locked": "被未支付的订单占用",
@@ -85,6 +87,7 @@ def page_templates() -> TemplateConfig[JinjaTemplateEngine]:
         env.filters["mode_name"] = lambda mode: MODE_NAMES.get(mode, mode)
         env.filters["after_sale_kind"] = lambda kind: AFTER_SALE_KIND_NAMES.get(kind, kind)
         env.filters["after_sale_status"] = lambda status: AFTER_SALE_STATUS_NAMES.get(status, status)
+        env.filters["after_sale_amount"] = lambda status: AFTER_SALE_AMOUNT_NAMES.get(status, "预计退款")
         env.filters["local_time"] = _local_time
         env.filters["coupon_status"] = lambda status: COUPON_STATUS_NAMES.get(status, status)
         env.filters["coupon_reason"] = lambda reason: COUPON_REASON_NAMES.get(reason, reason or "")
