@@ -265,6 +265,7 @@ def _after_sale(kind: str = "refund_only") -> int:
         f"/v1/shop/{DATA['tenant']}/orders/{order['order_no']}/after-sales",
         TOKENS["consumer"],
         {"kind": kind, "lines": [{"sku": DATA["at_store"], "qty": 1}], "reason": "fuzz"},
+        key=True,
     )
     return int(answer["id"])
 
@@ -512,6 +513,7 @@ _IDEMPOTENT = {
     "/v1/shop/{tenant}/orders",
     "/v1/shop/{tenant}/orders/{order_no}/pay",
     "/v1/hq/orders/{order_no}/refunds",
+    "/v1/shop/{tenant}/orders/{order_no}/after-sales",
 }
 # Operations without a body to map: the fix only sets path parameters or the raw body.
 _BODYLESS = {

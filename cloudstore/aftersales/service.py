@@ -23,18 +23,21 @@ if TYPE_CHECKING:
 
 __all__ = (
     "AfterSaleRow",
+    "Hold",
     "NewLine",
     "Scope",
     "create",
     "find",
     "location_id",
     "lock",
+    "open_holds",
     "open_units",
     "page",
     "read",
     "record_restocked",
     "set_status",
     "store_location",
+    "withdraw_requested",
 )
 
 _LINE_COLUMNS = ("tenant_id", "after_sale_id", "line_no", "sku_id", "sku_code", "qty")
@@ -60,6 +63,19 @@ class AfterSaleRow:
     status: str
     refund_amount: int
     lines: tuple[NewLine, ...]
+
+
+@dataclass(frozen=True)
+class Hold:
+    """Units of one order line that an open after-sale holds."""
+
+    after_sale_id: int
+    kind: str
+    status: str
+    line_no: int
+    sku_id: int
+    sku_code: str
+    qty: int
 
 
 @dataclass(frozen=True)
@@ -96,20 +112,56 @@ async def create(
     return int(new_id)
 
 
-async def open_units(session: AsyncSession, tenant_id: int, order_id: int) -> dict[tuple[str, int], int]:
-    """Units of each order line held by the order's open after-sales, by ``(kind, line_no)``."""
+async def open_holds(session: AsyncSession, tenant_id: int, order_id: int) -> list[Hold]:
+    """What the order's open after-sales hold, line by line, by after-sale then order line.
+
+    Unlocked: every writer of an after-sale's status locks its order row first, as the caller has.
+    """
     rows = (
         await session.execute(
             text(
-                "SELECT a.kind, l.line_no, sum(l.qty) AS qty FROM after_sales a JOIN after_sale_lines l "
-                "ON l.tenant_id = a.tenant_id AND l.after_sale_id = a.id "
-                "WHERE a.tenant_id = :t AND a.order_id = :o AND a.status = ANY(CAST(:open AS text[])) "
-                "GROUP BY a.kind, l.line_no"
+                "SELECT a.id, a.kind, a.status, l.line_no, l.sku_id, l.sku_code, l.qty "
+                "FROM after_sales a JOIN after_sale_lines l ON l.tenant_id = a.tenant_id AND l.after_sale_id = a.id "
+                "WHERE a.tenant_id = :t AND l.tenant_id = :t AND a.order_id = :o "
+                "AND a.status = ANY(CAST(:open AS text[])) ORDER BY a.id, l.line_no"
             ),
             {"t": tenant_id, "o": order_id, "open": list(OPEN_STATUSES)},
         )
     ).all()
-    return {(r.kind, r.line_no): int(r.qty) for r in rows}
+    return [
+        Hold(
+            after_sale_id=r.id,
+            kind=r.kind,
+            status=r.status,
+            line_no=r.line_no,
+            sku_id=r.sku_id,
+            sku_code=r.sku_code,
+            qty=r.qty,
+        )
+        for r in rows
+    ]
+
+
+async def open_units(session: AsyncSession, tenant_id: int, order_id: int) -> dict[tuple[str, int], int]:
+    """Units of each order line held by the order's open after-sales, by ``(kind, line_no)``."""
+    held: dict[tuple[str, int], int] = {}
+    for h in await open_holds(session, tenant_id, order_id):
+        held[(h.kind, h.line_no)] = held.get((h.kind, h.line_no), 0) + h.qty
+    return held
+
+
+async def withdraw_requested(session: AsyncSession, tenant_id: int, order_id: int, *, actor: str, at: datetime) -> int:
+    """Cancel the order's after-sales still waiting for a decision (its order row is locked); how many."""
+    gone = (
+        await session.execute(
+            text(
+                "UPDATE after_sales SET status = 'cancelled', actor = :actor, updated_at = :at "
+                "WHERE tenant_id = :t AND order_id = :o AND status = 'requested' RETURNING id"
+            ),
+            {"t": tenant_id, "o": order_id, "actor": actor, "at": at},
+        )
+    ).all()
+    return len(gone)
 
 
 async def find(session: AsyncSession, tenant_id: int, after_sale_id: int, scope: Scope) -> str:
@@ -281,8 +333,9 @@ async def page(
     cursor: str | None = None,
     status: str | None = None,
     order_id: int | None = None,
+    order_no: str | None = None,
 ) -> AfterSalePage:
-    """After-sales the caller may see, newest first; by status or of one order."""
+    """After-sales the caller may see, newest first; by status or of one order (by its id or its number)."""
     (after,) = page_start(cursor, int, first=(2**62,))
     sql, params = _scoped(_SELECT + " AND a.id < :after", scope)
     if status is not None:
@@ -291,6 +344,9 @@ async def page(
     if order_id is not None:
         sql += " AND a.order_id = :o"
         params["o"] = order_id
+    if order_no is not None:
+        sql += " AND o.order_no = :no"
+        params["no"] = order_no
     sql += " ORDER BY a.id DESC LIMIT :n"
     rows = (await session.execute(text(sql), {"t": tenant_id, "after": after, "n": limit + 1, **params})).all()
     items, next_cursor = cut_page(rows, limit, lambda r: (r.id,))

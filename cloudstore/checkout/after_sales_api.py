@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.di import Provide
 from litestar.params import FromPath, FromQuery, JSONBody
 
@@ -14,6 +14,7 @@ from cloudstore.aftersales.service import Scope
 from cloudstore.auth.guards import Caller, require_consumer, require_staff
 from cloudstore.checkout import after_sales as journey
 from cloudstore.http.deps import DbSession, Limit, Shop, provide_shop_tenant
+from cloudstore.http.idempotent import IdempotencyKey, idempotent
 from cloudstore.http.problems import problems
 from cloudstore.lib.errors import ValidationFailed
 from cloudstore.lib.paging import check_limit
@@ -35,14 +36,32 @@ class ShopAfterSaleController(Controller):
         "/orders/{order_no:str}/after-sales",
         status_code=201,
         responses=problems(400, 401, 404, 409, 422),
-        summary="Ask for a refund of unshipped units or a return of shipped ones",
+        summary="Ask for a refund of unshipped units or a return of shipped ones (Idempotency-Key required)",
     )
     async def create(
-        self, order_no: FromPath[str], data: JSONBody[AfterSaleCreate], shop: Shop, consumer: Caller, db: DbSession
-    ) -> AfterSaleRead:
+        self,
+        request: Request[Any, Any, Any],
+        order_no: FromPath[str],
+        data: JSONBody[AfterSaleCreate],
+        shop: Shop,
+        consumer: Caller,
+        db: DbSession,
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[AfterSaleRead]:
         """Only for paid orders; ``return`` only for units shipped or picked up, ``refund_only`` for the others;
-        never more units than were bought less those refunded or in open after-sales (422)."""
-        return await journey.request(db, shop.id, consumer.subject_id, order_no, data)
+        never more units than were bought less those refunded or in open after-sales (422).
+
+        The same ``Idempotency-Key`` with the same body replays the first answer; with another body it is 422
+        ``idempotency_conflict`` (409 while the first is still running)."""
+        return await idempotent(
+            request,
+            db,
+            tenant_id=shop.id,
+            scope=f"{consumer.actor}:after-sales:{order_no}",
+            status_code=201,
+            key=idempotency_key,
+            run=lambda: journey.request(db, shop.id, consumer.subject_id, order_no, data),
+        )
 
     @get("/orders/{order_no:str}/after-sales", responses=problems(401, 404, 422), summary="An order's after-sales")
     async def list_for_order(

@@ -179,7 +179,11 @@ class HqCheckoutController(Controller):
         db: DbSession,
         idempotency_key: IdempotencyKey = None,
     ) -> Response[RefundRead]:
-        """Money goes back through the provider; commissions are reversed pro rata."""
+        """Money goes back through the provider; commissions are reversed pro rata.
+
+        Units held by open after-sales are not refunded here: asking for them (or for ``all`` while any are held)
+        is 409 ``held_by_after_sale``, ``errors`` naming each hold; decide the after-sale instead.
+        """
         providers = request.app.state.payment_providers
         return await idempotent(
             request,

@@ -4,6 +4,13 @@ Amounts come from the stored lines: each line gives back its paid amount (after 
 integer steps, so refunding all of a line's units in any sequence returns exactly what it cost; a whole-order
 refund before anything shipped also returns the delivery fee.
 
+A direct refund takes only units that no open after-sale (``requested``, ``approved``, ``received``) holds:
+asking for held ones is refused with 409 ``held_by_after_sale`` naming each hold, so deciding an after-sale
+never finds its units refunded otherwise. Of the units it may take, those still at a location are released
+first, but never the ones an open ``refund_only`` holds (its approval releases them); past those, the refunded
+units are taken as shipped. The order row lock serialises this with every after-sale step, which takes it
+first too, so a refund and an approval of the same units never both succeed.
+
 Lock order: the order row (``FOR NO KEY UPDATE``), its lines, then — for units refunded before they left a
 location — the unshipped fulfilment lines by location and SKU, whose stock is given back in that order.
 Commissions follow through the ``OrderRefunded`` subscribers.
@@ -15,8 +22,9 @@ from collections import defaultdict
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from cloudstore.aftersales import service as after_sales
 from cloudstore.inventory import reservations
-from cloudstore.lib.errors import InvalidState, NotFound, ValidationFailed
+from cloudstore.lib.errors import DomainError, InvalidState, NotFound, ValidationFailed
 from cloudstore.orders import fulfilment, lifecycle
 from cloudstore.orders.events import OrderRefunded, publish
 from cloudstore.orders.schemas import FulfilmentLineRead
@@ -29,7 +37,15 @@ if TYPE_CHECKING:
 
     from cloudstore.payments.gateways.base import PaymentProvider
 
-__all__ = ("refund_order", "refund_units", "release_unshipped", "units_amount")
+__all__ = ("HeldByAfterSale", "refund_order", "refund_units", "release_unshipped", "units_amount")
+
+
+class HeldByAfterSale(DomainError):
+    """The units asked for are held by open after-sales; ``errors`` names each (decide those first)."""
+
+    code = "held_by_after_sale"
+    status = 409
+    title = "Held by an after-sale"
 
 
 async def refund_order(
@@ -50,11 +66,26 @@ async def refund_order(
     if o.status not in ("paid", "completed") or o.payment_id is None or o.payment_no is None or o.provider is None:
         raise InvalidState(f"order {order_no} is {o.status}; only paid orders are refunded")
     lines = await lifecycle.lock_refundable_lines(session, tenant_id, o.id)
-    take = _refund_take(lines, data)
+    holds = await after_sales.open_holds(session, tenant_id, o.id)
+    take = _refund_take(lines, data, holds)
     if not take:
         raise ValidationFailed("nothing left to refund")
+    keep: dict[int, int] = defaultdict(int)  # unshipped units an open refund-only will release when approved
+    for h in holds:
+        if h.kind == "refund_only":
+            keep[h.sku_id] += h.qty
     return await refund_units(
-        session, tenant_id, providers, o, lines, take, release=True, with_fee=data.all, refund_no=None, now=now
+        session,
+        tenant_id,
+        providers,
+        o,
+        lines,
+        take,
+        release=True,
+        with_fee=data.all,
+        refund_no=None,
+        now=now,
+        keep=dict(keep),
     )
 
 
@@ -75,13 +106,16 @@ async def refund_units(
     with_fee: bool,
     refund_no: str | None,
     now: datetime,
+    keep: dict[int, int] | None = None,
 ) -> RefundRead:
     """Refund ``take`` of a locked paid order's locked ``lines`` through its provider and record it.
 
     ``release``: the units had not left their location, so their stock goes back to available (a refund that
     empties the order releases whatever it still holds either way). ``with_fee``: a refund that empties the
     order returns the delivery fee too when nothing has shipped. ``refund_no`` names the refund to the
-    provider, so a retried one is the same refund; ``None`` draws a new one. Publishes ``OrderRefunded``.
+    provider, so a retried one is the same refund; ``None`` draws a new one. ``keep``: per SKU id, unshipped
+    units that stay with their fulfilment whatever is released (those open refund-only after-sales hold).
+    Publishes ``OrderRefunded``.
     """
     if o.payment_id is None or o.payment_no is None or o.provider is None:
         raise InvalidState(f"order {o.order_no} is {o.status}; only paid orders are refunded")
@@ -104,7 +138,7 @@ async def refund_units(
     )
     await lifecycle.record_refund(session, tenant_id, o.id, take, amount, full=full)
     if release or full:
-        await _release_refunded(session, tenant_id, o.id, take, whole=full)
+        await _release_refunded(session, tenant_id, o.id, take, whole=full, keep=keep or {})
     await publish(
         session,
         OrderRefunded(tenant_id=tenant_id, order_id=o.id, refund_no=refund.refund_no, amount=amount, refunded_at=now),
@@ -118,25 +152,52 @@ async def refund_units(
     )
 
 
-def _refund_take(lines: list[lifecycle.OrderLine], data: RefundCreate) -> list[tuple[lifecycle.OrderLine, int]]:
-    """Which order lines give how many units to this refund (same-SKU lines are drawn in order)."""
+def _refund_take(
+    lines: list[lifecycle.OrderLine], data: RefundCreate, holds: list[after_sales.Hold]
+) -> list[tuple[lifecycle.OrderLine, int]]:
+    """Which order lines give how many units to this refund (same-SKU lines are drawn in order).
+
+    Units held by open after-sales are not on offer: asking for them is :class:`HeldByAfterSale`.
+    """
+    held: dict[int, int] = defaultdict(int)
+    for h in holds:
+        held[h.line_no] += h.qty
     if data.all:
+        if holds:
+            raise _held(holds, "the whole order")
         return [(line, line.qty - line.refunded_qty) for line in lines if line.qty > line.refunded_qty]
     wanted: dict[str, int] = defaultdict(int)
     for item in data.lines or []:
         wanted[item.sku] += item.qty
     take: list[tuple[lifecycle.OrderLine, int]] = []
     for sku, qty in wanted.items():
-        left = qty
-        for line in lines:
-            if line.sku_code == sku and left > 0:
-                n = min(left, line.qty - line.refunded_qty)
-                if n > 0:
-                    take.append((line, n))
-                    left -= n
-        if left > 0:
-            raise ValidationFailed(f"cannot refund {qty} of {sku}: only {qty - left} left to refund")
+        of_sku = [line for line in lines if line.sku_code == sku]
+        left = sum(line.qty - line.refunded_qty for line in of_sku)
+        free = left - sum(held[line.line_no] for line in of_sku)
+        if qty > left:
+            more = f" ({left - free} more held by open after-sales)" if left > free else ""
+            raise ValidationFailed(f"cannot refund {qty} of {sku}: only {free} left to refund{more}")
+        if qty > free:
+            raise _held([h for h in holds if h.sku_code == sku], f"{qty} of {sku} ({free} not held)")
+        rest = qty
+        for line in of_sku:
+            n = min(rest, line.qty - line.refunded_qty - held[line.line_no])
+            if n > 0:
+                take.append((line, n))
+                rest -= n
     return take
+
+
+def _held(holds: list[after_sales.Hold], asked: str) -> HeldByAfterSale:
+    """The refusal naming each open after-sale in the way, and its units."""
+    named = ", ".join(f"{h.qty} of {h.sku_code} by after-sale {h.after_sale_id} ({h.status})" for h in holds)
+    return HeldByAfterSale(
+        f"cannot refund {asked}: units are held by open after-sales ({named}); approve, reject or wait for them first",
+        errors=[
+            {"after_sale": h.after_sale_id, "status": h.status, "kind": h.kind, "sku": h.sku_code, "qty": h.qty}
+            for h in holds
+        ],
+    )
 
 
 async def release_unshipped(session: AsyncSession, tenant_id: int, order_id: int) -> None:
@@ -146,16 +207,27 @@ async def release_unshipped(session: AsyncSession, tenant_id: int, order_id: int
 
 
 async def _release_refunded(
-    session: AsyncSession, tenant_id: int, order_id: int, take: list[tuple[lifecycle.OrderLine, int]], *, whole: bool
+    session: AsyncSession,
+    tenant_id: int,
+    order_id: int,
+    take: list[tuple[lifecycle.OrderLine, int]],
+    *,
+    whole: bool,
+    keep: dict[int, int],
 ) -> None:
-    """Units refunded before they left a location go back to available stock."""
+    """Units refunded before they left a location go back to available stock, less the units ``keep`` holds."""
     if whole:
         await release_unshipped(session, tenant_id, order_id)
         return
     per_sku: dict[int, int] = defaultdict(int)
     for line, qty in take:
         per_sku[line.sku_id] += qty
-    for held in await fulfilment.lock_unshipped_units(session, tenant_id, order_id, sorted(per_sku)):
+    unshipped = await fulfilment.lock_unshipped_units(session, tenant_id, order_id, sorted(per_sku))
+    for sku_id, kept in keep.items():
+        if sku_id in per_sku:
+            spare = sum(held.qty for held in unshipped if held.sku_id == sku_id) - kept
+            per_sku[sku_id] = min(per_sku[sku_id], max(spare, 0))
+    for held in unshipped:
         n = min(per_sku[held.sku_id], held.qty)
         if n <= 0:
             continue

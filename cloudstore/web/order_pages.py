@@ -1,7 +1,7 @@
 """The shopper's checkout, orders and payment under ``/s/{tenant}/{store}``: a session each, as the JSON routes.
 
 Each handler reads a form or a query, calls the service the JSON route calls (quoting, order placement, order
-reads, payment) and renders a template; errors render as pages (:mod:`cloudstore.web.requests`).
+and after-sale reads, payment) and renders a template; errors render as pages (:mod:`cloudstore.web.requests`).
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ from litestar.di import Provide
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
+from cloudstore.aftersales import service as after_sales
+from cloudstore.aftersales.service import Scope
 from cloudstore.checkout.pay import apply_notification, start_payment
 from cloudstore.checkout.quote import quote_order
 from cloudstore.http.deps import DbSession, Shop, provide_shop_tenant
@@ -46,6 +48,8 @@ if TYPE_CHECKING:
     from litestar.datastructures import State
 
 __all__ = ("OrderPages",)
+
+_AFTER_SALES_SHOWN = 50  # an order has a handful; the page shows the newest this many
 
 
 class OrderPages(Controller):
@@ -152,12 +156,20 @@ class OrderPages(Controller):
         state: State,
         db: DbSession,
     ) -> Template:
-        """One of the shopper's orders: its lines, status, fulfilments and their tracking."""
+        """One of the shopper's orders: its lines, status, fulfilments and their tracking, and the shopper's
+        after-sales of it (newest first), as the JSON routes read them."""
         consumer = signed_in(request, state, tenant, store)
         shop_store = await StorefrontService(db, state.settings).shop_store(shop.id, store)
         found = await OrderService(db).read(shop.id, order_no, consumer_id=consumer.subject_id)
+        asked = await after_sales.page(
+            db, shop.id, Scope(consumer_id=consumer.subject_id), limit=_AFTER_SALES_SHOWN, order_no=order_no
+        )
         context = page_context(request, state, tenant, shop_store)
-        context["order"] = found
+        context |= {
+            "order": found,
+            "after_sales": asked.items,
+            "line_titles": {line.sku: f"{line.title} {line.spec}" for line in found.lines},
+        }
         return Template(template_name="order.html", context=context)
 
     @post("/orders/{order_no:str}/pay", name="pay", status_code=303)

@@ -33,6 +33,17 @@ FULFILMENT_NAMES = {
     "picked_up": "已自提",
 }
 MODE_NAMES = {"pickup": "到店自提", "delivery": "配送到家"}
+AFTER_SALE_KIND_NAMES = {"refund_only": "仅退款", "return": "退货退款"}
+AFTER_SALE_STATUS_NAMES = {
+    "requested": "待审核",
+    "approved": "已同意",
+    "received": "已收到退货",
+    "refunded": "已退款",
+    "rejected": "已拒绝",
+    "cancelled": "已撤销",
+}
+# What an after-sale's amount is: refunded, still expected, or only what was asked for (rejected, withdrawn).
+AFTER_SALE_AMOUNT_NAMES = {"refunded": "退款", "rejected": "申请", "cancelled": "申请"}
 COUPON_STATUS_NAMES = {"available": "可使用", "locked": "已占用", "used": "已使用", "expired": "已过期"}
 COUPON_REASON_NAMES = {
     "locked": "被未支付的订单占用",
@@ -74,6 +85,9 @@ def page_templates() -> TemplateConfig[JinjaTemplateEngine]:
         env.filters["status_name"] = lambda status: ORDER_STATUS_NAMES.get(status, status)
         env.filters["fulfilment_name"] = lambda status: FULFILMENT_NAMES.get(status, status)
         env.filters["mode_name"] = lambda mode: MODE_NAMES.get(mode, mode)
+        env.filters["after_sale_kind"] = lambda kind: AFTER_SALE_KIND_NAMES.get(kind, kind)
+        env.filters["after_sale_status"] = lambda status: AFTER_SALE_STATUS_NAMES.get(status, status)
+        env.filters["after_sale_amount"] = lambda status: AFTER_SALE_AMOUNT_NAMES.get(status, "预计退款")
         env.filters["local_time"] = _local_time
         env.filters["coupon_status"] = lambda status: COUPON_STATUS_NAMES.get(status, status)
         env.filters["coupon_reason"] = lambda reason: COUPON_REASON_NAMES.get(reason, reason or "")

@@ -324,3 +324,64 @@ async def test_the_first_page_is_small(live_api: Api, tenant: TenantHandle, live
             assert r.status_code == 200, asset
             total += r.num_bytes_downloaded
     assert total <= 100_000, total
+
+
+async def test_the_order_page_shows_the_shoppers_after_sales_on_a_phone(
+    live_api: Api, tenant: TenantHandle, browser: Browser, live_url: str, shots: Shots
+) -> None:
+    """A refunded request and one still waiting, with a long reason, fit the narrowest phones."""
+    api = live_api
+    await _shop(api, tenant)
+    token, _ = await consumer(api, tenant, "xiaoli")
+    body = {"store": "S-NS", "lines": [{"sku": "LJ-100", "qty": 3}], "delivery": {"mode": "pickup"}}
+    r = await api.post(f"/v1/shop/{tenant.slug}/orders", token=token, json=body, headers={"Idempotency-Key": "as-1"})
+    assert r.status_code == 201, r.text
+    order_no = r.json()["order_no"]
+    context = await browser.new_context(viewport={"width": 360, "height": 780}, locale="zh-CN")
+    await context.route("**/*", local_only)
+    page = await context.new_page()
+    base = f"{live_url}/s/{tenant.slug}/S-NS"
+    try:
+        await page.goto(f"{base}/login")
+        await page.get_by_label("你的名字").fill("xiaoli")
+        await page.get_by_role("button", name="登录").click()
+        await expect(page.get_by_text("已登录")).to_be_visible()
+        await page.goto(f"{base}/orders/{order_no}")
+        await page.get_by_role("button", name="去支付").click()
+        await page.get_by_role("button", name="确认支付").click()
+        await expect(page.get_by_test_id("order-status")).to_have_text("已支付")
+        await expect(page.get_by_test_id("after-sales")).to_have_count(0)
+
+        asked = []
+        for qty, reason in ((1, "买多了"), (2, "礼盒外包装在运输途中受潮变形，想先退掉这两罐，之后再来门店买" * 2)):
+            r = await api.post(
+                f"/v1/shop/{tenant.slug}/orders/{order_no}/after-sales",
+                token=token,
+                json={"kind": "refund_only", "lines": [{"sku": "LJ-100", "qty": qty}], "reason": reason},
+                headers={"Idempotency-Key": f"as-ask-{qty}"},
+            )
+            assert r.status_code == 201, r.text
+            asked.append(r.json())
+        r = await api.post(f"/v1/hq/after-sales/{asked[0]['id']}/approve", token=tenant.hq_token)
+        assert r.status_code == 200, r.text
+
+        await page.reload()
+        items = page.get_by_test_id("after-sales").locator(".after-sale")
+        await expect(items).to_have_count(2)
+        waiting, refunded = items.nth(0), items.nth(1)
+        await expect(waiting.get_by_test_id("after-sale-status")).to_have_text("待审核")
+        await expect(waiting).to_contain_text("西湖龙井")
+        await expect(waiting).to_contain_text("× 2")
+        await expect(waiting.get_by_test_id("after-sale-amount")).to_have_text(
+            f"预计退款 {yuan(asked[1]['refund_amount'])}"
+        )
+        await expect(refunded.get_by_test_id("after-sale-status")).to_have_text("已退款")
+        await expect(refunded.get_by_test_id("after-sale-amount")).to_have_text(
+            f"退款 {yuan(asked[0]['refund_amount'])}"
+        )
+        await expect(refunded).to_contain_text("× 1")
+        await expect(refunded).to_contain_text("申请 ")
+        assert await _fits(page)
+        await shots.take(page, "order-after-sales")
+    finally:
+        await context.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import secrets
 from typing import TYPE_CHECKING, Any
 
 from tests.integration.integrations.helpers import rows
@@ -25,10 +26,12 @@ async def _paid(api: Api, net: Network, lines: list[dict[str, Any]], key: str, *
 
 
 async def _ask(api: Api, net: Network, order_no: str, kind: str, lines: list[dict[str, Any]], **kw: Any) -> Any:
+    """Ask for an after-sale, with a fresh Idempotency-Key unless ``key`` names one."""
     return await api.post(
         f"/v1/shop/{net.tenant.slug}/orders/{order_no}/after-sales",
         token=kw.get("token", net.consumer_token),
         json={"kind": kind, "lines": lines, "reason": kw.get("reason", "changed my mind")},
+        headers={"Idempotency-Key": kw.get("key") or secrets.token_hex(8)},
     )
 
 
@@ -260,3 +263,203 @@ async def test_twenty_concurrent_requests_never_exceed_what_was_bought(
     assert got["refunded_total"] == order["total"]
     assert got["status"] == "refunded"
     assert await stock(app, network, network.store, "TEA-1") == (5, 0)
+
+
+async def _refund(api: Api, net: Network, order_no: str, body: dict[str, Any], key: str) -> Any:
+    return await api.post(
+        f"/v1/hq/orders/{order_no}/refunds", token=net.tenant.hq_token, json=body, headers={"Idempotency-Key": key}
+    )
+
+
+async def test_a_direct_refund_takes_only_units_no_open_after_sale_holds(
+    api: Api, app: Litestar, network: Network
+) -> None:
+    order = await _paid(api, network, [{"sku": "TEA-1", "qty": 3}], "held")
+    no, hq = order["order_no"], network.tenant.hq_token
+    asked = (await _ask(api, network, no, "refund_only", [{"sku": "TEA-1", "qty": 2}])).json()
+
+    body = problem(
+        await _refund(api, network, no, {"lines": [{"sku": "TEA-1", "qty": 2}]}, "h1"), 409, "held_by_after_sale"
+    )
+    assert body["errors"] == [
+        {"after_sale": asked["id"], "status": "requested", "kind": "refund_only", "sku": "TEA-1", "qty": 2}
+    ]
+    assert f"after-sale {asked['id']}" in body["detail"]
+    problem(await _refund(api, network, no, {"all": True}, "h2"), 409, "held_by_after_sale")
+    body = problem(
+        await _refund(api, network, no, {"lines": [{"sku": "TEA-1", "qty": 4}]}, "h3"), 422, "validation_failed"
+    )
+    assert "only 1 left to refund (2 more held by open after-sales)" in body["detail"]
+    got = (await api.get(f"/v1/hq/orders/{no}", token=hq)).json()
+    assert got["refunded_total"] == 0
+    assert await stock(app, network, network.store, "TEA-1") == (5, 3)
+
+    # The unit nobody asked for may be refunded; the held ones stay for the after-sale's decision.
+    r = await _refund(api, network, no, {"lines": [{"sku": "TEA-1", "qty": 1}]}, "h4")
+    assert r.status_code == 201, r.text
+    assert r.json()["amount"] == 1290
+    assert await stock(app, network, network.store, "TEA-1") == (5, 2)
+    r = await _act(api, hq, asked["id"], "approve")
+    assert r.status_code == 200, r.text
+    assert (r.json()["status"], r.json()["refund_amount"]) == ("refunded", 2 * 1290)
+    got = (await api.get(f"/v1/hq/orders/{no}", token=hq)).json()
+    assert (got["status"], got["refunded_total"]) == ("refunded", order["total"])
+    assert await stock(app, network, network.store, "TEA-1") == (5, 0)
+    refunds = await rows(app, network.tenant_id, "SELECT amount FROM refunds WHERE tenant_id = :t ORDER BY id")
+    assert sum(x.amount for x in refunds) == order["total"]
+
+
+async def test_units_a_decided_after_sale_let_go_may_be_refunded_directly(api: Api, network: Network) -> None:
+    order = await _paid(api, network, [{"sku": "TEA-1", "qty": 2}], "freed")
+    no, hq = order["order_no"], network.tenant.hq_token
+    ret = (await _ask(api, network, no, "refund_only", [{"sku": "TEA-1", "qty": 2}])).json()
+    problem(await _refund(api, network, no, {"all": True}, "f1"), 409, "held_by_after_sale")
+    assert (await _act(api, hq, ret["id"], "reject")).json()["status"] == "rejected"
+    r = await _refund(api, network, no, {"all": True}, "f2")
+    assert r.status_code == 201, r.text
+    assert r.json()["amount"] == order["total"]
+
+
+async def test_a_direct_refund_leaves_the_unshipped_units_an_open_refund_only_holds(
+    api: Api, app: Litestar, network: Network
+) -> None:
+    """One unit shipped from the warehouse, one still at the store and asked back: a direct refund of one unit
+    refunds the shipped one, so the store's unit is still there when the refund-only is approved."""
+    hq = network.tenant.hq_token
+    await set_policy(
+        api,
+        network.tenant,
+        "routing",
+        {"tier_order": ["store", "regional", "central"], "max_shipments": 2, "allow_line_split": True,
+         "default_radius_km": 5},
+    )  # fmt: skip
+    items = [
+        {"location": loc, "sku": "TEA-1", "on_hand": n} for loc, n in ((network.store, 1), ("WH-SZ", 1), ("WH-CN", 0))
+    ]
+    assert (await api.put("/v1/hq/stock", token=hq, json={"items": items})).status_code == 200
+    order = await _paid(api, network, [{"sku": "TEA-1", "qty": 2}], "split")
+    no = order["order_no"]
+    by_location = {f["location"]: f for f in order["fulfilments"]}
+    assert set(by_location) == {network.store, "WH-SZ"}, order["fulfilments"]
+    r = await api.post(f"/v1/hq/fulfilments/{by_location['WH-SZ']['id']}/ship", token=hq)
+    assert r.status_code == 200, r.text
+    asked = (await _ask(api, network, no, "refund_only", [{"sku": "TEA-1", "qty": 1}])).json()
+
+    r = await _refund(api, network, no, {"lines": [{"sku": "TEA-1", "qty": 1}]}, "s1")
+    assert r.status_code == 201, r.text
+    assert await stock(app, network, network.store, "TEA-1") == (1, 1)  # still held for the refund-only
+    r = await _act(api, hq, asked["id"], "approve")
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "refunded"
+    assert await stock(app, network, network.store, "TEA-1") == (1, 0)
+    got = (await api.get(f"/v1/hq/orders/{no}", token=hq)).json()
+    assert got["refunded_total"] == 2 * 1290
+
+
+async def test_a_direct_refund_racing_an_approval_of_the_same_units_never_both_succeed(
+    api: Api, app: Litestar, network: Network
+) -> None:
+    hq = network.tenant.hq_token
+    cases = []
+    for i in range(6):
+        order = await _paid(api, network, [{"sku": "TEA-1", "qty": 1}], f"race-{i}")
+        asked = (await _ask(api, network, order["order_no"], "refund_only", [{"sku": "TEA-1", "qty": 1}])).json()
+        cases.append((order, asked))
+    body = {"lines": [{"sku": "TEA-1", "qty": 1}]}
+    results = await asyncio.gather(
+        *(
+            call
+            for i, (order, asked) in enumerate(cases)
+            for call in (
+                _refund(api, network, order["order_no"], body if i % 2 else {"all": True}, f"race-r{i}"),
+                _act(api, hq, asked["id"], "approve"),
+            )
+        )
+    )
+    for i, (order, _) in enumerate(cases):
+        direct, approval = results[2 * i], results[2 * i + 1]
+        assert approval.status_code == 200, approval.text
+        assert approval.json()["status"] == "refunded"
+        # Refused as held (it came first) or, second, as the order is refunded whole.
+        assert (direct.status_code, direct.json()["code"]) in {(409, "held_by_after_sale"), (409, "invalid_state")}
+        got = (await api.get(f"/v1/hq/orders/{order['order_no']}", token=hq)).json()
+        assert got["refunded_total"] == order["total"]
+    refunds = await rows(app, network.tenant_id, "SELECT count(*) AS n FROM refunds WHERE tenant_id = :t")
+    assert refunds[0].n == len(cases)
+
+
+async def test_cancelling_a_paid_order_withdraws_its_requests_and_refunds_once(api: Api, network: Network) -> None:
+    order = await _paid(api, network, [{"sku": "TEA-1", "qty": 2}], "cx")
+    no, hq = order["order_no"], network.tenant.hq_token
+    asked = (await _ask(api, network, no, "refund_only", [{"sku": "TEA-1", "qty": 1}])).json()
+    r = await api.post(f"/v1/shop/{network.tenant.slug}/orders/{no}/cancel", token=network.consumer_token)
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "cancelled"
+    listed = await api.get(f"/v1/shop/{network.tenant.slug}/orders/{no}/after-sales", token=network.consumer_token)
+    assert [(x["id"], x["status"]) for x in listed.json()["items"]] == [(asked["id"], "cancelled")]
+    problem(await _act(api, hq, asked["id"], "approve"), 409, "invalid_state")
+    got = (await api.get(f"/v1/hq/orders/{no}", token=hq)).json()
+    assert got["refunded_total"] == order["total"]
+
+
+async def test_asking_again_with_the_same_key_replays_the_first_answer(
+    api: Api, app: Litestar, network: Network
+) -> None:
+    order = await _paid(api, network, [{"sku": "TEA-1", "qty": 3}], "idem")
+    no = order["order_no"]
+    lines = [{"sku": "TEA-1", "qty": 1}]
+    first = await _ask(api, network, no, "refund_only", lines, key="ask-1")
+    again = await _ask(api, network, no, "refund_only", lines, key="ask-1")
+    assert first.status_code == again.status_code == 201, again.text
+    assert first.content == again.content
+    assert again.headers.get("idempotent-replayed") == "true"
+    assert first.headers.get("idempotent-replayed") is None
+    # Another body under the same key is refused, as for orders; nothing is asked for.
+    problem(await _ask(api, network, no, "refund_only", [{"sku": "TEA-1", "qty": 2}], key="ask-1"), 422,
+            "idempotency_conflict")  # fmt: skip
+    problem(
+        await _ask(api, network, no, "refund_only", lines, key="ask-1", reason="other"), 422, "idempotency_conflict"
+    )
+    asked = await rows(app, network.tenant_id, "SELECT count(*) AS n FROM after_sales WHERE tenant_id = :t")
+    assert asked[0].n == 1
+    # The key is the caller's for this order: a new key asks again, another consumer's key is theirs alone.
+    second = await _ask(api, network, no, "refund_only", lines, key="ask-2")
+    assert second.status_code == 201, second.text
+    assert second.json()["id"] != first.json()["id"]
+    other = await _paid(api, network, [{"sku": "TEA-1", "qty": 1}], "idem-2")
+    elsewhere = await _ask(api, network, other["order_no"], "refund_only", lines, key="ask-1")
+    assert elsewhere.status_code == 201, elsewhere.text
+    assert elsewhere.json()["order_no"] == other["order_no"]
+    someone, _ = await consumer(api, network.tenant, "idem-other")
+    problem(await _ask(api, network, no, "refund_only", lines, key="ask-1", token=someone), 404, "not_found")
+
+
+async def test_asking_without_a_key_is_refused(api: Api, app: Litestar, network: Network) -> None:
+    order = await _paid(api, network, [{"sku": "TEA-1", "qty": 1}], "nokey")
+    r = await api.post(
+        f"/v1/shop/{network.tenant.slug}/orders/{order['order_no']}/after-sales",
+        token=network.consumer_token,
+        json={"kind": "refund_only", "lines": [{"sku": "TEA-1", "qty": 1}], "reason": "no key"},
+    )
+    problem(r, 400, "idempotency_key_required")
+    asked = await rows(app, network.tenant_id, "SELECT count(*) AS n FROM after_sales WHERE tenant_id = :t")
+    assert asked[0].n == 0
+    # The document says so, as it does for placing an order.
+    doc = (await api.get("/schema/openapi.json")).json()
+    for path in ("/v1/shop/{tenant}/orders", "/v1/shop/{tenant}/orders/{order_no}/after-sales"):
+        params = doc["paths"][path]["post"]["parameters"]
+        assert any(p["in"] == "header" and p["name"] == "Idempotency-Key" and p["required"] for p in params), path
+
+
+async def test_parallel_asks_with_one_key_ask_once(api: Api, app: Litestar, network: Network) -> None:
+    order = await _paid(api, network, [{"sku": "TEA-1", "qty": 3}], "idem-par")
+    lines = [{"sku": "TEA-1", "qty": 1}]
+    results = await asyncio.gather(
+        *(_ask(api, network, order["order_no"], "refund_only", lines, key="par") for _ in range(10))
+    )
+    assert {r.status_code for r in results} <= {201, 409}
+    created = [r for r in results if r.status_code == 201]
+    assert len({r.content for r in created}) == 1
+    assert all(r.json()["code"] == "idempotency_conflict" for r in results if r.status_code == 409)
+    asked = await rows(app, network.tenant_id, "SELECT count(*) AS n FROM after_sales WHERE tenant_id = :t")
+    assert asked[0].n == 1

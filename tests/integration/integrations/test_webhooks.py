@@ -431,6 +431,7 @@ async def test_after_sales_commission_and_settlement_events_are_sent(
             f"/v1/shop/{network.tenant.slug}/orders/{order['order_no']}/after-sales",
             token=network.consumer_token,
             json={"kind": "refund_only", "lines": [{"sku": "TEA-1", "qty": 1}], "reason": "too many"},
+            headers={"Idempotency-Key": "wh-as-ask"},
         )
         assert r.status_code == 201, r.text
         after_sale = r.json()

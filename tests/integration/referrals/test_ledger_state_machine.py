@@ -620,6 +620,7 @@ class LedgerMachine(RuleBasedStateMachine):
             f"/v1/shop/{self.tenant.slug}/orders/{order.no}/after-sales",
             token=self.consumer_tokens[order.consumer],
             json={"kind": kind, "lines": [{"sku": sku, "qty": qty}], "reason": "state machine"},
+            headers={"Idempotency-Key": secrets.token_hex(8)},
         )
         assert r.status_code == 201, r.text
         path = f"/v1/hq/after-sales/{r.json()['id']}"
