@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from litestar import Controller, Request, Response, get, post
+import msgspec
+from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.di import Provide
 from litestar.params import FromPath, FromQuery, JSONBody
 
@@ -14,7 +15,7 @@ from cloudstore.aftersales.service import Scope
 from cloudstore.auth.guards import Caller, require_consumer, require_staff
 from cloudstore.checkout import after_sales as journey
 from cloudstore.http.deps import DbSession, Limit, Shop, provide_shop_tenant
-from cloudstore.http.idempotent import IdempotencyKey, idempotent
+from cloudstore.http.idempotent import OptionalIdempotencyKey, idempotent
 from cloudstore.http.problems import problems
 from cloudstore.lib.errors import ValidationFailed
 from cloudstore.lib.paging import check_limit
@@ -36,7 +37,7 @@ class ShopAfterSaleController(Controller):
         "/orders/{order_no:str}/after-sales",
         status_code=201,
         responses=problems(400, 401, 404, 409, 422),
-        summary="Ask for a refund of unshipped units or a return of shipped ones (Idempotency-Key required)",
+        summary="Ask for a refund of unshipped units or a return of shipped ones (Idempotency-Key recommended)",
     )
     async def create(
         self,
@@ -46,13 +47,17 @@ class ShopAfterSaleController(Controller):
         shop: Shop,
         consumer: Caller,
         db: DbSession,
-        idempotency_key: IdempotencyKey = None,
-    ) -> Response[AfterSaleRead]:
+        idempotency_key: OptionalIdempotencyKey = None,
+    ) -> Response[Any]:
         """Only for paid orders; ``return`` only for units shipped or picked up, ``refund_only`` for the others;
         never more units than were bought less those refunded or in open after-sales (422).
 
         The same ``Idempotency-Key`` with the same body replays the first answer; with another body it is 422
-        ``idempotency_conflict`` (409 while the first is still running)."""
+        ``idempotency_conflict`` (409 while the first is still running). Without a key each request asks anew.
+        """
+        if idempotency_key is None:
+            made = await journey.request(db, shop.id, consumer.subject_id, order_no, data)
+            return Response(content=msgspec.json.encode(made), status_code=201, media_type=MediaType.JSON)
         return await idempotent(
             request,
             db,

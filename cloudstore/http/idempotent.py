@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from litestar import Request
     from sqlalchemy.ext.asyncio import AsyncSession
 
-__all__ = ("IDEMPOTENCY_HEADER", "IdempotencyKey", "idempotent")
+__all__ = ("IDEMPOTENCY_HEADER", "IdempotencyKey", "OptionalIdempotencyKey", "idempotent")
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 
@@ -31,6 +31,19 @@ IdempotencyKey = Annotated[
         pattern=r"^[\x20-\x7e]+$",
         description="1-255 printable ASCII characters; a repeat with the same body replays the first response.",
         schema_extra={"type": "string", "oneOf": None},
+    ),
+]
+
+# For a route that gained the header after clients were built against it: without one it runs as before.
+OptionalIdempotencyKey = Annotated[
+    str | None,
+    HeaderParameter(
+        name=IDEMPOTENCY_HEADER,
+        required=False,
+        min_length=1,
+        max_length=MAX_KEY_LENGTH,
+        pattern=r"^[\x20-\x7e]+$",
+        description="Optional, 1-255 printable ASCII characters: a repeat with the same body replays the first answer.",
     ),
 ]
 
