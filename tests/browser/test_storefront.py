@@ -63,6 +63,14 @@ async def _fits(page: Page) -> bool:
     return width <= (page.viewport_size or PHONE)["width"]
 
 
+async def _sign_in(page: Page, base: str, name: str) -> None:
+    """Sign in on the storefront's page as ``name`` and wait until the page says so."""
+    await page.goto(f"{base}/login")
+    await page.get_by_label("你的名字").fill(name)
+    await page.get_by_role("button", name="登录").click()
+    await expect(page.get_by_text("已登录")).to_be_visible()
+
+
 async def _add(page: Page, title: str, spec: str) -> None:
     """Open the product from the page shown, choose ``spec`` and add one; returns once the cart shows it."""
     units = int(await page.get_by_test_id("cart-units").inner_text())
@@ -182,10 +190,7 @@ async def test_a_sold_out_item_cannot_be_added_and_a_second_visit_adds_no_touch(
     api = live_api
     store_token, share_url = await _shop(api, tenant)
     base = f"{live_url}/s/{tenant.slug}/S-NS"
-    await page.goto(f"{base}/login")
-    await page.get_by_label("你的名字").fill("xiaohong")
-    await page.get_by_role("button", name="登录").click()
-    await expect(page.get_by_text("已登录")).to_be_visible()
+    await _sign_in(page, base, "xiaohong")
 
     await page.goto(share_url)  # signed in: the touch is recorded as the link opens
     assert (await _koc(api, store_token))["touches"] == 1
@@ -242,10 +247,7 @@ async def test_delivery_to_an_address_with_the_browsers_location(
     page = await context.new_page()
     base = f"{live_url}/s/{tenant.slug}/S-NS"
     try:
-        await page.goto(f"{base}/login")
-        await page.get_by_label("你的名字").fill("xiaowang")
-        await page.get_by_role("button", name="登录").click()
-        await expect(page.get_by_text("已登录")).to_be_visible()
+        await _sign_in(page, base, "xiaowang")
         await _add(page, "武夷大红袍", "100g罐装")  # the store's own stock
         await page.get_by_role("link", name="南山店").click()
         assert await _fits(page)
@@ -294,10 +296,7 @@ async def test_delivery_without_an_address_is_a_page_saying_so(
 ) -> None:
     await _shop(live_api, tenant)
     base = f"{live_url}/s/{tenant.slug}/S-NS"
-    await page.goto(f"{base}/login")
-    await page.get_by_label("你的名字").fill("xiaozhao")
-    await page.get_by_role("button", name="登录").click()
-    await expect(page.get_by_text("已登录")).to_be_visible()
+    await _sign_in(page, base, "xiaozhao")
     await _add(page, "武夷大红袍", "100g罐装")
     await page.goto(f"{base}/checkout")
     await page.get_by_label("配送到家").check()
@@ -342,10 +341,7 @@ async def test_the_order_page_shows_the_shoppers_after_sales_on_a_phone(
     page = await context.new_page()
     base = f"{live_url}/s/{tenant.slug}/S-NS"
     try:
-        await page.goto(f"{base}/login")
-        await page.get_by_label("你的名字").fill("xiaoli")
-        await page.get_by_role("button", name="登录").click()
-        await expect(page.get_by_text("已登录")).to_be_visible()
+        await _sign_in(page, base, "xiaoli")
         await page.goto(f"{base}/orders/{order_no}")
         await page.get_by_role("button", name="去支付").click()
         await page.get_by_role("button", name="确认支付").click()
