@@ -19,33 +19,27 @@ __all__ = ("IDEMPOTENCY_HEADER", "IdempotencyKey", "OptionalIdempotencyKey", "id
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 
+
+def _key_header(*, required: bool) -> Any:
+    """The header's parameter: 1-255 printable ASCII characters."""
+    extra: dict[str, Any] = {"schema_extra": {"type": "string", "oneOf": None}} if required else {}
+    return HeaderParameter(
+        name=IDEMPOTENCY_HEADER,
+        required=required,
+        min_length=1,
+        max_length=MAX_KEY_LENGTH,
+        pattern=r"^[\x20-\x7e]+$",
+        description=("" if required else "Optional. ")
+        + "1-255 printable ASCII characters; a repeat with the same body replays the first response.",
+        **extra,
+    )
+
+
 # Declared required in the OpenAPI document, but typed optional so that a missing key still reaches
 # validate_key and answers 400 ``idempotency_key_required`` rather than a generic 422.
-IdempotencyKey = Annotated[
-    str | None,
-    HeaderParameter(
-        name=IDEMPOTENCY_HEADER,
-        required=True,
-        min_length=1,
-        max_length=MAX_KEY_LENGTH,
-        pattern=r"^[\x20-\x7e]+$",
-        description="1-255 printable ASCII characters; a repeat with the same body replays the first response.",
-        schema_extra={"type": "string", "oneOf": None},
-    ),
-]
-
+IdempotencyKey = Annotated[str | None, _key_header(required=True)]
 # For a route that gained the header after clients were built against it: without one it runs as before.
-OptionalIdempotencyKey = Annotated[
-    str | None,
-    HeaderParameter(
-        name=IDEMPOTENCY_HEADER,
-        required=False,
-        min_length=1,
-        max_length=MAX_KEY_LENGTH,
-        pattern=r"^[\x20-\x7e]+$",
-        description="Optional, 1-255 printable ASCII characters: a repeat with the same body replays the first answer.",
-    ),
-]
+OptionalIdempotencyKey = Annotated[str | None, _key_header(required=False)]
 
 
 async def idempotent(
