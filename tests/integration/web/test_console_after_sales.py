@@ -113,6 +113,11 @@ async def test_a_store_approves_a_refund_only_and_the_api_shows_it_refunded(
         assert 'class="error"' in again.text
         assert (await c.get("/console/after-sales", params={"status": "lost"})).status_code == 422
         assert (await c.get("/console/after-sales", params={"cursor": "%%bad"})).status_code == 422
+        assert (await c.get("/console/after-sales", params={"after_sale": "x"})).status_code == 422
+        # An id beyond what the database holds is the client's input (422, as the API answers), not a fault.
+        huge = await c.post("/console/after-sales/99999999999999999999/approve", data={"csrf": csrf})
+        assert huge.status_code == 422
+        assert 'class="error"' in huge.text
     seen = await _hq_view(api, network, a["id"])
     assert (seen["status"], seen["refund_amount"]) == ("refunded", a["refund_amount"])
     assert seen["refund_no"]
