@@ -122,6 +122,7 @@ from cloudstore.stores.api import (
 from cloudstore.stores.tenantfile import apply_distributors, apply_locations, apply_stores
 from cloudstore.tenancy.tenantfile import SectionApplier, apply_policies
 from cloudstore.web.code_pages import CodePages
+from cloudstore.web.console.after_sales_pages import AfterSalePages
 from cloudstore.web.console.analytics_pages import AnalyticsPages
 from cloudstore.web.console.network_pages import NetworkPages
 from cloudstore.web.console.shell import ConsoleShell
@@ -197,11 +198,13 @@ CONTROLLERS: tuple[ControllerRouterHandler, ...] = (
     OrderPages,
     CodePages,
     static_assets,
-    # The staff console's pages (HTML): sign-in and each role's home, the network's and a store's pages.
+    # The staff console's pages (HTML): sign-in and each role's home, the network's and a store's pages,
+    # after-sales.
     ConsoleShell,
     NetworkPages,
     AnalyticsPages,
     StorePages,
+    AfterSalePages,
 )
 
 #: Who reacts to each event, in the order they run (in the emitter's transaction). Analytics runs after

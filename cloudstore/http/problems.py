@@ -18,7 +18,7 @@ from cloudstore.lib.errors import DomainError
 if TYPE_CHECKING:
     from litestar import Request
 
-__all__ = ("PROBLEM_MEDIA_TYPE", "Problem", "exception_handlers", "problems")
+__all__ = ("PROBLEM_MEDIA_TYPE", "Problem", "exception_handlers", "is_bad_value", "problems")
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 _log = logging.getLogger("cloudstore.lib.errors")
@@ -121,6 +121,11 @@ def _http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     return _response(request, _problem(status, detail), headers)
 
 
+def is_bad_value(exc: DBAPIError) -> bool:
+    """Whether the database refused a value it cannot hold (a number out of range, a NUL character)."""
+    return isinstance(exc, DataError) or isinstance(getattr(exc.orig, "__cause__", None), asyncpg.DataError)
+
+
 def _database(request: Request[Any, Any, Any], exc: DBAPIError) -> Response[Any]:
     sqlstate = getattr(getattr(exc, "orig", None), "sqlstate", None) or getattr(
         getattr(getattr(exc, "orig", None), "__cause__", None), "sqlstate", None
@@ -129,7 +134,7 @@ def _database(request: Request[Any, Any, Any], exc: DBAPIError) -> Response[Any]
         return _response(
             request, _problem(503, "the request conflicted with another; retry it", "retry"), {"Retry-After": "1"}
         )
-    if isinstance(exc, DataError) or isinstance(getattr(exc.orig, "__cause__", None), asyncpg.DataError):
+    if is_bad_value(exc):
         # A value the database cannot hold (a number out of range, a NUL character): the client's input.
         return _response(request, _problem(422, "a value in the request is out of range or not allowed"))
     return _unexpected(request, exc)

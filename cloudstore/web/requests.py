@@ -20,6 +20,7 @@ from litestar.response import Redirect, Template
 from sqlalchemy.exc import DBAPIError
 
 from cloudstore.http.problems import exception_handlers as problem_handlers
+from cloudstore.http.problems import is_bad_value
 from cloudstore.lib.errors import DomainError, NotFound, Unauthorized, ValidationFailed
 from cloudstore.referrals.schemas import TouchCreate
 from cloudstore.referrals.service import TouchService
@@ -77,6 +78,8 @@ def error_status(exc: Exception, what: str) -> tuple[int, str]:
         return 422, "请求的内容不正确"
     if isinstance(exc, HTTPException):
         return exc.status_code, str(exc.detail)
+    if isinstance(exc, DBAPIError) and is_bad_value(exc):
+        return 422, "请求中的数值超出范围"  # as the API answers it: the client's input, not a fault
     if isinstance(exc, DBAPIError):
         _log.warning("%s failed on the database", what, exc_info=exc)
         return 503, "服务暂时不可用，请稍后再试"

@@ -1,5 +1,6 @@
 """Staff in the console, in a real browser: a store signs in and ships an order with a tracking number, which
-the shopper then sees on the storefront's order page; the console's pages fit a phone."""
+the shopper then sees on the storefront's order page; a store approves a refund on its after-sales page; the
+console's pages fit a phone."""
 
 from __future__ import annotations
 
@@ -165,3 +166,39 @@ async def test_hq_sees_the_network_and_an_orders_trail(
     assert response is not None
     assert response.status == 403
     await expect(page.get_by_role("heading", level=1)).to_have_text("没有权限")
+
+
+async def test_a_store_approves_a_refund_on_its_after_sales_page(
+    live_api: Api, tenant: TenantHandle, page: Page, live_url: str, shots: Shots
+) -> None:
+    api = live_api
+    await seed_catalog(api, tenant)
+    await staff_token(api, tenant, username="ns-after-sales", role="store", store="S-NS")
+    order_no = await _paid_order(api, tenant, "xiaoli")
+    token, _ = await consumer(api, tenant, "xiaoli")
+    r = await api.post(
+        f"/v1/shop/{tenant.slug}/orders/{order_no}/after-sales",
+        token=token,
+        json={"kind": "refund_only", "lines": [{"sku": "DHP-100", "qty": 1}], "reason": "买错了规格"},
+        headers={"Idempotency-Key": f"after-sale-{order_no}"},
+    )
+    assert r.status_code == 201, r.text
+    after_sale = r.json()
+
+    await _sign_in(page, live_url, tenant.slug, "ns-after-sales", STAFF_PASSWORD)
+    await expect(page.get_by_role("heading", level=1)).to_have_text("南山店")
+    await page.get_by_role("navigation", name="管理舱导航").get_by_role("link", name="售后").click()
+    await expect(page.get_by_role("heading", level=1)).to_have_text("售后")
+    item = page.get_by_test_id(f"after-sale-{after_sale['id']}")
+    await expect(item.get_by_test_id("after-sale-status")).to_have_text("待审核")
+    await expect(item).to_contain_text(order_no)
+    await expect(item).to_contain_text("买错了规格")
+    assert await _fits(page)
+    await item.get_by_role("button", name="同意并退款").click()
+    await expect(page.get_by_test_id("notice")).to_contain_text(f"售后 #{after_sale['id']}")
+    await expect(item.get_by_test_id("after-sale-status")).to_have_text("已退款")
+    await expect(item.get_by_role("button")).to_have_count(0)
+    assert await _fits(page)
+    await shots.take(page, "console-store-after-sales")
+    seen = await api.get(f"/v1/shop/{tenant.slug}/orders/{order_no}/after-sales", token=token)
+    assert [(x["id"], x["status"]) for x in seen.json()["items"]] == [(after_sale["id"], "refunded")]

@@ -33,6 +33,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("门店", "/console/stores", _HQ | _DISTRIBUTOR),
     NavItem("KOC", "/console/kocs", _HQ | _STORE),
     NavItem("订单", "/console/orders", _HQ | _STORE),
+    NavItem("售后", "/console/after-sales", _HQ | _STORE),
     NavItem("优惠券", "/console/coupons", _HQ),
     NavItem("店铺二维码", "/console/poster", _STORE),
     NavItem("收益", "/console/earnings", _STORE),
