@@ -220,20 +220,24 @@ def _scope_sql(role: str, tenant_id: int | None, staff: tuple[int, int] | None =
 
     ``citus.propagate_set_commands`` is a placeholder setting without Citus and harmless there; with Citus it
     makes the following ``SET LOCAL`` reach the workers. The guard refuses a transaction whose current user is
-    not ``role``, is the login itself, or may bypass row-level security. Citus replays this whole query on
-    the workers, where its own connections log in as the runtime role: those (``citus_internal``) may.
-    With ``staff`` (id, credentials epoch) the same round trip also checks that the account is active at that
-    epoch, under row-level security, so a revoked staff token costs no extra round trip to detect.
+    not ``role``, is the login itself, or may bypass row-level security. With ``staff`` (id, credentials epoch)
+    the same round trip also checks that the account is active at that epoch, under row-level security, so a
+    revoked staff token costs no extra round trip to detect.
+
+    Both checks are the functions ``cloudstore_guard`` and ``cloudstore_staff_check`` (migration 0013), which
+    PL/pgSQL compiles once per connection. Citus replays this whole query on the workers, whose own
+    connections log in as the runtime role (``citus_internal``): the guard allows them, and the staff check
+    skips its lookup there.
     """
-    literal = role.replace("'", "''")
+    literal = role.replace("'", "''")  # a configured name, never client input; the ids are integers
     parts = ["SET LOCAL citus.propagate_set_commands = 'local'", f"SET LOCAL ROLE {_quote_ident(role)}"]
     if tenant_id is not None:
         parts.append(f"SET LOCAL app.tenant_id = '{int(tenant_id)}'")
-    # the role is a quoted literal of a configured name, never client input; the ids are integers
-    parts.append(f"SELECT cloudstore_guard('{literal}')")
+    checks = [f"cloudstore_guard('{literal}')"]
     if staff is not None:
         staff_id, epoch = (int(v) for v in staff)
-        parts.append(f"SELECT cloudstore_staff_check({int(tenant_id or 0)}, {staff_id}, {epoch})")
+        checks.append(f"cloudstore_staff_check({int(tenant_id or 0)}, {staff_id}, {epoch})")
+    parts += [f"SELECT {check}" for check in checks]
     return "; ".join(parts)
 
 

@@ -45,11 +45,14 @@ def upgrade() -> None:
         LANGUAGE plpgsql SECURITY INVOKER SET search_path = public, pg_catalog AS $$
         BEGIN
           -- Citus's own worker connections replay the scope's query string: a shard may not run a distributed
-          -- query, and the coordinator has already checked.
-          IF current_setting('application_name') NOT LIKE 'citus_internal%' AND NOT EXISTS (
-               SELECT 1 FROM staff s
-               WHERE s.tenant_id = tenant AND s.id = staff_id AND s.active AND s.credentials_epoch = epoch) THEN
-            RAISE EXCEPTION 'cloudstore staff token revoked' USING ERRCODE = '28000';
+          -- query, and the coordinator has already checked. Two IFs, so that a worker never even plans the
+          -- lookup (planning it would open a distributed transaction of the worker's own).
+          IF current_setting('application_name') NOT LIKE 'citus_internal%' THEN
+            IF NOT EXISTS (
+                 SELECT 1 FROM staff s
+                 WHERE s.tenant_id = tenant AND s.id = staff_id AND s.active AND s.credentials_epoch = epoch) THEN
+              RAISE EXCEPTION 'cloudstore staff token revoked' USING ERRCODE = '28000';
+            END IF;
           END IF;
         END $$
         """
