@@ -149,6 +149,7 @@ async def test_hq_sees_the_network_and_an_orders_trail(
     order_no = await _paid_order(api, tenant, "xiaohong")
     await _sign_in(page, live_url, tenant.slug, tenant.admin_username, tenant.admin_password)
     await expect(page.get_by_test_id("hq-home")).to_be_visible()
+    await expect(page.get_by_test_id("chart-days").locator("svg")).to_have_count(1)  # drawn before the picture
     await shots.take(page, "console-hq-home")
     nav = page.get_by_role("navigation", name="管理舱导航")
     await nav.get_by_role("link", name="门店").click()
