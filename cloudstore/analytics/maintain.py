@@ -17,6 +17,8 @@ binding pays one round trip for its analytics:
 - ``ConsumerBound``: the consumer's binding, the new bindings of the store's (and KOC's) day, moved from the
   previous binding's day, and the bound consumers of the stores (from the store the milestones named, so the
   counts stay those of the milestones); the KOC's own consumer has referred someone.
+- A scanned product code's touch (and the binding it makes) publishes neither event: the same rows are kept by
+  CTEs that ride in the touch's own statement (:func:`code_touch_parts`), so a scan stays at four statements.
 
 The previous values a move starts from (the last payment, the bound store) are the consumer's milestones as
 the statement's snapshot has them (not ``FOR UPDATE``: a locking read skips the row once the statement's own
@@ -43,7 +45,15 @@ if TYPE_CHECKING:
 
     from cloudstore.orders.events import OrderPaid, OrderRefunded
 
-__all__ = ("RECOMPUTE_JOB", "on_consumer_bound", "on_order_paid", "on_order_refunded", "on_touch", "utc_day")
+__all__ = (
+    "RECOMPUTE_JOB",
+    "code_touch_parts",
+    "on_consumer_bound",
+    "on_order_paid",
+    "on_order_refunded",
+    "on_touch",
+    "utc_day",
+)
 
 
 class TouchRecorded(Protocol):
@@ -295,7 +305,7 @@ def _moves(kind: str, new: int | None, new_day: date, old: int | None, old_day: 
     return parts
 
 
-_BOUND = """
+_BOUND_TOTALS = """
     bound_before AS (
       SELECT bound_store_id FROM consumer_milestones WHERE tenant_id = :t AND consumer_id = :c
     ), bound_out AS (
@@ -305,7 +315,10 @@ _BOUND = """
       INSERT INTO store_totals AS x (tenant_id, store_id, bound_consumers)
       SELECT :t, :store_new, 1 WHERE NOT EXISTS (SELECT 1 FROM bound_before WHERE bound_store_id = :store_new)
       ON CONFLICT (tenant_id, store_id) DO UPDATE SET bound_consumers = x.bound_consumers + 1
-    ), m AS (
+    )"""
+_BOUND = (
+    _BOUND_TOTALS  # noqa: S608 - constant SQL
+    + """, m AS (
       INSERT INTO consumer_milestones AS m (tenant_id, consumer_id, bound_store_id, bound_koc_id, bound_at,
                                             first_bound_at)
       VALUES (:t, :c, :store_new, :koc_new, :at, :at)
@@ -313,6 +326,7 @@ _BOUND = """
         bound_store_id = EXCLUDED.bound_store_id, bound_koc_id = EXCLUDED.bound_koc_id, bound_at = EXCLUDED.bound_at,
         first_bound_at = COALESCE(m.first_bound_at, EXCLUDED.first_bound_at)
     )"""
+)
 # The KOC's own consumer (if the KOC is one, and not the consumer just bound) has now referred someone.
 _REFERRED = """
     INSERT INTO consumer_milestones AS m (tenant_id, consumer_id, first_referral_at)
@@ -347,3 +361,72 @@ async def on_consumer_bound(session: AsyncSession, event: ConsumerBound) -> None
             "old_day": old_day,
         },
     )
+
+
+# A scanned code's touch (source ``code``, no KOC) and, when it changed the binding, the binding: the same rows
+# ``on_touch`` and ``on_consumer_bound`` keep, as common-table expressions that ride in the touch's own
+# statement (``referrals.service.record_code_touch``), so a scan spends no statement of its own on them. One
+# upsert each of the consumer's milestones and the store's day, since a statement may change a row once.
+_CODE_MILESTONE = """
+    code_m AS (
+      INSERT INTO consumer_milestones AS m (tenant_id, consumer_id, first_touch_at, first_touch_store_id,
+                                            first_touch_source, first_scan_at, touches{bound_columns})
+      VALUES (:t, :c, :at, :s, 'code', :at, 1{bound_values})
+      ON CONFLICT (tenant_id, consumer_id) DO UPDATE SET
+        first_touch_store_id = CASE WHEN m.first_touch_at IS NULL THEN EXCLUDED.first_touch_store_id
+                                    ELSE m.first_touch_store_id END,
+        first_touch_koc_id = CASE WHEN m.first_touch_at IS NULL THEN NULL ELSE m.first_touch_koc_id END,
+        first_touch_source = CASE WHEN m.first_touch_at IS NULL THEN EXCLUDED.first_touch_source
+                                  ELSE m.first_touch_source END,
+        first_touch_at = COALESCE(m.first_touch_at, EXCLUDED.first_touch_at),
+        first_scan_at = COALESCE(m.first_scan_at, EXCLUDED.first_scan_at),
+        touches = m.touches + 1{bound_updates}
+    ), code_day AS (
+      INSERT INTO store_daily AS d (tenant_id, store_id, day, touches, new_bindings) VALUES (:t, :s, :day, 1, :nb)
+      ON CONFLICT (tenant_id, store_id, day) DO UPDATE SET
+        touches = d.touches + 1, new_bindings = d.new_bindings + EXCLUDED.new_bindings
+    )"""
+_CODE_BOUND_COLUMNS = ", bound_store_id, bound_koc_id, bound_at, first_bound_at"
+_CODE_BOUND_VALUES = ", :s, NULL, :at, :at"
+_CODE_BOUND_UPDATES = """,
+        bound_store_id = EXCLUDED.bound_store_id, bound_koc_id = NULL, bound_at = EXCLUDED.bound_at,
+        first_bound_at = COALESCE(m.first_bound_at, EXCLUDED.first_bound_at)"""
+
+
+def code_touch_parts(
+    *,
+    store_id: int,
+    at: datetime,
+    bound: bool,
+    previous_store_id: int | None,
+    previous_koc_id: int | None,
+    previous_bound_at: datetime | None,
+) -> tuple[list[str], dict[str, Any]]:
+    """The analytics of a scanned code's touch at ``store_id`` (``bound``: it bound the consumer there, replacing
+    the previous binding), as CTEs and parameters for the touch's statement (which binds ``t``, ``c``, ``s``,
+    ``at``).
+
+    The nightly recompute is not queued from here (a link's touch, a payment or HQ queue it).
+    """
+    day = utc_day(at)
+    old_day = utc_day(previous_bound_at) if previous_bound_at is not None else None
+    moved = bound and (store_id, day) != (previous_store_id, old_day)
+    if bound:
+        milestone = _CODE_MILESTONE.format(
+            bound_columns=_CODE_BOUND_COLUMNS, bound_values=_CODE_BOUND_VALUES, bound_updates=_CODE_BOUND_UPDATES
+        )
+    else:
+        milestone = _CODE_MILESTONE.format(bound_columns="", bound_values="", bound_updates="")
+    # The stores' totals read the milestones before their upsert: first, because Citus runs a modifying
+    # statement's CTEs one after the other, each seeing the ones before it (PostgreSQL gives all one snapshot).
+    ctes = [_BOUND_TOTALS, milestone] if bound else [milestone]
+    if moved:
+        ctes += _moves("store", None, day, previous_store_id, old_day)
+    if bound:
+        ctes += _moves("koc", None, day, previous_koc_id, old_day)
+    params: dict[str, Any] = {"day": day, "nb": 1 if moved else 0, "store_new": store_id}
+    if moved and previous_store_id is not None:
+        params |= {"store_old": previous_store_id, "old_day": old_day}
+    if bound and previous_koc_id is not None:
+        params |= {"koc_old": previous_koc_id, "old_day": old_day}
+    return ctes, params

@@ -4,7 +4,9 @@ At most four statements for a shipped unit: one snapshot (the code with its batc
 distributor it shipped to and that distributor's regions, the consumer's binding and whether they scanned it
 before, the code and attribution policies), locking the consumer's row as every binding decision does; the
 scan and the unit's counters (:func:`cloudstore.codes.service.record_scan`); the touch with the binding it
-makes (:func:`cloudstore.referrals.service.record_code_touch`); and, for the first scan only, the reward coupon
+makes (:func:`cloudstore.referrals.service.record_code_touch`), carrying the analytics rows a link's touch
+keeps through its events (:func:`cloudstore.analytics.maintain.code_touch_parts`); and, for the first scan
+only, the reward coupon
 (:func:`cloudstore.pricing.service.give_coupon`). A diverted scan by a new scanner also publishes
 :class:`~cloudstore.codes.events.CodeDiverted` (the ``code.diversion`` webhook's outbox row) when an endpoint
 subscribes to it. A malformed code, or one naming another tenant, costs no statement and answers exactly as a
@@ -17,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import text
 
+from cloudstore.analytics.maintain import code_touch_parts
 from cloudstore.codes.events import CodeDiverted
 from cloudstore.codes.format import parse
 from cloudstore.codes.rules import outside
@@ -58,7 +61,8 @@ _SNAPSHOT = text(
     SELECT {_COLUMNS},
            EXISTS (SELECT 1 FROM code_scans x WHERE x.tenant_id = :t AND x.code = :code AND x.consumer_id = :c) AS seen,
            (SELECT attribution FROM tenant_policies WHERE tenant_id = :t) AS attribution,
-           bs.code AS bound_store, bk.code AS bound_koc, bd.bound_at, bd.protected_until, bd.expires_at
+           bs.code AS bound_store, bk.code AS bound_koc, bd.bound_at, bd.protected_until, bd.expires_at,
+           bd.store_id AS bound_store_id, bd.koc_id AS bound_koc_id
     FROM consumers cn
     LEFT JOIN codes c ON c.tenant_id = :t AND c.code = :code
     {_CODE_JOINS}
@@ -149,16 +153,25 @@ async def scan_code(
     policy = policy_from(row.code_policy)
     binding = _binding(row)
     if row.store_id is not None:
+        store_id, at = row.store_id, now
         binding = await record_code_touch(
             session,
             tenant_id,
             consumer_id,
-            store_id=row.store_id,
+            store_id=store_id,
             store=row.store,
             current=binding,
             policy=_attribution(row),
             bind=policy.bind_on_scan,
             now=now,
+            also=lambda bound: code_touch_parts(
+                store_id=store_id,
+                at=at,
+                bound=bound,
+                previous_store_id=row.bound_store_id,
+                previous_koc_id=row.bound_koc_id,
+                previous_bound_at=row.bound_at,
+            ),
         )
     if binding_is_active(binding, now):
         assert binding is not None

@@ -7,6 +7,7 @@ the consumer's lock and writes the outcome.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import text
@@ -160,9 +161,8 @@ class TouchService:
 
 
 # The binding (when it changes) and the touch in one statement; a code touch carries no KOC.
-_CODE_TOUCH_BINDING = text(
-    """
-    WITH b AS (
+_CODE_BINDING = """
+    b AS (
       INSERT INTO bindings (tenant_id, consumer_id, store_id, koc_id, bound_at, protected_until, expires_at,
                             updated_at)
       VALUES (:t, :c, :s, NULL, :bound, :protected, :expires, :at)
@@ -170,15 +170,14 @@ _CODE_TOUCH_BINDING = text(
         store_id = EXCLUDED.store_id, koc_id = EXCLUDED.koc_id, bound_at = EXCLUDED.bound_at,
         protected_until = EXCLUDED.protected_until, expires_at = EXCLUDED.expires_at,
         updated_at = EXCLUDED.updated_at
-    )
+    )"""
+_CODE_TOUCH = """
     INSERT INTO touches (tenant_id, consumer_id, store_id, koc_id, outcome, source, created_at)
-    VALUES (:t, :c, :s, NULL, :o, 'code', :at)
-    """
-)
-_CODE_TOUCH = text(
-    "INSERT INTO touches (tenant_id, consumer_id, store_id, koc_id, outcome, source, created_at) "
-    "VALUES (:t, :c, :s, NULL, :o, 'code', :at)"
-)
+    VALUES (:t, :c, :s, NULL, :o, 'code', :at)"""
+
+# What rides along in a code touch's statement (common-table expressions written by the domain that owns their
+# tables, and their parameters), given whether the touch changed the consumer's binding.
+AlsoWrite = Callable[[bool], tuple[list[str], dict[str, Any]]]
 
 
 async def record_code_touch(
@@ -192,33 +191,38 @@ async def record_code_touch(
     policy: AttributionPolicyDoc,
     bind: bool,
     now: datetime,
+    also: AlsoWrite | None = None,
 ) -> Binding | None:
     """A scanned product's code as a touch for the store it was shipped to (source ``code``), in one statement.
 
     The caller holds the consumer's row lock (as :meth:`TouchService.touch` takes it) and read ``current`` under
     it. With ``bind``, the binding follows the same rules as a store link's touch (first or last touch,
     protection, validity); without, the touch is recorded as ``not_bound`` and the binding left alone.
-    Returns the binding held afterwards (None: none).
+    ``also`` adds what other domains keep of the touch to the same statement (the scan journey's analytics
+    rows: the events a link's touch publishes would each cost a statement of their own). Its parameters share
+    ``t``, ``c``, ``s`` and ``at`` with the touch's. Returns the binding held afterwards (None: none).
     """
     params: dict[str, Any] = {"t": tenant_id, "c": consumer_id, "s": store_id, "at": now}
-    if not bind:
-        await session.execute(_CODE_TOUCH, {**params, "o": "not_bound"})
-        return current
-    decision = apply_touch(
-        current, Touch(store=store, koc=None, at=now), attribution_policy(policy), consumer_koc=None, koc_bound_koc=None
-    )
-    binding = decision.binding
-    if decision.changed and binding is not None:
-        await session.execute(
-            _CODE_TOUCH_BINDING,
-            {
-                **params,
-                "o": decision.reason.value,
-                "bound": binding.bound_at,
-                "protected": binding.protected_until,
-                "expires": binding.expires_at,
-            },
+    binding = current
+    if bind:
+        decision = apply_touch(
+            current,
+            Touch(store=store, koc=None, at=now),
+            attribution_policy(policy),
+            consumer_koc=None,
+            koc_bound_koc=None,
         )
+        binding = decision.binding
+        changed = decision.changed and binding is not None
+        params["o"] = decision.reason.value
     else:
-        await session.execute(_CODE_TOUCH, {**params, "o": decision.reason.value})
+        changed = False
+        params["o"] = "not_bound"
+    ctes, extra = also(changed) if also is not None else ([], {})
+    if changed:
+        assert binding is not None
+        ctes = [_CODE_BINDING, *ctes]
+        params |= {"bound": binding.bound_at, "protected": binding.protected_until, "expires": binding.expires_at}
+    sql = ("WITH " + ",\n".join(ctes) if ctes else "") + _CODE_TOUCH
+    await session.execute(text(sql), {**extra, **params})
     return binding

@@ -18,6 +18,7 @@ from cloudstore.analytics.rfm import score
 from cloudstore.analytics.schemas import AnalyticsPolicyDoc
 from cloudstore.lib.db import set_tenant
 from tests.conftest import LOCAL_PAY_SECRET
+from tests.integration.codes.helpers import make_batch, scan, ship
 from tests.integration.network import FAR_SHENZHEN_ADDRESS, NANSHAN_ADDRESS, Network, place, seed
 from tests.support import Api, TenantHandle, consumer, new_koc, problem, staff_token
 
@@ -121,6 +122,22 @@ async def _history(app: Litestar, api: Api, tenant: TenantHandle, rng: random.Ra
                 headers={"Idempotency-Key": f"rl{step}"},
             )
             assert r.status_code in (201, 409, 422), r.text
+    # Scanned product codes touch (and bind to) the store each unit was shipped to: a consumer first touched by a
+    # scan and then taken by the other store's link, and shoppers rebound by a scan.
+    net = Network(tenant=tenant, tenant_id=tid, consumer_token=shoppers[0][0], consumer_id=shoppers[0][1])
+    r = await api.put("/v1/hq/policies/codes", token=hq, json={"bind_on_scan": True})
+    assert r.status_code == 200, r.text
+    batch = await make_batch(app, api, net, 4, 2)
+    for case, store in zip(batch.cases, STORES, strict=True):
+        r = await ship(api, net, [case], store=store)
+        assert r.status_code == 201, r.text
+    scanner = await consumer(api, tenant, "scanner")
+    ns, ft = (batch.units_of(case) for case in batch.cases)
+    for (token, _cid), unit in ((scanner, ns[0]), (shoppers[3], ft[0]), (shoppers[4], ns[1]), (shoppers[3], ft[1])):
+        r = await scan(api, net, token, unit, region="440305")
+        assert r.status_code == 200, r.text
+    r = await api.post(f"/v1/shop/{tenant.slug}/touches", token=scanner[0], json={"store": STORES[1]})
+    assert (r.status_code, r.json()["outcome"]) == (201, "rebound"), r.text
     # a binding that lapses and is taken again at the other store, and one that lapses and stays lapsed
     for (token, cid), again in ((shoppers[1], True), (shoppers[2], False)):
         r = await api.post(f"/v1/shop/{tenant.slug}/touches", token=token, json={"store": STORES[0]})
@@ -193,7 +210,7 @@ async def _raw(app: Litestar, tid: int) -> Raw:
         "JOIN fulfilment_lines fl ON fl.tenant_id = f.tenant_id AND fl.fulfilment_id = f.id",
         "stores": "SELECT id, code, location_id, distributor_id FROM stores",
         "ledger": "SELECT order_id, beneficiary_kind, amount FROM ledger_entries",
-        "touches": "SELECT id, consumer_id, store_id, koc_id, outcome, created_at FROM touches ORDER BY id",
+        "touches": "SELECT id, consumer_id, store_id, koc_id, outcome, source, created_at FROM touches ORDER BY id",
         "bindings": "SELECT consumer_id, store_id, koc_id, bound_at, expires_at FROM bindings",
         "kocs": "SELECT id, code, store_id, consumer_id FROM kocs",
     }
@@ -482,6 +499,7 @@ async def test_every_figure_matches_the_raw_tables(app: Litestar, api: Api, tena
     assert any(o.in_store for o in truth)
     assert any(t.outcome == "rebound" for t in raw.touches)
     assert any(t.outcome == "expired_rebound" for t in raw.touches)
+    assert {t.outcome for t in raw.touches if t.source == "code"} >= {"new", "rebound"}
     now = datetime.now(UTC)
     assert any(b.expires_at is not None and b.expires_at < now for b in raw.bindings)
     days_paid = [{o.paid_at.date() for o in orders} for orders in _paid_orders(truth).values()]
@@ -534,6 +552,8 @@ async def test_segments_and_consumers_match_the_scores_of_the_raw_tables(
     bound = {b.consumer_id: b.store_id for b in raw.bindings}
     code = {s.id: s.code for s in raw.stores}
     known = set(first) | set(by_consumer) | set(bound) | referrers
+    scanners = {t.consumer_id for t in raw.touches if t.source == "code"}
+    assert scanners
     assert r.json()["consumers"] == len(known)
     expected = {}
     policy = AnalyticsPolicyDoc()
@@ -547,7 +567,7 @@ async def test_segments_and_consumers_match_the_scores_of_the_raw_tables(
             first_days=(scored_at - start) // timedelta(days=1) if start else None,
             orders=len(orders),
             net_goods=sum(o.gmv - o.refunds for o in orders),
-            scanned=False,
+            scanned=c in scanners,
             referred=c in referrers,
         )
         expected[c] = (s, orders, last)
