@@ -153,20 +153,19 @@ async def scan_code(
     policy = policy_from(row.code_policy)
     binding = _binding(row)
     if row.store_id is not None:
-        store_id, at = row.store_id, now
         binding = await record_code_touch(
             session,
             tenant_id,
             consumer_id,
-            store_id=store_id,
+            store_id=row.store_id,
             store=row.store,
             current=binding,
             policy=_attribution(row),
             bind=policy.bind_on_scan,
             now=now,
             also=lambda bound: code_touch_parts(
-                store_id=store_id,
-                at=at,
+                store_id=row.store_id,
+                at=now,
                 bound=bound,
                 previous_store_id=row.bound_store_id,
                 previous_koc_id=row.bound_koc_id,
