@@ -21,7 +21,7 @@ import contextlib
 import functools
 import logging
 import re
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -54,14 +54,15 @@ __all__ = (
     "ensure_database",
     "execute",
     "fetch",
+    "insert_part",
     "insert_rows",
-    "insert_values",
     "resolve_database_url",
     "runtime_engine",
     "scope_to_slug",
     "scope_to_staff",
     "set_tenant",
     "start_embedded",
+    "written_together",
 )
 
 APP_ROLE = "cloudstore_app"
@@ -561,25 +562,41 @@ def _insert_values(table: str, columns: tuple[str, ...], rows: int, suffix: str)
     return text(f"INSERT INTO {table} ({', '.join(columns)}) VALUES {values} {suffix}".rstrip())  # noqa: S608
 
 
-async def insert_values(
-    session: AsyncSession | AsyncConnection,
-    table: str,
-    columns: tuple[str, ...],
-    rows: list[tuple[Any, ...]],
-    *,
-    suffix: str = "",
-) -> list[Any]:
-    """:func:`insert_rows` straight on the driver (see :func:`fetch`): the returned rows are tuples."""
-    out: list[Any] = []
-    for start in range(0, len(rows), _ROWS_PER_INSERT):
-        chunk = rows[start : start + _ROWS_PER_INSERT]
-        params = {f"{c}_{r}": v for r, row in enumerate(chunk) for c, v in zip(columns, row, strict=True)}
-        clause = _insert_values(table, columns, len(chunk), suffix)
-        if "RETURNING" in suffix:
-            out.extend(await fetch(session, clause, params))
-        else:
-            await execute(session, clause, params)
-    return out
+@functools.lru_cache(maxsize=256)
+def _part_sql(name: str, table: str, columns: tuple[str, ...], rows: int, suffix: str) -> str:
+    values = ", ".join("(" + ", ".join(f":{name}_{c}_{r}" for c in columns) + ")" for r in range(rows))
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES {values} {suffix}".rstrip()  # noqa: S608
+
+
+def insert_part(
+    name: str, table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]], *, suffix: str = ""
+) -> tuple[str, dict[str, Any]]:
+    """One table's ``INSERT … VALUES`` as a part of :func:`written_together`: its SQL and its parameters.
+
+    The parameters are named after ``name`` (unique within the statement). ``table``, ``columns`` and
+    ``suffix`` are names from the code; ``rows`` is at most a few hundred rows (one statement's parameters).
+    """
+    params = {f"{name}_{c}_{r}": v for r, row in enumerate(rows) for c, v in zip(columns, row, strict=True)}
+    return _part_sql(name, table, columns, len(rows), suffix), params
+
+
+@functools.lru_cache(maxsize=256)
+def _together(parts: tuple[str, ...]) -> TextClause:
+    *first, last = parts
+    ctes = ", ".join(f"w{i} AS ({sql})" for i, sql in enumerate(first))
+    return text(f"WITH {ctes} {last}" if first else last)
+
+
+def written_together(parts: Sequence[str]) -> TextClause:
+    """Several writes (``INSERT … VALUES`` of :func:`insert_part` and the like) as one statement: one round trip.
+
+    Each but the last becomes a data-modifying CTE, the last the main statement; none may read another's rows
+    (PostgreSQL runs them on one snapshot), and each row's foreign keys are checked when the statement ends, so a
+    part may insert rows that point at rows an earlier part inserts. Citus runs a router statement's CTEs one
+    after the other, in the order given: put the rows others point at first. Every part targets the same
+    tenant, so Citus routes the whole statement to that tenant's shards.
+    """
+    return _together(tuple(parts))
 
 
 async def insert_rows(

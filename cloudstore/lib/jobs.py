@@ -32,7 +32,7 @@ from cloudstore.lib.tables import TenantTable, counter, id_column, now_column, w
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-__all__ = ("Job", "JobContext", "JobHandler", "Worker", "enqueue")
+__all__ = ("Job", "JobContext", "JobHandler", "Worker", "enqueue", "enqueue_part")
 
 _log = logging.getLogger(__name__)
 
@@ -77,13 +77,26 @@ class JobContext(msgspec.Struct, kw_only=True):
     attempts: int
 
 
-_ENQUEUE = text(
-    """
-    INSERT INTO jobs (tenant_id, kind, payload, run_at, dedupe_key)
-    VALUES (:tenant_id, :kind, CAST(:payload AS jsonb), COALESCE(:run_at, now()), :dedupe_key)
-    ON CONFLICT (tenant_id, dedupe_key) DO NOTHING
-    """
-)
+_ENQUEUE_PART = """INSERT INTO jobs (tenant_id, kind, payload, run_at, dedupe_key)
+    VALUES (:job_t, :job_kind, CAST(:job_payload AS jsonb), COALESCE(:job_run_at, now()), :job_dedupe_key)
+    ON CONFLICT (tenant_id, dedupe_key) DO NOTHING"""
+
+
+def enqueue_part(
+    *, tenant_id: int, kind: str, payload: dict[str, Any], run_at: datetime | None = None, dedupe_key: str | None = None
+) -> tuple[str, dict[str, Any]]:
+    """:func:`enqueue` as a part of a statement that writes several tables (``cloudstore.lib.db.written_together``):
+    its SQL and parameters, so the job rides in the caller's own round trip."""
+    return _ENQUEUE_PART, {
+        "job_t": tenant_id,
+        "job_kind": kind,
+        "job_payload": msgspec.json.encode(payload).decode(),
+        "job_run_at": run_at,
+        "job_dedupe_key": dedupe_key,
+    }
+
+
+_ENQUEUE = text(_ENQUEUE_PART)
 
 
 async def enqueue(
@@ -96,17 +109,8 @@ async def enqueue(
     dedupe_key: str | None = None,
 ) -> None:
     """Add a job in the caller's transaction, so it exists exactly when the caller's change commits."""
-    await execute(  # straight on the driver: placing an order queues its expiry
-        session,
-        _ENQUEUE,
-        {
-            "tenant_id": tenant_id,
-            "kind": kind,
-            "payload": msgspec.json.encode(payload).decode(),
-            "run_at": run_at,
-            "dedupe_key": dedupe_key,
-        },
-    )
+    _, params = enqueue_part(tenant_id=tenant_id, kind=kind, payload=payload, run_at=run_at, dedupe_key=dedupe_key)
+    await execute(session, _ENQUEUE, params)  # straight on the driver
 
 
 _DUE_TENANTS = text(

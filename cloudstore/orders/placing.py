@@ -20,9 +20,9 @@ from typing import TYPE_CHECKING, Protocol, TypeVar
 import msgspec
 from sqlalchemy import text
 
-from cloudstore.lib.db import fetch, insert_values
+from cloudstore.lib.db import execute, fetch, insert_part, written_together
 from cloudstore.lib.errors import InsufficientStock, ValidationFailed
-from cloudstore.lib.jobs import enqueue
+from cloudstore.lib.jobs import enqueue_part
 from cloudstore.orders.schemas import FulfilmentLineRead, FulfilmentRead, OrderCreate, OrderCreated, PricedLineRead
 from cloudstore.orders.snapshot import (
     SNAPSHOT,
@@ -63,16 +63,24 @@ T = TypeVar("T")
 
 __all__ = ("Basket", "PlannedOrder", "StockRow", "plan", "prepare", "price", "record")
 
-_INSERT_ORDER = text(
-    """
-    INSERT INTO orders (tenant_id, order_no, consumer_id, store_id, koc_id, via_link, mode, delivery, goods_total,
-                        discount_total, shipping_fee, total, promotion_code, routing_trace, expires_at)
-    VALUES (:t, :order_no, :c, :store_id, :koc_id, :via_link, :mode, CAST(:delivery AS jsonb), :goods, :discount,
-            :fee, :total, :promotion, CAST(:trace AS jsonb), :expires_at)
-    RETURNING id
-    """
+_ORDER_COLUMNS = (
+    "id",
+    "tenant_id",
+    "order_no",
+    "consumer_id",
+    "store_id",
+    "koc_id",
+    "via_link",
+    "mode",
+    "delivery",
+    "goods_total",
+    "discount_total",
+    "shipping_fee",
+    "total",
+    "promotion_code",
+    "routing_trace",
+    "expires_at",
 )
-
 _LINE_COLUMNS = (
     "tenant_id",
     "order_id",
@@ -89,8 +97,9 @@ _LINE_COLUMNS = (
     "amount",
     "discount",
 )
-_FULFILMENT_COLUMNS = ("tenant_id", "order_id", "location_id", "kind")
+_FULFILMENT_COLUMNS = ("id", "tenant_id", "order_id", "location_id", "kind")
 _FULFILMENT_LINE_COLUMNS = ("tenant_id", "fulfilment_id", "sku_id", "qty")
+_MORE_FULFILMENT_IDS = text("SELECT nextval('fulfilments_id_seq') FROM generate_series(1, CAST(:n AS int))")
 
 
 def _new_order_no(now: datetime) -> str:
@@ -141,6 +150,8 @@ class Basket:
     routing: RoutingPolicy
     terms: PricingTerms
     snapshot_stock: list[SnapshotStock]
+    order_id: int
+    fulfilment_ids: list[int]
 
     @property
     def region(self) -> str | None:
@@ -197,7 +208,15 @@ async def prepare(session: AsyncSession, tenant_id: int, consumer_id: int, data:
     (snap,) = await fetch(
         session,
         SNAPSHOT,
-        {"t": tenant_id, "c": consumer_id, "store": data.store, "skus": wanted, "koc": data.koc, "now": now},
+        {
+            "t": tenant_id,
+            "c": consumer_id,
+            "store": data.store,
+            "skus": wanted,
+            "koc": data.koc,
+            "now": now,
+            "nf": len(data.lines),  # a shipment per line at most, unless lines may be split
+        },
     )
     policies = policies_from_row(json_value(snap["policies"]))
     origin = origin_from_row(snap["origin"], data)
@@ -216,6 +235,8 @@ async def prepare(session: AsyncSession, tenant_id: int, consumer_id: int, data:
         routing=_routing_policy(policies),
         terms=terms_from_row(snap["delivery_policy"], snap["promotions"], snap["coupons"]),
         snapshot_stock=_decode(snap["stock"], list[SnapshotStock]),
+        order_id=snap["order_id"],
+        fulfilment_ids=list(snap["fulfilment_ids"]),
     )
 
 
@@ -291,6 +312,15 @@ def price(basket: Basket, planned: PlannedOrder, now: datetime) -> PriceBreakdow
     return price_cart(cart, terms.policy, terms.promotions, terms.coupons, coupon_id=data.coupon, now=now)
 
 
+async def _fulfilment_ids(session: AsyncSession, basket: Basket, shipments: int) -> list[int]:
+    """Ids for ``shipments`` fulfilments: the snapshot's, and more from the sequence when split lines need them."""
+    ids = basket.fulfilment_ids
+    if shipments > len(ids):
+        more = await fetch(session, _MORE_FULFILMENT_IDS, {"n": shipments - len(ids)})
+        ids = [*ids, *(row[0] for row in more)]
+    return ids[:shipments]
+
+
 async def record(
     session: AsyncSession,
     tenant_id: int,
@@ -300,93 +330,70 @@ async def record(
     now: datetime,
 ) -> tuple[int, OrderCreated]:
     """Write the order waiting for payment at its price (discounts frozen per line), its lines and
-    fulfilments, and queue its expiry; returns the order's id and what the consumer is told.
+    fulfilments, and queue its expiry, all in one statement; returns the order's id and what the consumer is told.
     """
     data, policies, origin, koc, skus = basket.data, basket.policies, basket.origin, basket.koc, basket.skus
     consumer_id, plan, locations = basket.consumer_id, planned.plan, planned.locations
-    t = tenant_id
+    t, order_id, mode = tenant_id, basket.order_id, data.delivery.mode
     goods = priced.goods_total
     expires_at = now + timedelta(minutes=policies.orders.payment_ttl_minutes)
     order_no = _new_order_no(now)
-    delivery = msgspec.to_builtins(data.delivery)
-    ((order_id,),) = await fetch(
-        session,
-        _INSERT_ORDER,
-        {
-            "t": t,
-            "order_no": order_no,
-            "c": consumer_id,
-            "store_id": origin.id,
-            "koc_id": koc.id if koc else None,
-            "mode": data.delivery.mode,
-            "delivery": msgspec.json.encode(delivery).decode(),
-            "via_link": data.store is not None,
-            "goods": goods,
-            "discount": priced.discount_total,
-            "fee": priced.delivery_fee,
-            "total": priced.total,
-            "promotion": priced.promotion.code if priced.promotion is not None else None,
-            "trace": msgspec.json.encode(plan.trace).decode(),
-            "expires_at": expires_at,
-        },
+    order_row = (
+        order_id,
+        t,
+        order_no,
+        consumer_id,
+        origin.id,
+        koc.id if koc else None,
+        data.store is not None,
+        mode,
+        msgspec.json.encode(data.delivery).decode(),
+        goods,
+        priced.discount_total,
+        priced.delivery_fee,
+        priced.total,
+        priced.promotion.code if priced.promotion is not None else None,
+        msgspec.json.encode(plan.trace).decode(),
+        expires_at,
     )
-    lines = [(i + 1, skus[line.sku], line.qty, priced.lines[i].discount) for i, line in enumerate(data.lines)]
     line_rows = [
-        (
-            t,
-            order_id,
-            n,
-            s.id,
-            s.product_id,
-            s.code,
-            s.product,
-            s.title,
-            s.spec,
-            s.category,
-            q,
-            s.price,
-            q * s.price,
-            d,
+        (t, order_id, n, s.id, s.product_id, s.code, s.product, s.title, s.spec, s.category, q, s.price, q * s.price, d)
+        for n, s, q, d in (
+            (i + 1, skus[line.sku], line.qty, priced.lines[i].discount) for i, line in enumerate(data.lines)
         )
-        for n, s, q, d in lines
     ]
-    await insert_values(session, "order_lines", _LINE_COLUMNS, line_rows)
-    loc_ids = [locations[sh.location] for sh in plan.shipments]
-    created = await insert_values(
-        session,
-        "fulfilments",
-        _FULFILMENT_COLUMNS,
-        [(t, order_id, loc, data.delivery.mode) for loc in loc_ids],
-        suffix="RETURNING id, location_id",
+    fids = await _fulfilment_ids(session, basket, len(plan.shipments))
+    fulfilment_rows = [
+        (fid, t, order_id, locations[sh.location], mode) for fid, sh in zip(fids, plan.shipments, strict=True)
+    ]
+    fline_rows = [
+        (t, fid, skus[line.sku].id, line.qty) for fid, sh in zip(fids, plan.shipments, strict=True) for line in sh.lines
+    ]
+    # The order first: Citus runs the parts in this order, and each row's foreign keys need the ones before it.
+    parts = (
+        insert_part("o", "orders", _ORDER_COLUMNS, [order_row]),
+        insert_part("l", "order_lines", _LINE_COLUMNS, line_rows),
+        insert_part("f", "fulfilments", _FULFILMENT_COLUMNS, fulfilment_rows),
+        insert_part("fl", "fulfilment_lines", _FULFILMENT_LINE_COLUMNS, fline_rows),
+        enqueue_part(
+            tenant_id=t,
+            kind="orders.expire",
+            payload={"order_id": order_id},
+            run_at=expires_at,
+            dedupe_key=f"expire:{order_id}",
+        ),
     )
-    fid_by_loc = {location_id: fid for fid, location_id in created}
-    fids, fskus, fqtys = [], [], []
-    fulfilments = []
-    for sh in plan.shipments:
-        fid = fid_by_loc[locations[sh.location]]
-        for line in sh.lines:
-            fids.append(fid)
-            fskus.append(skus[line.sku].id)
-            fqtys.append(line.qty)
-        fulfilments.append(
-            FulfilmentRead(
-                id=fid,
-                location=sh.location,
-                kind=data.delivery.mode,
-                status="pending",
-                lines=[FulfilmentLineRead(sku=line.sku, qty=line.qty) for line in sh.lines],
-            )
+    await execute(session, written_together([sql for sql, _ in parts]), {k: v for _, p in parts for k, v in p.items()})
+    fulfilments = [
+        FulfilmentRead(
+            id=fid,
+            location=sh.location,
+            kind=mode,
+            status="pending",
+            lines=[FulfilmentLineRead(sku=line.sku, qty=line.qty) for line in sh.lines],
         )
-    fline_rows = [(t, f, k, q) for f, k, q in zip(fids, fskus, fqtys, strict=True)]
-    await insert_values(session, "fulfilment_lines", _FULFILMENT_LINE_COLUMNS, fline_rows)
-    await enqueue(
-        session,
-        tenant_id=t,
-        kind="orders.expire",
-        payload={"order_id": order_id},
-        run_at=expires_at,
-        dedupe_key=f"expire:{order_id}",
-    )
+        for fid, sh in zip(fids, plan.shipments, strict=True)
+    ]
     return order_id, OrderCreated(
         order_no=order_no,
         status="pending_payment",

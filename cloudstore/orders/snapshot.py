@@ -2,9 +2,10 @@
 
 :data:`SNAPSHOT` reads, in one round trip, the origin store (named, else the consumer's binding), the SKUs with
 the store's prices, the candidate warehouses, the free stock of those SKUs at the store and the warehouses
-(unlocked, as ``[location_id, sku_id, available]`` rows), the KOC, the tenant's policies and the pricing terms
-(:data:`~cloudstore.pricing.service.terms.TERMS_COLUMNS`). Parameters: ``:t``, ``:c``, ``:store``, ``:skus``,
-``:koc`` and ``:now``.
+(unlocked, as ``[location_id, sku_id, available]`` rows), the KOC, the tenant's policies, the pricing terms
+(:data:`~cloudstore.pricing.service.terms.TERMS_COLUMNS`), and the ids the order's rows will take: the order's and
+``:nf`` fulfilments' (drawn from their sequences, so the rows can be written in one statement that names them).
+Parameters: ``:t``, ``:c``, ``:store``, ``:skus``, ``:koc``, ``:now`` and ``:nf``.
 """
 
 from __future__ import annotations
@@ -69,6 +70,8 @@ _SELECT = """
        FROM kocs k WHERE k.tenant_id = :t AND k.code = :koc AND k.active) AS koc,
       (SELECT json_build_array(p.routing, p.attribution, p.commission, p.orders)
        FROM tenant_policies p WHERE p.tenant_id = :t) AS policies,
+      nextval('orders_id_seq') AS order_id,
+      ARRAY(SELECT nextval('fulfilments_id_seq') FROM generate_series(1, CAST(:nf AS int))) AS fulfilment_ids,
     """
 # The pricing terms (delivery policy, promotions, the consumer's coupons) ride in the same round trip.
 SNAPSHOT = text("".join((_SELECT, TERMS_COLUMNS)))
