@@ -129,7 +129,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
             pool_timeout=settings.db_pool_timeout_s,
             prepared_statements=settings.db_prepared_statements,
         )
-        attach(db.sessions, EventBus(wiring.SUBSCRIBERS))
+        attach(db.sessions, EventBus(wiring.SUBSCRIBERS, wiring.STATEMENT_PARTS))
         app.state.db = db
         app.state.payment_providers = wiring.payment_providers(settings)
         app.state.webhook_sender = wiring.webhook_sender(settings)

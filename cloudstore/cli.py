@@ -148,7 +148,7 @@ async def _run_job_worker(url: str, settings: Settings, started: Callable[[Worke
     from cloudstore.lib.jobs import Worker
 
     db = Database(url, pool_size=2, max_overflow=2)
-    attach(db.sessions, EventBus(wiring.SUBSCRIBERS))
+    attach(db.sessions, EventBus(wiring.SUBSCRIBERS, wiring.STATEMENT_PARTS))
     providers = wiring.payment_providers(settings)
     sender = wiring.webhook_sender(settings)
     try:

@@ -133,12 +133,20 @@ from cloudstore.web.pages import StorefrontPages, static_assets
 if TYPE_CHECKING:
     from litestar.types import ControllerRouterHandler
 
-    from cloudstore.lib.events import Subscriber
+    from cloudstore.lib.events import PartsSubscriber, Subscriber
     from cloudstore.lib.jobs import JobHandler
     from cloudstore.lib.settings import Settings
     from cloudstore.payments.gateways.base import PaymentProvider
 
-__all__ = ("CONTROLLERS", "SUBSCRIBERS", "TENANT_FILE_SECTIONS", "job_handlers", "payment_providers", "webhook_sender")
+__all__ = (
+    "CONTROLLERS",
+    "STATEMENT_PARTS",
+    "SUBSCRIBERS",
+    "TENANT_FILE_SECTIONS",
+    "job_handlers",
+    "payment_providers",
+    "webhook_sender",
+)
 
 #: Every controller of the HTTP API, in the order the OpenAPI document lists them.
 CONTROLLERS: tuple[ControllerRouterHandler, ...] = (
@@ -210,7 +218,6 @@ CONTROLLERS: tuple[ControllerRouterHandler, ...] = (
 #: Who reacts to each event, in the order they run (in the emitter's transaction). Analytics runs after
 #: attribution and commission, whose results it counts.
 SUBSCRIBERS: Mapping[type, tuple[Subscriber, ...]] = {
-    OrderPlaced: (webhook_order_placed,),
     OrderPaid: (on_order_paid, analytics_order_paid, webhook_order_paid),
     OrderCompleted: (on_order_completed,),
     OrderRefunded: (on_order_refunded, analytics_order_refunded, webhook_order_refunded),
@@ -223,6 +230,11 @@ SUBSCRIBERS: Mapping[type, tuple[Subscriber, ...]] = {
     CommissionAvailable: (webhook_commission_available,),
     SettlementCreated: (webhook_settlement_created,),
     CodeDiverted: (webhook_code_diverted,),
+}
+
+#: Who reacts to each event with statement parts that ride in the emitter's own write (its hot path).
+STATEMENT_PARTS: Mapping[type, tuple[PartsSubscriber, ...]] = {
+    OrderPlaced: (webhook_order_placed,),
 }
 
 #: The tenant file's sections after the tenant itself, in dependency order (each names what came before it).

@@ -1,12 +1,12 @@
 """Placing an order: plan on unlocked stock, price it, write the order, then lock and reserve the planned rows.
 
-Statements: the snapshot (with the pricing terms and the unlocked stock), the order, its lines, its
-fulfilments and their lines, the expiry job, the coupon locked (only when one is used), the ``OrderPlaced``
-subscribers (the webhook outbox, one statement), then one statement that locks the planned stock rows in key
-order (``FOR NO KEY UPDATE``) and reserves them if every one still has enough. A hot row is held only for that
-statement and the commit. An order the snapshot already shows short (a sold-out flash sale) is refused before
-anything is written. If another order took the stock since the snapshot, the work since the plan is rolled
-back to a savepoint and planned (and priced) again on locked, fresh rows.
+Statements: the snapshot (with the pricing terms, the unlocked stock and the new rows' ids), one statement that
+writes the order, its lines, its fulfilments and their lines, the expiry job and what the ``OrderPlaced``
+subscribers write (the webhook outbox), the coupon locked (only when one is used), then one statement that
+locks the planned stock rows in key order (``FOR NO KEY UPDATE``) and reserves them if every one still has
+enough. A hot row is held only for that statement and the commit. An order the snapshot already shows short (a
+sold-out flash sale) is refused before anything is written. If another order took the stock since the snapshot,
+the work since the plan is rolled back to a savepoint and planned (and priced) again on locked, fresh rows.
 
 A cart found short is remembered in the process for :data:`SHORT_FOR` (half a second): the same cart (tenant,
 store, lines, delivery) asked for again in that time is refused straight after its idempotency claim, without
@@ -30,13 +30,15 @@ from sqlalchemy import text
 from cloudstore.inventory import reservations
 from cloudstore.lib.db import execute
 from cloudstore.lib.errors import InsufficientStock
+from cloudstore.lib.events import parts_of
 from cloudstore.orders import placing
-from cloudstore.orders.events import OrderPlaced, publish
+from cloudstore.orders.events import OrderPlaced
 from cloudstore.pricing.service.terms import CouponNotUsable, PriceChanged, lock_coupon
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
+    from cloudstore.lib.db import Part
     from cloudstore.orders.schemas import OrderCreate, OrderCreated
     from cloudstore.pricing.model import PriceBreakdown
 
@@ -102,7 +104,19 @@ async def _record(
     now: datetime,
 ) -> OrderCreated:
     priced = priced_for_placing(basket, planned, now)
-    order_id, created = await placing.record(session, tenant_id, basket, planned, priced, now)
+
+    def placed(created: OrderCreated) -> list[Part]:
+        # The subscribers (the webhook outbox) write in the order's own statement, before any stock row is locked.
+        event = OrderPlaced(
+            tenant_id=tenant_id,
+            order_no=created.order_no,
+            total=created.total,
+            expires_at=created.expires_at,
+            placed_at=now,
+        )
+        return parts_of(session, event)
+
+    order_id, created = await placing.record(session, tenant_id, basket, planned, priced, now, also=placed)
     if priced.coupon is not None:
         await lock_coupon(
             session,
@@ -112,17 +126,6 @@ async def _record(
             order_id=order_id,
             now=now,
         )
-    # Before the stock rows are locked, so the subscribers (the webhook outbox) do not lengthen their hold.
-    await publish(
-        session,
-        OrderPlaced(
-            tenant_id=tenant_id,
-            order_no=created.order_no,
-            total=created.total,
-            expires_at=created.expires_at,
-            placed_at=now,
-        ),
-    )
     return created
 
 

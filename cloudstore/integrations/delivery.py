@@ -23,6 +23,7 @@ import msgspec
 from sqlalchemy import text
 from standardwebhooks import Webhook
 
+from cloudstore.lib.db import Part, write_together
 from cloudstore.lib.errors import ValidationFailed
 from cloudstore.lib.jobs import enqueue
 
@@ -38,6 +39,7 @@ __all__ = (
     "SendResult",
     "WebhookSender",
     "deliver",
+    "event_parts",
     "record_event",
 )
 
@@ -182,22 +184,31 @@ def new_secret() -> str:
     return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
 
 
-# One statement: the outbox rows (one per subscribed endpoint) and a job for each. RETURNING and ON CONFLICT
-# make Citus run both inserts as INSERTs rather than COPY, which row-level security refuses.
-_RECORD = text(
-    """
-    WITH d AS (
-      INSERT INTO webhook_deliveries (tenant_id, endpoint_id, message_id, event, body, next_attempt_at)
-      SELECT e.tenant_id, e.id, :m, :ev, :body, :now FROM webhook_endpoints e
-      WHERE e.tenant_id = :t AND e.active AND CAST(:ev AS text) = ANY(e.events)
+# The outbox rows (one per subscribed endpoint) and a job for each, as two parts of one statement. RETURNING and
+# ON CONFLICT make Citus run both inserts as INSERTs rather than COPY, which row-level security refuses.
+_DELIVERIES = """INSERT INTO webhook_deliveries (tenant_id, endpoint_id, message_id, event, body, next_attempt_at)
+      SELECT e.tenant_id, e.id, :wh_m, :wh_ev, :wh_body, :wh_now FROM webhook_endpoints e
+      WHERE e.tenant_id = :wh_t AND e.active AND CAST(:wh_ev AS text) = ANY(e.events)
       ON CONFLICT (tenant_id, endpoint_id, message_id) DO NOTHING
-      RETURNING tenant_id, id
-    )
-    INSERT INTO jobs (tenant_id, kind, payload, run_at, dedupe_key)
-    SELECT d.tenant_id, :kind, jsonb_build_object('delivery_id', d.id), :now, 'webhook:' || d.id || '/1' FROM d
-    ON CONFLICT (tenant_id, dedupe_key) DO NOTHING
-    """
-)
+      RETURNING tenant_id, id"""
+_DELIVERY_JOBS = """INSERT INTO jobs (tenant_id, kind, payload, run_at, dedupe_key)
+    SELECT d.tenant_id, :wh_kind, jsonb_build_object('delivery_id', d.id), :wh_now, 'webhook:' || d.id || '/1'
+    FROM wh_d d
+    ON CONFLICT (tenant_id, dedupe_key) DO NOTHING"""
+
+
+def event_parts(tenant_id: int, event: str, data: dict[str, Any], now: datetime, *, key: str) -> list[Part]:
+    """:func:`record_event` as parts of the caller's own statement (:func:`cloudstore.lib.db.write_together`)."""
+    body = msgspec.json.encode({"type": event, "timestamp": now.astimezone(UTC).isoformat(), "data": data}).decode()
+    params = {
+        "wh_t": tenant_id,
+        "wh_m": f"msg_{tenant_id}_{key}",
+        "wh_ev": event,
+        "wh_body": body,
+        "wh_now": now,
+        "wh_kind": DELIVER_JOB,
+    }
+    return [Part("wh_d", _DELIVERIES, params), Part("wh_j", _DELIVERY_JOBS, {})]
 
 
 async def record_event(
@@ -208,11 +219,7 @@ async def record_event(
     ``key`` names the occurrence (e.g. the order number and the event), so the message id is stable and an
     event recorded twice is delivered once.
     """
-    body = msgspec.json.encode({"type": event, "timestamp": now.astimezone(UTC).isoformat(), "data": data}).decode()
-    message_id = f"msg_{tenant_id}_{key}"
-    await session.execute(
-        _RECORD, {"t": tenant_id, "m": message_id, "ev": event, "body": body, "now": now, "kind": DELIVER_JOB}
-    )
+    await write_together(session, event_parts(tenant_id, event, data, now, key=key))
 
 
 _LOAD = text(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol
 
-from cloudstore.integrations.delivery import record_event
+from cloudstore.integrations.delivery import event_parts, record_event
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 
     from cloudstore.aftersales.events import AfterSaleRefunded, AfterSaleRequested
     from cloudstore.codes.events import CodeDiverted
+    from cloudstore.lib.db import Part
     from cloudstore.orders.events import FulfilmentMoved, OrderClosed, OrderPaid, OrderPlaced, OrderRefunded
 
 __all__ = (
@@ -39,10 +40,12 @@ _FULFILMENT_EVENTS = {
 }
 
 
-async def on_order_placed(session: AsyncSession, event: OrderPlaced) -> None:
-    """``order.created``: stock is reserved and the order waits for payment until ``expires_at``."""
-    await record_event(
-        session,
+def on_order_placed(event: OrderPlaced) -> list[Part]:
+    """``order.created``: stock is reserved and the order waits for payment until ``expires_at``.
+
+    Parts of the placing statement (placing is the hot path): the outbox rows ride in the order's own write.
+    """
+    return event_parts(
         event.tenant_id,
         "order.created",
         {"order_no": event.order_no, "total": event.total, "expires_at": event.expires_at.isoformat()},

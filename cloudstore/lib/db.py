@@ -23,7 +23,7 @@ import logging
 import re
 from collections.abc import AsyncIterator, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from sqlalchemy import Row, TextClause, event, text
 from sqlalchemy.engine import make_url
@@ -48,6 +48,7 @@ __all__ = (
     "WORKER_ROLE",
     "Database",
     "GuardError",
+    "Part",
     "StaffRevoked",
     "admin_engine",
     "assume_role",
@@ -62,6 +63,7 @@ __all__ = (
     "scope_to_staff",
     "set_tenant",
     "start_embedded",
+    "write_together",
     "written_together",
 )
 
@@ -562,6 +564,14 @@ def _insert_values(table: str, columns: tuple[str, ...], rows: int, suffix: str)
     return text(f"INSERT INTO {table} ({', '.join(columns)}) VALUES {values} {suffix}".rstrip())  # noqa: S608
 
 
+class Part(NamedTuple):
+    """One write of a statement that writes several tables (:func:`write_together`)."""
+
+    name: str  #: its CTE's name, which later parts may read its ``RETURNING`` rows by
+    sql: str  #: an ``INSERT``/``UPDATE`` with ``:name`` parameters
+    params: dict[str, Any]  #: its parameters, named uniquely within the statement
+
+
 @functools.lru_cache(maxsize=256)
 def _part_sql(name: str, table: str, columns: tuple[str, ...], rows: int, suffix: str) -> str:
     values = ", ".join("(" + ", ".join(f":{name}_{c}_{r}" for c in columns) + ")" for r in range(rows))
@@ -570,33 +580,38 @@ def _part_sql(name: str, table: str, columns: tuple[str, ...], rows: int, suffix
 
 def insert_part(
     name: str, table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]], *, suffix: str = ""
-) -> tuple[str, dict[str, Any]]:
-    """One table's ``INSERT … VALUES`` as a part of :func:`written_together`: its SQL and its parameters.
+) -> Part:
+    """One table's ``INSERT … VALUES`` as a part of :func:`write_together`.
 
     The parameters are named after ``name`` (unique within the statement). ``table``, ``columns`` and
     ``suffix`` are names from the code; ``rows`` is at most a few hundred rows (one statement's parameters).
     """
     params = {f"{name}_{c}_{r}": v for r, row in enumerate(rows) for c, v in zip(columns, row, strict=True)}
-    return _part_sql(name, table, columns, len(rows), suffix), params
+    return Part(name, _part_sql(name, table, columns, len(rows), suffix), params)
 
 
 @functools.lru_cache(maxsize=256)
-def _together(parts: tuple[str, ...]) -> TextClause:
-    *first, last = parts
-    ctes = ", ".join(f"w{i} AS ({sql})" for i, sql in enumerate(first))
+def _together(parts: tuple[tuple[str, str], ...]) -> TextClause:
+    *first, (_, last) = parts
+    ctes = ", ".join(f"{name} AS ({sql})" for name, sql in first)
     return text(f"WITH {ctes} {last}" if first else last)
 
 
-def written_together(parts: Sequence[str]) -> TextClause:
-    """Several writes (``INSERT … VALUES`` of :func:`insert_part` and the like) as one statement: one round trip.
+def written_together(parts: Sequence[Part]) -> TextClause:
+    """Several writes as one statement: each part but the last a data-modifying CTE, the last the main statement.
 
-    Each but the last becomes a data-modifying CTE, the last the main statement; none may read another's rows
-    (PostgreSQL runs them on one snapshot), and each row's foreign keys are checked when the statement ends, so a
-    part may insert rows that point at rows an earlier part inserts. Citus runs a router statement's CTEs one
-    after the other, in the order given: put the rows others point at first. Every part targets the same
-    tenant, so Citus routes the whole statement to that tenant's shards.
+    No part may read another's table (PostgreSQL runs them all on one snapshot) but it may read an earlier
+    part's ``RETURNING`` rows by its name; each row's foreign keys are checked when the statement ends, so a part
+    may insert rows that point at rows an earlier part inserts. Citus runs a router statement's CTEs one after
+    the other, in the order given: put the rows others point at first. Every part targets the same tenant, so
+    Citus routes the whole statement to that tenant's shards.
     """
-    return _together(tuple(parts))
+    return _together(tuple((p.name, p.sql) for p in parts))
+
+
+async def write_together(session: AsyncSession | AsyncConnection, parts: Sequence[Part]) -> None:
+    """Run :func:`written_together`'s statement straight on the driver (see :func:`execute`): one round trip."""
+    await execute(session, written_together(parts), {k: v for p in parts for k, v in p.params.items()})
 
 
 async def insert_rows(

@@ -25,7 +25,7 @@ from sqlalchemy import CheckConstraint, Column, DateTime, Index, Text, UniqueCon
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field
 
-from cloudstore.lib.db import ROLE_OPTION, WORKER_ROLE, execute, set_tenant
+from cloudstore.lib.db import ROLE_OPTION, WORKER_ROLE, Part, execute, set_tenant
 from cloudstore.lib.idempotency import RETENTION as IDEMPOTENCY_RETENTION
 from cloudstore.lib.tables import TenantTable, counter, id_column, now_column, word
 
@@ -84,16 +84,20 @@ _ENQUEUE_PART = """INSERT INTO jobs (tenant_id, kind, payload, run_at, dedupe_ke
 
 def enqueue_part(
     *, tenant_id: int, kind: str, payload: dict[str, Any], run_at: datetime | None = None, dedupe_key: str | None = None
-) -> tuple[str, dict[str, Any]]:
-    """:func:`enqueue` as a part of a statement that writes several tables (``cloudstore.lib.db.written_together``):
-    its SQL and parameters, so the job rides in the caller's own round trip."""
-    return _ENQUEUE_PART, {
-        "job_t": tenant_id,
-        "job_kind": kind,
-        "job_payload": msgspec.json.encode(payload).decode(),
-        "job_run_at": run_at,
-        "job_dedupe_key": dedupe_key,
-    }
+) -> Part:
+    """:func:`enqueue` as a part of a statement that writes several tables (:func:`cloudstore.lib.db.write_together`),
+    so the job rides in the caller's own round trip."""
+    return Part(
+        "job",
+        _ENQUEUE_PART,
+        {
+            "job_t": tenant_id,
+            "job_kind": kind,
+            "job_payload": msgspec.json.encode(payload).decode(),
+            "job_run_at": run_at,
+            "job_dedupe_key": dedupe_key,
+        },
+    )
 
 
 _ENQUEUE = text(_ENQUEUE_PART)
@@ -109,7 +113,7 @@ async def enqueue(
     dedupe_key: str | None = None,
 ) -> None:
     """Add a job in the caller's transaction, so it exists exactly when the caller's change commits."""
-    _, params = enqueue_part(tenant_id=tenant_id, kind=kind, payload=payload, run_at=run_at, dedupe_key=dedupe_key)
+    params = enqueue_part(tenant_id=tenant_id, kind=kind, payload=payload, run_at=run_at, dedupe_key=dedupe_key).params
     await execute(session, _ENQUEUE, params)  # straight on the driver
 
 

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Protocol, TypeVar
 import msgspec
 from sqlalchemy import text
 
-from cloudstore.lib.db import execute, fetch, insert_part, written_together
+from cloudstore.lib.db import fetch, insert_part, write_together
 from cloudstore.lib.errors import InsufficientStock, ValidationFailed
 from cloudstore.lib.jobs import enqueue_part
 from cloudstore.orders.schemas import FulfilmentLineRead, FulfilmentRead, OrderCreate, OrderCreated, PricedLineRead
@@ -51,10 +51,11 @@ from cloudstore.routing.engine import (
 from cloudstore.tenancy.service import policies_from_row
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
     from sqlalchemy.ext.asyncio import AsyncSession
 
+    from cloudstore.lib.db import Part
     from cloudstore.pricing.model import PriceBreakdown
     from cloudstore.pricing.service.terms import PricingTerms
     from cloudstore.tenancy.service import Policies
@@ -328,9 +329,14 @@ async def record(
     planned: PlannedOrder,
     priced: PriceBreakdown,
     now: datetime,
+    *,
+    also: Callable[[OrderCreated], Sequence[Part]] = lambda _: (),
 ) -> tuple[int, OrderCreated]:
     """Write the order waiting for payment at its price (discounts frozen per line), its lines and
     fulfilments, and queue its expiry, all in one statement; returns the order's id and what the consumer is told.
+
+    ``also`` gives, for what the consumer is told, more parts for the same statement (what the subscribers of the
+    order being placed write).
     """
     data, policies, origin, koc, skus = basket.data, basket.policies, basket.origin, basket.koc, basket.skus
     consumer_id, plan, locations = basket.consumer_id, planned.plan, planned.locations
@@ -383,7 +389,6 @@ async def record(
             dedupe_key=f"expire:{order_id}",
         ),
     )
-    await execute(session, written_together([sql for sql, _ in parts]), {k: v for _, p in parts for k, v in p.items()})
     fulfilments = [
         FulfilmentRead(
             id=fid,
@@ -394,7 +399,7 @@ async def record(
         )
         for fid, sh in zip(fids, plan.shipments, strict=True)
     ]
-    return order_id, OrderCreated(
+    created = OrderCreated(
         order_no=order_no,
         status="pending_payment",
         goods_total=goods,
@@ -408,3 +413,5 @@ async def record(
             for p in priced.lines
         ],
     )
+    await write_together(session, [*parts, *also(created)])
+    return order_id, created

@@ -33,7 +33,7 @@ from cloudstore.lib.errors import InsufficientStock
 from cloudstore.lib.events import _BUS, EventBus
 from cloudstore.lib.idempotency import StoredResponse, begin_idempotent, finish_idempotent
 from cloudstore.orders.schemas import OrderCreate
-from cloudstore.wiring import SUBSCRIBERS
+from cloudstore.wiring import STATEMENT_PARTS, SUBSCRIBERS
 
 __all__ = ("RawSession", "create_app")
 
@@ -181,7 +181,7 @@ def create_app() -> Litestar:
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         pool = await asyncpg.create_pool(url, min_size=4, max_size=int(os.environ.get("BENCH_POOL", "20")), reset=_keep)
         app.state.pool = pool
-        app.state.bus = EventBus(SUBSCRIBERS)
+        app.state.bus = EventBus(SUBSCRIBERS, STATEMENT_PARTS)
         app.state.tokens = TokenCodec(os.environ["BENCH_SECRET_KEY"], timedelta(hours=6))
         app.state.tenants = {r["slug"]: r["id"] for r in await pool.fetch("SELECT slug, id FROM tenants")}
         try:
