@@ -21,6 +21,11 @@ of an older commit, run from that checkout's ``.venv``):
    Each run reports the server's CPU time (user + system, its worker processes included) per order placed,
    and the machine's 1-minute load average.
 
+With ``--rounds N``, afterwards: every server up at once on its own fresh database, ``N`` rounds of the
+orders run, the servers taking turns within each round (the first of each round rotating), and the median
+orders/s of each with the ratios of the medians: on a shared virtual machine whose speed drifts over minutes,
+alternating short runs compare the servers under the same conditions better than one long run each.
+
 The client is a minimal asyncio HTTP/1.1 client (``harness.RawClient``), one keep-alive connection per client.
 """
 
@@ -32,6 +37,7 @@ import contextlib
 import json
 import os
 import random
+import statistics
 import sys
 import tempfile
 import time
@@ -418,6 +424,48 @@ async def measure(target: Target, args: argparse.Namespace, logs: Path) -> Measu
     return Measured(target.name, runs, flash, ok, throughput)
 
 
+async def alternate(targets: list[Target], args: argparse.Namespace, logs: Path) -> None:
+    """Every server up at once, then ``--rounds`` rounds of the orders run, the servers taking turns."""
+    dbs = []
+    loads: list[Load] = []
+    c = args.concurrency
+    try:
+        with contextlib.ExitStack() as stack:
+            for target in targets:
+                db = await new_database("cloudstore-bench-orders", args.database_url)
+                dbs.append(db)
+                stores, tokens = await seed(db.url, 200)
+                rng = random.Random(5)
+                bodies = [order_body(rng, rng.choice(stores[:10])) for _ in range(2000)]
+                log = logs / f"{target.name.replace(' ', '-')}-rounds.log"
+                base = stack.enter_context(
+                    serve(target.factory, _server_env(target, db.url, args), log, workers=args.workers,
+                          app_dir=target.app_dir)
+                )  # fmt: skip
+                loads.append(Load(base, server_pid(base), tokens, bodies, f"{target.name}-rounds-{os.getpid()}"))
+            for load in loads:
+                await closed_loop("warm-up", load, None, concurrency=c, duration=2)
+            rps: dict[str, list[float]] = {t.name: [] for t in targets}
+            print(f"\nrounds: orders c={c}, {args.duration:g} s each, servers taking turns (orders/s, cpu ms/o, load)")
+            for r in range(args.rounds):
+                cells = []
+                for i in range(len(targets)):
+                    k = (i + r) % len(targets)
+                    run_ = await closed_loop(f"orders c={c}", loads[k], None, concurrency=c, duration=args.duration)
+                    rps[targets[k].name].append(run_.result.rps)
+                    cells.append(f"{targets[k].name} {run_.result.rps:.1f} ({run_.cpu_ms_per_order:.2f}, {run_.load})")
+                print(f"  round {r + 1}: " + "; ".join(cells), flush=True)
+    finally:
+        for db in dbs:
+            await drop_database(db)
+    medians = {name: statistics.median(v) for name, v in rps.items()}
+    print("medians: " + ", ".join(f"{name} {m:.1f}" for name, m in medians.items()))
+    if medians.get("cloudstore") and medians.get("baseline"):
+        print(f"cloudstore / baseline (medians): {medians['cloudstore'] / medians['baseline']:.1%}")
+    if medians.get("cloudstore") and medians.get("before"):
+        print(f"cloudstore / before (medians): {medians['cloudstore'] / medians['before']:.2f}×")
+
+
 def report(measured: list[Measured], args: argparse.Namespace) -> None:
     """Print every server's table, the flash sale, and the ratios."""
     print(
@@ -453,6 +501,8 @@ async def run(args: argparse.Namespace) -> None:
         print(f"  {m.name}: {m.throughput:.1f} orders/s; flash sale {'ok' if m.flash_ok else 'UNEXPECTED'}", flush=True)
         measured.append(m)
     report(measured, args)
+    if args.rounds > 1:
+        await alternate(targets, args, logs)
     print(f"server logs: {logs}")
     if not all(m.flash_ok for m in measured):
         raise SystemExit(1)
@@ -475,6 +525,12 @@ def main() -> None:
         type=Path,
         help="another checkout (with its .venv, e.g. a git worktree of an older commit) measured the same way "
         "after this one, for a before/after in the same run",
+    )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="afterwards, this many rounds of the orders run with every server up and taking turns (medians)",
     )
     parser.add_argument("--quick", action="store_true", help="5 s runs, 500 flash-sale buyers")
     add_database_url_option(parser)
