@@ -559,9 +559,14 @@ _ROWS_PER_INSERT = 500  # asyncpg binds at most 32767 parameters per statement
 
 
 @functools.lru_cache(maxsize=256)
+def _values_sql(prefix: str, table: str, columns: tuple[str, ...], rows: int, suffix: str) -> str:
+    values = ", ".join("(" + ", ".join(f":{prefix}{c}_{r}" for c in columns) + ")" for r in range(rows))
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES {values} {suffix}".rstrip()  # noqa: S608
+
+
+@functools.lru_cache(maxsize=256)
 def _insert_values(table: str, columns: tuple[str, ...], rows: int, suffix: str) -> TextClause:
-    values = ", ".join("(" + ", ".join(f":{c}_{r}" for c in columns) + ")" for r in range(rows))
-    return text(f"INSERT INTO {table} ({', '.join(columns)}) VALUES {values} {suffix}".rstrip())  # noqa: S608
+    return text(_values_sql("", table, columns, rows, suffix))
 
 
 class Part(NamedTuple):
@@ -570,12 +575,6 @@ class Part(NamedTuple):
     name: str  #: its CTE's name, which later parts may read its ``RETURNING`` rows by
     sql: str  #: an ``INSERT``/``UPDATE`` with ``:name`` parameters
     params: dict[str, Any]  #: its parameters, named uniquely within the statement
-
-
-@functools.lru_cache(maxsize=256)
-def _part_sql(name: str, table: str, columns: tuple[str, ...], rows: int, suffix: str) -> str:
-    values = ", ".join("(" + ", ".join(f":{name}_{c}_{r}" for c in columns) + ")" for r in range(rows))
-    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES {values} {suffix}".rstrip()  # noqa: S608
 
 
 def insert_part(
@@ -587,7 +586,7 @@ def insert_part(
     ``suffix`` are names from the code; ``rows`` is at most a few hundred rows (one statement's parameters).
     """
     params = {f"{name}_{c}_{r}": v for r, row in enumerate(rows) for c, v in zip(columns, row, strict=True)}
-    return Part(name, _part_sql(name, table, columns, len(rows), suffix), params)
+    return Part(name, _values_sql(f"{name}_", table, columns, len(rows), suffix), params)
 
 
 @functools.lru_cache(maxsize=256)
