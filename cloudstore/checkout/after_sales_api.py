@@ -65,7 +65,7 @@ class ShopAfterSaleController(Controller):
             scope=f"{consumer.actor}:after-sales:{order_no}",
             status_code=201,
             key=idempotency_key,
-            run=lambda: journey.request(db, shop.id, consumer.subject_id, order_no, data),
+            run=lambda _: journey.request(db, shop.id, consumer.subject_id, order_no, data),
         )
 
     @get("/orders/{order_no:str}/after-sales", responses=problems(401, 404, 422), summary="An order's after-sales")

@@ -81,7 +81,7 @@ class ShopCheckoutController(Controller):
             scope=f"{consumer.actor}:orders",
             status_code=201,
             key=idempotency_key,
-            run=lambda: place_order(db, shop.id, consumer.subject_id, data),
+            run=lambda reply: place_order(db, shop.id, consumer.subject_id, data, reply=reply),
         )
 
     @get("/", responses=problems(401, 404, 422), summary="The consumer's orders")
@@ -123,7 +123,7 @@ class ShopCheckoutController(Controller):
             scope=f"{consumer.actor}:pay:{order_no}",
             status_code=200,
             key=idempotency_key,
-            run=lambda: start_payment(db, shop.id, providers, order_no, consumer.subject_id, data.provider),
+            run=lambda _: start_payment(db, shop.id, providers, order_no, consumer.subject_id, data.provider),
         )
 
     @post("/{order_no:str}/cancel", status_code=200, responses=problems(401, 404, 409, 503), summary="Cancel")
@@ -192,7 +192,7 @@ class HqCheckoutController(Controller):
             scope=f"{principal.actor}:refund:{order_no}",
             status_code=201,
             key=idempotency_key,
-            run=lambda: refund_order(db, principal.tenant_id, providers, order_no, data),
+            run=lambda _: refund_order(db, principal.tenant_id, providers, order_no, data),
         )
 
 

@@ -1,12 +1,15 @@
-"""Placing an order: plan on unlocked stock, price it, write the order, then lock and reserve the planned rows.
+"""Placing an order: plan on unlocked stock, price it, lock and reserve the planned rows, then write the order.
 
-Statements: the snapshot (with the pricing terms, the unlocked stock and the new rows' ids), one statement that
-writes the order, its lines, its fulfilments and their lines, the expiry job and what the ``OrderPlaced``
-subscribers write (the webhook outbox), the coupon locked (only when one is used), then one statement that
+Statements: the snapshot (with the pricing terms, the unlocked stock and the new rows' ids); one statement that
 locks the planned stock rows in key order (``FOR NO KEY UPDATE``) and reserves them if every one still has
-enough. A hot row is held only for that statement and the commit. An order the snapshot already shows short (a
-sold-out flash sale) is refused before anything is written. If another order took the stock since the snapshot,
-the work since the plan is rolled back to a savepoint and planned (and priced) again on locked, fresh rows.
+enough, else none (after a savepoint: the rows a failed attempt looked at stay locked until it is rolled back
+to); one statement that writes the order, its lines, its fulfilments and their lines, the expiry
+job, what the ``OrderPlaced`` subscribers write (the webhook outbox) and, under an idempotency key, the stored
+response; then the coupon locked (only when one is used). A hot row is held for the order's statement and the
+commit. An order the snapshot already shows short (a sold-out flash sale) is refused before anything is
+locked, and a price or coupon that does not hold is refused before too. If another order took the stock since
+the snapshot, nothing was reserved: the savepoint is rolled back to, and the rows locked in key order and the
+order planned (and priced) again on them.
 
 A cart found short is remembered in the process for :data:`SHORT_FOR` (half a second): the same cart (tenant,
 store, lines, delivery) asked for again in that time is refused straight after its idempotency claim, without
@@ -39,12 +42,14 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from cloudstore.lib.db import Part
+    from cloudstore.lib.idempotency import Reply
     from cloudstore.orders.schemas import OrderCreate, OrderCreated
     from cloudstore.pricing.model import PriceBreakdown
 
 __all__ = ("place_order", "priced_for_placing")
 
 _SAVEPOINT = text("SAVEPOINT before_reservation")
+_ROLLBACK_TO_SAVEPOINT = text("ROLLBACK TO SAVEPOINT before_reservation")
 
 #: Seconds a cart found short is answered as short without being planned again.
 SHORT_FOR = 0.5
@@ -101,12 +106,12 @@ async def _record(
     tenant_id: int,
     basket: placing.Basket,
     planned: placing.PlannedOrder,
+    priced: PriceBreakdown,
     now: datetime,
+    reply: Reply | None,
 ) -> OrderCreated:
-    priced = priced_for_placing(basket, planned, now)
-
     def placed(created: OrderCreated) -> list[Part]:
-        # The subscribers (the webhook outbox) write in the order's own statement, before any stock row is locked.
+        # The subscribers (the webhook outbox) write in the order's own statement, and the stored response last.
         event = OrderPlaced(
             tenant_id=tenant_id,
             order_no=created.order_no,
@@ -114,9 +119,11 @@ async def _record(
             expires_at=created.expires_at,
             placed_at=now,
         )
-        return parts_of(session, event)
+        return [*parts_of(session, event), *([reply.part(created)] if reply is not None else [])]
 
-    order_id, created = await placing.record(session, tenant_id, basket, planned, priced, now, also=placed)
+    order_id, created, count = await placing.record(session, tenant_id, basket, planned, priced, now, also=placed)
+    if reply is not None:
+        reply.stored(count)
     if priced.coupon is not None:
         await lock_coupon(
             session,
@@ -130,9 +137,18 @@ async def _record(
 
 
 async def place_order(
-    session: AsyncSession, tenant_id: int, consumer_id: int, data: OrderCreate, now: datetime | None = None
+    session: AsyncSession,
+    tenant_id: int,
+    consumer_id: int,
+    data: OrderCreate,
+    now: datetime | None = None,
+    *,
+    reply: Reply | None = None,
 ) -> OrderCreated:
-    """Route and price the order, reserve all of its stock or none, and record it as waiting for payment."""
+    """Route and price the order, reserve all of its stock or none, and record it as waiting for payment.
+
+    With ``reply`` (the request holds an idempotency key), the response is stored in the order's own statement.
+    """
     now = now or datetime.now(UTC)
     cart = _cart(tenant_id, consumer_id, data)
     _known_short(cart)
@@ -142,18 +158,18 @@ async def place_order(
     except InsufficientStock as exc:
         _remember_short(cart, exc)
         raise
+    priced = priced_for_placing(basket, planned, now)
     await execute(session, _SAVEPOINT, {})
-    created = await _record(session, tenant_id, basket, planned, now)
-    if await reservations.reserve_if_available(session, tenant_id, _takes(planned)):
-        return created
-    # Lost a race for the stock: start again from the plan, this time planning on locked rows.
-    await session.execute(text("ROLLBACK TO SAVEPOINT before_reservation"))
-    stock = await reservations.available(session, tenant_id, basket.location_ids, basket.sku_ids, lock=True)
-    try:
-        planned = placing.plan(basket, stock)
-    except InsufficientStock as exc:
-        _remember_short(cart, exc)
-        raise
-    created = await _record(session, tenant_id, basket, planned, now)
-    await reservations.reserve(session, tenant_id, _takes(planned), basket.sku_codes)
-    return created
+    if not await reservations.reserve_if_available(session, tenant_id, _takes(planned)):
+        # Lost a race for the stock: nothing was reserved, but the rows looked at stay locked (out of key order
+        # for what follows) until the savepoint is rolled back to. Then plan again on locked, fresh rows.
+        await execute(session, _ROLLBACK_TO_SAVEPOINT, {})
+        stock = await reservations.available(session, tenant_id, basket.location_ids, basket.sku_ids, lock=True)
+        try:
+            planned = placing.plan(basket, stock)
+        except InsufficientStock as exc:
+            _remember_short(cart, exc)
+            raise
+        priced = priced_for_placing(basket, planned, now)
+        await reservations.reserve(session, tenant_id, _takes(planned), basket.sku_codes)
+    return await _record(session, tenant_id, basket, planned, priced, now, reply)

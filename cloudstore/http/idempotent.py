@@ -9,7 +9,7 @@ import msgspec
 from litestar import MediaType, Response
 from litestar.params import HeaderParameter
 
-from cloudstore.lib.idempotency import MAX_KEY_LENGTH, StoredResponse, begin_idempotent, finish_idempotent
+from cloudstore.lib.idempotency import MAX_KEY_LENGTH, Reply, StoredResponse, begin_idempotent, finish_idempotent
 
 if TYPE_CHECKING:
     from litestar import Request
@@ -50,12 +50,13 @@ async def idempotent(
     scope: str,
     status_code: int,
     key: str | None,
-    run: Callable[[], Awaitable[msgspec.Struct]],
+    run: Callable[[Reply], Awaitable[msgspec.Struct]],
 ) -> Response[Any]:
     """Run ``run`` at most once for this key; replay its stored response for repeats.
 
     ``scope`` names the caller and the operation (e.g. ``consumer:7:orders``) so one caller's key never
-    matches another's.
+    matches another's. ``run`` is handed the :class:`~cloudstore.lib.idempotency.Reply`: a journey that stores
+    the response in its own last statement sends what it stored; for any other the response is stored after it.
     """
     body = await request.body()
     claim = await begin_idempotent(db, tenant_id=tenant_id, scope=scope, key=key, body=body)
@@ -66,6 +67,10 @@ async def idempotent(
             media_type=MediaType.JSON,
             headers={"Idempotent-Replayed": "true"},
         )
-    encoded = msgspec.json.encode(await run())
-    await finish_idempotent(db, claim, status_code=status_code, body=encoded)
+    reply = Reply(claim, status_code)
+    result = await run(reply)
+    encoded = reply.body
+    if encoded is None:
+        encoded = msgspec.json.encode(result)
+        await finish_idempotent(db, claim, status_code=status_code, body=encoded)
     return Response(content=encoded, status_code=status_code, media_type=MediaType.JSON)

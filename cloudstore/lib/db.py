@@ -608,9 +608,12 @@ def written_together(parts: Sequence[Part]) -> TextClause:
     return _together(tuple((p.name, p.sql) for p in parts))
 
 
-async def write_together(session: AsyncSession | AsyncConnection, parts: Sequence[Part]) -> None:
-    """Run :func:`written_together`'s statement straight on the driver (see :func:`execute`): one round trip."""
-    await execute(session, written_together(parts), {k: v for p in parts for k, v in p.params.items()})
+async def write_together(session: AsyncSession | AsyncConnection, parts: Sequence[Part]) -> int:
+    """Run :func:`written_together`'s statement straight on the driver (see :func:`execute`): one round trip.
+
+    Returns the row count of the last part (the main statement).
+    """
+    return await execute(session, written_together(parts), {k: v for p in parts for k, v in p.params.items()})
 
 
 async def insert_rows(

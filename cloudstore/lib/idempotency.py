@@ -22,14 +22,14 @@ import msgspec
 from sqlalchemy import Column, DateTime, Index, LargeBinary, SmallInteger, Text, text
 from sqlmodel import Field
 
-from cloudstore.lib.db import fetch
+from cloudstore.lib.db import Part, execute, fetch
 from cloudstore.lib.errors import IdempotencyConflict, IdempotencyKeyMissing, ValidationFailed
 from cloudstore.lib.tables import TenantTable, now_column, utcnow
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
-__all__ = ("RETENTION", "IdempotencyRecord", "StoredResponse", "begin_idempotent", "finish_idempotent")
+__all__ = ("RETENTION", "IdempotencyRecord", "Reply", "StoredResponse", "begin_idempotent", "finish_idempotent")
 
 RETENTION = timedelta(hours=48)  # the worker_prune policy (migration 0005) matches this
 MAX_KEY_LENGTH = 255
@@ -114,37 +114,67 @@ async def begin_idempotent(
 
 # No now() after ON CONFLICT: Citus refuses non-immutable expressions there. EXCLUDED carries the defaults
 # (transaction time, evaluated on the coordinator) and the cutoff is a parameter.
-_STORE = text(
-    """
+_STORE_SQL = """
     INSERT INTO idempotency_keys (tenant_id, scope, key, request_hash, status_code, body)
-    VALUES (:tenant_id, :scope, :key, :request_hash, :status_code, :body)
+    VALUES (:{p}tenant_id, :{p}scope, :{p}key, :{p}request_hash, :{p}status_code, :{p}body)
     ON CONFLICT (tenant_id, scope, key) DO UPDATE
        SET request_hash = EXCLUDED.request_hash, status_code = EXCLUDED.status_code,
            body = EXCLUDED.body, created_at = EXCLUDED.created_at, updated_at = EXCLUDED.updated_at
-     WHERE idempotency_keys.created_at <= :expired_before
-    RETURNING 1
+     WHERE idempotency_keys.created_at <= :{p}expired_before
     """
-)
+_STORE = text(_STORE_SQL.format(p=""))
+_REPLY_SQL = _STORE_SQL.format(p="reply_")
+
+
+def _store_params(ticket: IdempotencyTicket, status_code: int, body: bytes, prefix: str = "") -> dict[str, object]:
+    return {
+        f"{prefix}tenant_id": ticket.tenant_id,
+        f"{prefix}scope": ticket.scope,
+        f"{prefix}key": ticket.key,
+        f"{prefix}request_hash": ticket.request_hash,
+        f"{prefix}status_code": status_code,
+        f"{prefix}body": body,
+        f"{prefix}expired_before": utcnow() - RETENTION,
+    }
+
+
+def _check_stored(count: int) -> None:
+    # Another request with the same key committed first (possible only in the instant between its commit and
+    # this request's look-up): raising rolls this one back, so nothing is done twice.
+    if count != 1:
+        raise IdempotencyConflict("a request with this Idempotency-Key has just completed; retry to see it", status=409)
 
 
 async def finish_idempotent(session: AsyncSession, ticket: IdempotencyTicket, *, status_code: int, body: bytes) -> None:
     """Store the response in the caller's transaction (it commits with the request's effects).
 
-    If another request with the same key committed first (possible only in the instant between its commit
-    and this request's look-up), this raises, so the caller's transaction rolls back and nothing is done twice.
+    If another request with the same key committed first, this raises, so the caller's transaction rolls back.
     """
-    stored = await fetch(
-        session,
-        _STORE,
-        {
-            "tenant_id": ticket.tenant_id,
-            "scope": ticket.scope,
-            "key": ticket.key,
-            "request_hash": ticket.request_hash,
-            "status_code": status_code,
-            "body": body,
-            "expired_before": utcnow() - RETENTION,
-        },
-    )
-    if not stored:
-        raise IdempotencyConflict("a request with this Idempotency-Key has just completed; retry to see it", status=409)
+    _check_stored(await execute(session, _STORE, _store_params(ticket, status_code, body)))
+
+
+class Reply:
+    """The response of a request that holds its key, for a journey to store in its own last write.
+
+    A journey that writes once at its end (placing an order) asks :meth:`part` for the stored response as a
+    part of that statement (:func:`cloudstore.lib.db.write_together`, as its last part) and hands the statement's
+    count to :meth:`stored`; the response then costs no round trip of its own. A journey that does not is
+    stored after it by :func:`finish_idempotent`, as before.
+    """
+
+    __slots__ = ("body", "status_code", "ticket")
+
+    def __init__(self, ticket: IdempotencyTicket, status_code: int) -> None:
+        self.ticket = ticket
+        self.status_code = status_code
+        self.body: bytes | None = None  #: set by :meth:`part`: the bytes stored, which the client is sent
+
+    def part(self, result: msgspec.Struct) -> Part:
+        """The stored response (``result`` encoded) as the last part of the journey's statement."""
+        self.body = msgspec.json.encode(result)
+        return Part("reply", _REPLY_SQL, _store_params(self.ticket, self.status_code, self.body, "reply_"))
+
+    @staticmethod
+    def stored(count: int) -> None:
+        """Check the count of the statement whose last part was :meth:`part`: raises if it stored nothing."""
+        _check_stored(count)

@@ -8,7 +8,7 @@ import msgspec
 
 from cloudstore.checkout.place import place_order
 from cloudstore.lib.errors import ValidationFailed
-from cloudstore.lib.idempotency import StoredResponse, begin_idempotent, finish_idempotent
+from cloudstore.lib.idempotency import Reply, StoredResponse, begin_idempotent
 from cloudstore.orders.schemas import DeliveryIn, LineIn, OrderCreate, OrderCreated
 from cloudstore.web.requests import visit_koc
 from cloudstore.web.visit import VISIT_COOKIE, decode_visit
@@ -74,6 +74,4 @@ async def place_once(
     if isinstance(claim, StoredResponse):
         replayed: OrderCreated = msgspec.json.decode(claim.body, type=OrderCreated)
         return replayed
-    created = await place_order(db, tenant_id, consumer.subject_id, order)
-    await finish_idempotent(db, claim, status_code=201, body=msgspec.json.encode(created))
-    return created
+    return await place_order(db, tenant_id, consumer.subject_id, order, reply=Reply(claim, 201))
