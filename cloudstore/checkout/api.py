@@ -82,6 +82,7 @@ class ShopCheckoutController(Controller):
             status_code=201,
             key=idempotency_key,
             run=lambda reply: place_order(db, shop.id, consumer.subject_id, data, reply=reply),
+            journey_claims=True,
         )
 
     @get("/", responses=problems(401, 404, 422), summary="The consumer's orders")

@@ -1,15 +1,15 @@
 """Placing an order: plan on unlocked stock, price it, lock and reserve the planned rows, then write the order.
 
-Statements: the snapshot (with the pricing terms, the unlocked stock and the new rows' ids); one statement that
-locks the planned stock rows in key order (``FOR NO KEY UPDATE``) and reserves them if every one still has
-enough, else none (after a savepoint: the rows a failed attempt looked at stay locked until it is rolled back
-to); one statement that writes the order, its lines, its fulfilments and their lines, the expiry
-job, what the ``OrderPlaced`` subscribers write (the webhook outbox) and, under an idempotency key, the stored
-response; then the coupon locked (only when one is used). A hot row is held for the order's statement and the
-commit. An order the snapshot already shows short (a sold-out flash sale) is refused before anything is
-locked, and a price or coupon that does not hold is refused before too. If another order took the stock since
-the snapshot, nothing was reserved: the savepoint is rolled back to, and the rows locked in key order and the
-order planned (and priced) again on them.
+Statements: the snapshot (with the pricing terms, the unlocked stock, the new rows' ids and, under an
+idempotency key, the key's claim); a savepoint; one statement that locks the planned stock rows in key order
+(``FOR NO KEY UPDATE``) and reserves them if every one still has enough, else none; one statement that writes
+the order, its lines, its fulfilments and their lines, the expiry job, what the ``OrderPlaced`` subscribers
+write (the webhook outbox) and the stored response; then the coupon locked (only when one is used). A hot row
+is held for the order's statement and the commit. An order the snapshot already shows short (a sold-out flash
+sale) is refused before anything is locked, and a price or coupon that does not hold is refused before too. If
+another order took the stock since the snapshot, nothing was reserved, but the rows that attempt locked stay
+locked, out of key order for what follows, until the savepoint is rolled back to; then the rows are locked in
+key order and the order planned (and priced) again on them.
 
 A cart found short is remembered in the process for :data:`SHORT_FOR` (half a second): the same cart (tenant,
 store, lines, delivery) asked for again in that time is refused straight after its idempotency claim, without
@@ -64,12 +64,15 @@ def _cart(tenant_id: int, consumer_id: int, data: OrderCreate) -> tuple[Any, ...
     return (tenant_id, store, msgspec.json.encode(data.lines), msgspec.json.encode(data.delivery))
 
 
-def _known_short(cart: tuple[Any, ...]) -> None:
+def _known_short(cart: tuple[Any, ...]) -> InsufficientStock | None:
+    """The refusal for a cart found short less than :data:`SHORT_FOR` ago, if it was."""
     known = _short.get(cart)
-    if known is not None:
-        if known[0] > time.monotonic():
-            raise InsufficientStock(known[1])
-        del _short[cart]
+    if known is None:
+        return None
+    if known[0] > time.monotonic():
+        return InsufficientStock(known[1])
+    del _short[cart]
+    return None
 
 
 def _remember_short(cart: tuple[Any, ...], exc: InsufficientStock) -> None:
@@ -147,12 +150,17 @@ async def place_order(
 ) -> OrderCreated:
     """Route and price the order, reserve all of its stock or none, and record it as waiting for payment.
 
-    With ``reply`` (the request holds an idempotency key), the response is stored in the order's own statement.
+    With ``reply`` (a request under an idempotency key), the key is claimed in the snapshot's statement (unless
+    already claimed) and the response stored in the order's.
     """
     now = now or datetime.now(UTC)
     cart = _cart(tenant_id, consumer_id, data)
-    _known_short(cart)
-    basket = await placing.prepare(session, tenant_id, consumer_id, data, now)
+    short = _known_short(cart)
+    if short is not None:
+        if reply is not None:
+            await reply.claim(session)  # a key answered before is replayed, even for a cart short now
+        raise short
+    basket = await placing.prepare(session, tenant_id, consumer_id, data, now, claim=reply)
     try:
         planned = placing.plan(basket, basket.stock)
     except InsufficientStock as exc:

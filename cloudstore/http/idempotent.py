@@ -9,7 +9,14 @@ import msgspec
 from litestar import MediaType, Response
 from litestar.params import HeaderParameter
 
-from cloudstore.lib.idempotency import MAX_KEY_LENGTH, Reply, StoredResponse, begin_idempotent, finish_idempotent
+from cloudstore.lib.idempotency import (
+    MAX_KEY_LENGTH,
+    Replayed,
+    Reply,
+    StoredResponse,
+    begin_idempotent,
+    finish_idempotent,
+)
 
 if TYPE_CHECKING:
     from litestar import Request
@@ -42,6 +49,15 @@ IdempotencyKey = Annotated[str | None, _key_header(required=True)]
 OptionalIdempotencyKey = Annotated[str | None, _key_header(required=False)]
 
 
+def _replay(stored: StoredResponse) -> Response[Any]:
+    return Response(
+        content=stored.body,
+        status_code=stored.status_code,
+        media_type=MediaType.JSON,
+        headers={"Idempotent-Replayed": "true"},
+    )
+
+
 async def idempotent(
     request: Request[Any, Any, Any],
     db: AsyncSession,
@@ -51,26 +67,33 @@ async def idempotent(
     status_code: int,
     key: str | None,
     run: Callable[[Reply], Awaitable[msgspec.Struct]],
+    journey_claims: bool = False,
 ) -> Response[Any]:
     """Run ``run`` at most once for this key; replay its stored response for repeats.
 
     ``scope`` names the caller and the operation (e.g. ``consumer:7:orders``) so one caller's key never
-    matches another's. ``run`` is handed the :class:`~cloudstore.lib.idempotency.Reply`: a journey that stores
-    the response in its own last statement sends what it stored; for any other the response is stored after it.
+    matches another's. ``run`` is handed the :class:`~cloudstore.lib.idempotency.Reply`. With
+    ``journey_claims``, the journey claims the key in its first read (and may raise ``Replayed``); else the key
+    is claimed before it runs. A journey that stores the response in its own last statement sends what it
+    stored; for any other the response is stored after it.
     """
     body = await request.body()
-    claim = await begin_idempotent(db, tenant_id=tenant_id, scope=scope, key=key, body=body)
-    if isinstance(claim, StoredResponse):
-        return Response(
-            content=claim.body,
-            status_code=claim.status_code,
-            media_type=MediaType.JSON,
-            headers={"Idempotent-Replayed": "true"},
-        )
-    reply = Reply(claim, status_code)
-    result = await run(reply)
+    if journey_claims:
+        reply = Reply.unclaimed(tenant_id=tenant_id, scope=scope, key=key, body=body, status_code=status_code)
+        try:
+            result = await run(reply)
+        except Replayed as replayed:
+            return _replay(replayed.response)
+        if not reply.claimed:  # pragma: no cover - a journey that forgot its claim
+            raise RuntimeError("the journey did not claim its idempotency key")
+    else:
+        claim = await begin_idempotent(db, tenant_id=tenant_id, scope=scope, key=key, body=body)
+        if isinstance(claim, StoredResponse):
+            return _replay(claim)
+        reply = Reply(claim, status_code)
+        result = await run(reply)
     encoded = reply.body
     if encoded is None:
         encoded = msgspec.json.encode(result)
-        await finish_idempotent(db, claim, status_code=status_code, body=encoded)
+        await finish_idempotent(db, reply.ticket, status_code=status_code, body=encoded)
     return Response(content=encoded, status_code=status_code, media_type=MediaType.JSON)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 from sqlalchemy import Column, DateTime, Index, LargeBinary, SmallInteger, Text, text
@@ -27,9 +27,20 @@ from cloudstore.lib.errors import IdempotencyConflict, IdempotencyKeyMissing, Va
 from cloudstore.lib.tables import TenantTable, now_column, utcnow
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from sqlalchemy.ext.asyncio import AsyncSession
 
-__all__ = ("RETENTION", "IdempotencyRecord", "Reply", "StoredResponse", "begin_idempotent", "finish_idempotent")
+__all__ = (
+    "CLAIM_COLUMNS",
+    "RETENTION",
+    "IdempotencyRecord",
+    "Replayed",
+    "Reply",
+    "StoredResponse",
+    "begin_idempotent",
+    "finish_idempotent",
+)
 
 RETENTION = timedelta(hours=48)  # the worker_prune policy (migration 0005) matches this
 MAX_KEY_LENGTH = 255
@@ -77,16 +88,38 @@ def validate_key(key: str | None) -> str:
     return key
 
 
-_LOOKUP = text(
+#: The claim as the last columns of a one-row read, with its ``FROM``: a journey whose first statement is such a
+#: read (``SELECT <its columns>,`` followed by this) claims the key in the same round trip (:class:`Reply`).
+#: Its parameters are :meth:`Reply.claim_params`; its columns start with ``claim_``.
+CLAIM_COLUMNS = """
+      pg_try_advisory_xact_lock(hashtextextended(:claim_lock, :claim_tenant)) AS claim_locked,
+      claim.request_hash AS claim_hash, claim.status_code AS claim_status, claim.body AS claim_body
+    FROM (SELECT 1) AS claim_one
+    LEFT JOIN idempotency_keys AS claim
+      ON claim.tenant_id = :claim_tenant AND claim.scope = :claim_scope AND claim.key = :claim_key
+     AND claim.created_at > now() - CAST(:claim_retention AS interval)
     """
-    SELECT pg_try_advisory_xact_lock(hashtextextended(:lock, :tenant_id)) AS locked,
-           r.request_hash, r.status_code, r.body
-    FROM (SELECT 1) AS one
-    LEFT JOIN idempotency_keys AS r
-      ON r.tenant_id = :tenant_id AND r.scope = :scope AND r.key = :key
-     AND r.created_at > now() - CAST(:retention AS interval)
-    """
-)
+_LOOKUP = text("SELECT" + CLAIM_COLUMNS)
+
+
+def _claim_params(tenant_id: int, scope: str, key: str) -> dict[str, object]:
+    return {
+        "claim_lock": f"{scope}\x1f{key}",
+        "claim_tenant": tenant_id,
+        "claim_scope": scope,
+        "claim_key": key,
+        "claim_retention": RETENTION,
+    }
+
+
+def _settle(row: Mapping[str, Any], ticket: IdempotencyTicket) -> IdempotencyTicket | StoredResponse:
+    if not row["claim_locked"]:
+        raise IdempotencyConflict("a request with this Idempotency-Key is still being processed", status=409)
+    if row["claim_hash"] is not None:
+        if row["claim_hash"] != ticket.request_hash:
+            raise IdempotencyConflict("this Idempotency-Key was used with a different request body", status=422)
+        return StoredResponse(status_code=row["claim_status"], body=bytes(row["claim_body"]))
+    return ticket
 
 
 async def begin_idempotent(
@@ -97,19 +130,9 @@ async def begin_idempotent(
     Must run inside the request's transaction (after the tenant is set): the lock lasts until it ends.
     """
     key = validate_key(key)
-    request_hash = hashlib.sha256(body).hexdigest()
-    (row,) = await fetch(
-        session,
-        _LOOKUP,
-        {"lock": f"{scope}\x1f{key}", "tenant_id": tenant_id, "scope": scope, "key": key, "retention": RETENTION},
-    )
-    if not row["locked"]:
-        raise IdempotencyConflict("a request with this Idempotency-Key is still being processed", status=409)
-    if row["request_hash"] is not None:
-        if row["request_hash"] != request_hash:
-            raise IdempotencyConflict("this Idempotency-Key was used with a different request body", status=422)
-        return StoredResponse(status_code=row["status_code"], body=bytes(row["body"]))
-    return IdempotencyTicket(tenant_id=tenant_id, scope=scope, key=key, request_hash=request_hash)
+    ticket = IdempotencyTicket(tenant_id, scope, key, hashlib.sha256(body).hexdigest())
+    (row,) = await fetch(session, _LOOKUP, _claim_params(tenant_id, scope, key))
+    return _settle(row, ticket)
 
 
 # No now() after ON CONFLICT: Citus refuses non-immutable expressions there. EXCLUDED carries the defaults
@@ -153,24 +176,69 @@ async def finish_idempotent(session: AsyncSession, ticket: IdempotencyTicket, *,
     _check_stored(await execute(session, _STORE, _store_params(ticket, status_code, body)))
 
 
-class Reply:
-    """The response of a request that holds its key, for a journey to store in its own last write.
+class Replayed(Exception):
+    """Raised by :meth:`Reply.settle` when the key already has a response: the journey stops, and the stored
+    response is sent again."""
 
-    A journey that writes once at its end (placing an order) asks :meth:`part` for the stored response as a
-    part of that statement (:func:`cloudstore.lib.db.write_together`, as its last part) and hands the statement's
-    count to :meth:`stored`; the response then costs no round trip of its own. A journey that does not is
-    stored after it by :func:`finish_idempotent`, as before.
+    def __init__(self, response: StoredResponse) -> None:
+        super().__init__("replayed")
+        self.response = response
+
+
+class Reply:
+    """A request under an idempotency key, as a journey that claims the key and stores the response in its
+    own statements sees it.
+
+    :meth:`unclaimed` has not claimed the key yet: the journey's first read carries :data:`CLAIM_COLUMNS` and its
+    :meth:`claim_params`, and hands the row to :meth:`settle` (or, without such a read, calls :meth:`claim`),
+    which raises :class:`Replayed` for a key already answered and ``IdempotencyConflict`` for a key in use. A
+    journey that writes once at its end asks :meth:`part` for the stored response as the last part of that
+    statement (:func:`cloudstore.lib.db.write_together`) and hands the statement's count to :meth:`stored`;
+    claiming and storing then cost no round trip of their own. For a journey that does neither,
+    :func:`begin_idempotent` and :func:`finish_idempotent` run around it, as before.
     """
 
-    __slots__ = ("body", "status_code", "ticket")
+    __slots__ = ("_claimed", "body", "status_code", "ticket")
 
-    def __init__(self, ticket: IdempotencyTicket, status_code: int) -> None:
+    def __init__(self, ticket: IdempotencyTicket, status_code: int, *, claimed: bool = True) -> None:
         self.ticket = ticket
         self.status_code = status_code
+        self._claimed = claimed
         self.body: bytes | None = None  #: set by :meth:`part`: the bytes stored, which the client is sent
+
+    @classmethod
+    def unclaimed(cls, *, tenant_id: int, scope: str, key: str | None, body: bytes, status_code: int) -> Reply:
+        """A request whose key the journey claims itself (the key checked now: 400 without one)."""
+        ticket = IdempotencyTicket(tenant_id, scope, validate_key(key), hashlib.sha256(body).hexdigest())
+        return cls(ticket, status_code, claimed=False)
+
+    @property
+    def claimed(self) -> bool:
+        """Whether the key is held (and was not answered before)."""
+        return self._claimed
+
+    def claim_params(self) -> dict[str, object]:
+        """The parameters of :data:`CLAIM_COLUMNS`."""
+        t = self.ticket
+        return _claim_params(t.tenant_id, t.scope, t.key)
+
+    def settle(self, row: Mapping[str, Any]) -> None:
+        """The claim read with :data:`CLAIM_COLUMNS`: the key is now held, or this raises."""
+        outcome = _settle(row, self.ticket)
+        if isinstance(outcome, StoredResponse):
+            raise Replayed(outcome)
+        self._claimed = True
+
+    async def claim(self, session: AsyncSession) -> None:
+        """Claim the key in a statement of its own (when the journey reads nothing first); raises as :meth:`settle`."""
+        if not self._claimed:
+            (row,) = await fetch(session, _LOOKUP, self.claim_params())
+            self.settle(row)
 
     def part(self, result: msgspec.Struct) -> Part:
         """The stored response (``result`` encoded) as the last part of the journey's statement."""
+        if not self._claimed:
+            raise RuntimeError("the response of an unclaimed key cannot be stored")
         self.body = msgspec.json.encode(result)
         return Part("reply", _REPLY_SQL, _store_params(self.ticket, self.status_code, self.body, "reply_"))
 

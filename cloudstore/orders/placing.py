@@ -26,6 +26,7 @@ from cloudstore.lib.jobs import enqueue_part
 from cloudstore.orders.schemas import FulfilmentLineRead, FulfilmentRead, OrderCreate, OrderCreated, PricedLineRead
 from cloudstore.orders.snapshot import (
     SNAPSHOT,
+    SNAPSHOT_CLAIMING,
     Koc,
     Origin,
     SnapshotSku,
@@ -56,6 +57,7 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from cloudstore.lib.db import Part
+    from cloudstore.lib.idempotency import Reply
     from cloudstore.pricing.model import PriceBreakdown
     from cloudstore.pricing.service.terms import PricingTerms
     from cloudstore.tenancy.service import Policies
@@ -200,25 +202,39 @@ class PlannedOrder:
         )
 
 
-async def prepare(session: AsyncSession, tenant_id: int, consumer_id: int, data: OrderCreate, now: datetime) -> Basket:
+async def prepare(
+    session: AsyncSession,
+    tenant_id: int,
+    consumer_id: int,
+    data: OrderCreate,
+    now: datetime,
+    *,
+    claim: Reply | None = None,
+) -> Basket:
     """Check the request and read its snapshot (the pricing terms in force at ``now`` included): 422 for what
     cannot be sold or delivered, 404 for no store.
+
+    With ``claim`` (a request whose idempotency key is not claimed yet), the snapshot claims it too, and what
+    the claim found is settled first (:meth:`~cloudstore.lib.idempotency.Reply.settle` raises for a key answered
+    before or in use).
     """
     _check_delivery(data)
     wanted = sorted({line.sku for line in data.lines})
+    params = {
+        "t": tenant_id,
+        "c": consumer_id,
+        "store": data.store,
+        "skus": wanted,
+        "koc": data.koc,
+        "now": now,
+        "nf": len(data.lines),  # a shipment per line at most, unless lines may be split
+    }
+    claiming = claim is not None and not claim.claimed
     (snap,) = await fetch(
-        session,
-        SNAPSHOT,
-        {
-            "t": tenant_id,
-            "c": consumer_id,
-            "store": data.store,
-            "skus": wanted,
-            "koc": data.koc,
-            "now": now,
-            "nf": len(data.lines),  # a shipment per line at most, unless lines may be split
-        },
+        session, SNAPSHOT_CLAIMING if claiming else SNAPSHOT, {**params, **claim.claim_params()} if claim else params
     )
+    if claim is not None and claiming:
+        claim.settle(snap)
     policies = policies_from_row(json_value(snap["policies"]))
     origin = origin_from_row(snap["origin"], data)
     skus = {s.code: s for s in _decode(snap["skus"], list[SnapshotSku])}

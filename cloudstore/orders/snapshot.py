@@ -5,7 +5,8 @@ the store's prices, the candidate warehouses, the free stock of those SKUs at th
 (unlocked, as ``[location_id, sku_id, available]`` rows), the KOC, the tenant's policies, the pricing terms
 (:data:`~cloudstore.pricing.service.terms.TERMS_COLUMNS`), and the ids the order's rows will take: the order's and
 ``:nf`` fulfilments' (drawn from their sequences, so the rows can be written in one statement that names them).
-Parameters: ``:t``, ``:c``, ``:store``, ``:skus``, ``:koc``, ``:now`` and ``:nf``.
+Parameters: ``:t``, ``:c``, ``:store``, ``:skus``, ``:koc``, ``:now`` and ``:nf``. :data:`SNAPSHOT_CLAIMING` also
+claims a request's idempotency key in the same round trip.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import msgspec
 from sqlalchemy import text
 
 from cloudstore.lib.errors import NotFound, ValidationFailed
+from cloudstore.lib.idempotency import CLAIM_COLUMNS
 from cloudstore.pricing.service.terms import TERMS_COLUMNS
 
 if TYPE_CHECKING:
@@ -23,6 +25,7 @@ if TYPE_CHECKING:
 
 __all__ = (
     "SNAPSHOT",
+    "SNAPSHOT_CLAIMING",
     "Koc",
     "Origin",
     "SnapshotSku",
@@ -75,6 +78,8 @@ _SELECT = """
     """
 # The pricing terms (delivery policy, promotions, the consumer's coupons) ride in the same round trip.
 SNAPSHOT = text("".join((_SELECT, TERMS_COLUMNS)))
+# And, for a request under an idempotency key, the key's claim (:data:`cloudstore.lib.idempotency.CLAIM_COLUMNS`).
+SNAPSHOT_CLAIMING = text("".join((_SELECT, TERMS_COLUMNS, ",", CLAIM_COLUMNS)))
 
 
 class SnapshotSku(msgspec.Struct):

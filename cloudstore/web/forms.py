@@ -8,7 +8,7 @@ import msgspec
 
 from cloudstore.checkout.place import place_order
 from cloudstore.lib.errors import ValidationFailed
-from cloudstore.lib.idempotency import Reply, StoredResponse, begin_idempotent
+from cloudstore.lib.idempotency import Replayed, Reply
 from cloudstore.orders.schemas import DeliveryIn, LineIn, OrderCreate, OrderCreated
 from cloudstore.web.requests import visit_koc
 from cloudstore.web.visit import VISIT_COOKIE, decode_visit
@@ -68,10 +68,11 @@ async def place_once(
     if not form_key:
         raise ValidationFailed("结算表单已失效，请重新打开结算页")
     body = msgspec.json.encode(order)
-    claim = await begin_idempotent(
-        db, tenant_id=tenant_id, scope=f"{consumer.actor}:web-orders", key=form_key, body=body
+    reply = Reply.unclaimed(
+        tenant_id=tenant_id, scope=f"{consumer.actor}:web-orders", key=form_key, body=body, status_code=201
     )
-    if isinstance(claim, StoredResponse):
-        replayed: OrderCreated = msgspec.json.decode(claim.body, type=OrderCreated)
-        return replayed
-    return await place_order(db, tenant_id, consumer.subject_id, order, reply=Reply(claim, 201))
+    try:
+        return await place_order(db, tenant_id, consumer.subject_id, order, reply=reply)
+    except Replayed as replayed:
+        again: OrderCreated = msgspec.json.decode(replayed.response.body, type=OrderCreated)
+        return again

@@ -2,13 +2,14 @@
 
 It serves ``POST /v1/shop/{tenant}/orders`` with exactly the statements cloudstore runs for it, in one
 transaction under the same row-level security: the round trip that begins the transaction, takes the runtime
-role and the tenant and checks them, the idempotency claim, then cloudstore's own placing journey
-(:func:`cloudstore.checkout.place.place_order`, with the subscribers :mod:`cloudstore.wiring` hands in and the
-stored response in the order's statement) on a thin stand-in for the database session that sends each
-statement straight to asyncpg, and the commit. The token is verified with cloudstore's codec. It has no
-dependency injection, ORM or SQLAlchemy execution path, middleware, logging or error mapping beyond the two
-answers the benchmark expects (201, and 409 when the stock is short). ``scripts/bench/orders`` starts it with
-``uvicorn --factory orders_baseline:create_app``; it reads ``BENCH_DATABASE_URL`` and ``BENCH_SECRET_KEY``.
+role and the tenant and checks them, then cloudstore's own placing journey
+(:func:`cloudstore.checkout.place.place_order`, with the subscribers :mod:`cloudstore.wiring` hands in, the
+idempotency claim in the snapshot's statement and the stored response in the order's) on a thin stand-in for
+the database session that sends each statement straight to asyncpg, and the commit. The token is verified
+with cloudstore's codec. It has no dependency injection, ORM or SQLAlchemy execution path, middleware, logging
+or error mapping beyond the answers the benchmark expects (201, 409 when the stock is short, and a replay).
+``scripts/bench/orders`` starts it with ``uvicorn --factory orders_baseline:create_app``; it reads
+``BENCH_DATABASE_URL`` and ``BENCH_SECRET_KEY``.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from cloudstore.checkout.place import place_order
 from cloudstore.lib.db import APP_ROLE, _scope_sql
 from cloudstore.lib.errors import InsufficientStock
 from cloudstore.lib.events import _BUS, EventBus
-from cloudstore.lib.idempotency import Reply, StoredResponse, begin_idempotent
+from cloudstore.lib.idempotency import Replayed, Reply
 from cloudstore.orders.schemas import OrderCreate
 from cloudstore.wiring import STATEMENT_PARTS, SUBSCRIBERS
 
@@ -140,19 +141,20 @@ async def place(tenant: FromPath[str], request: Request[Any, Any, Any], state: S
         session = RawSession(conn, state.bus)
         await conn.execute("BEGIN; " + _scope_sql(APP_ROLE, tenant_id))  # one simple query, as cloudstore's
         try:
-            claim = await begin_idempotent(
-                session,  # type: ignore[arg-type]
+            # The key claimed in the snapshot's statement and the response stored in the order's, as in cloudstore.
+            reply = Reply.unclaimed(
                 tenant_id=tenant_id,
                 scope=f"consumer:{principal.subject_id}:orders",
                 key=request.headers.get("idempotency-key"),
                 body=body,
+                status_code=201,
             )
-            if isinstance(claim, StoredResponse):
-                await conn.execute("ROLLBACK")
-                return Response(claim.body, status_code=claim.status_code, media_type="application/json")
-            reply = Reply(claim, 201)  # the stored response rides in the order's statement, as in cloudstore
             await place_order(session, tenant_id, principal.subject_id, data, reply=reply)  # type: ignore[arg-type]
             encoded = reply.body or b""
+        except Replayed as replayed:
+            await conn.execute("ROLLBACK")
+            stored = replayed.response
+            return Response(stored.body, status_code=stored.status_code, media_type="application/json")
         except InsufficientStock:
             await conn.execute("ROLLBACK")
             return Response(b'{"code":"insufficient_stock"}', status_code=409, media_type="application/json")

@@ -22,7 +22,7 @@ from cloudstore.aftersales.schemas import ReceiptIn
 from cloudstore.checkout import after_sales as journey
 from cloudstore.http.deps import DbSession
 from cloudstore.lib.errors import NotFound, ValidationFailed
-from cloudstore.web.console.reads import store_code_of
+from cloudstore.web.console.reads import receiving_places, store_code_of
 from cloudstore.web.console.session import ConsoleUser, Staff, console_handlers, console_page, posted_form, render
 from cloudstore.web.console.store_pages import PAGE_SIZE
 
@@ -70,7 +70,7 @@ async def _receipt(db: AsyncSession, user: ConsoleUser, after_sale_id: int, form
     try:
         return msgspec.convert({"location": location, "lines": lines}, ReceiptIn)
     except msgspec.ValidationError:
-        raise ValidationFailed("请填写收货的库存地点编码") from None
+        raise ValidationFailed("请选择收货的库存地点") from None
 
 
 class AfterSalePages(Controller):
@@ -95,12 +95,16 @@ class AfterSalePages(Controller):
         status = _checked_status(status)
         scope = await journey.staff_scope(db, user.principal)
         page = await after_sales.page(db, user.tenant_id, scope, limit=PAGE_SIZE, cursor=cursor, status=status)
+        actions = {a.id: after_sale_actions(a) for a in page.items}
+        receiving = [a.order_no for a in page.items if "receive" in actions[a.id]]
+        places = await receiving_places(db, user.tenant_id, receiving) if user.principal.role == "hq" else {}
         context = {
             "after_sales": page.items,
             "more": page.next_cursor,
             "status": status,
             "statuses": AFTER_SALE_STATUSES,
-            "actions": {a.id: after_sale_actions(a) for a in page.items},
+            "actions": actions,
+            "places": places,
             "done": done if done in _ACTIONS and after_sale is not None else None,
             "done_id": after_sale,
         }

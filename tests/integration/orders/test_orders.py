@@ -82,6 +82,25 @@ async def test_idempotent_replay_and_conflict(api: Api, app: Litestar, network: 
     problem(await place(api, network, [{"sku": "TEA-1", "qty": 2}], key="same"), 422, "idempotency_conflict")
 
 
+async def test_a_key_answered_before_is_replayed_even_while_its_cart_is_known_short(
+    api: Api, app: Litestar, network: Network
+) -> None:
+    # All 3 GIFT-1 (only the central warehouse has any) taken under one key, then the same cart refused as short
+    # (and remembered so for a moment).
+    lines = [{"sku": "GIFT-1", "qty": 3}]
+    first = await place(api, network, lines, key="all-of-it")
+    assert first.status_code == 201, first.text
+    problem(await place(api, network, lines, key="too-late"), 409, "insufficient_stock")
+    again = await place(api, network, lines, key="all-of-it")
+    assert (again.status_code, again.content) == (201, first.content)
+    assert again.headers.get("idempotent-replayed") == "true"
+    # The refused key stored nothing: asked again it is refused again, not replayed.
+    late = await place(api, network, lines, key="too-late")
+    problem(late, 409, "insufficient_stock")
+    assert late.headers.get("idempotent-replayed") is None
+    assert await stock(app, network, "WH-CN", "GIFT-1") == (3, 3)
+
+
 async def test_pay_fulfil_complete(api: Api, app: Litestar, network: Network) -> None:
     r = await place(api, network, [{"sku": "TEA-1", "qty": 2}], key="p1")
     order = r.json()

@@ -145,6 +145,12 @@ async def test_hq_sees_all_rejects_and_takes_a_return_through(app: Litestar, api
         assert (await c.post(f"/console/after-sales/{ret['id']}/approve", data={"csrf": csrf})).status_code == 303
         page = await c.get("/console/after-sales", params={"status": "approved"})
         assert _forms(page.text, ret["id"]) == ["receive"]
+        # HQ picks where the units arrived: where the order shipped from first, then the active warehouses.
+        select = re.search(r'<select name="location".*?</select>', page.text, re.S)
+        assert select is not None, page.text
+        choices = re.findall(r'<option value="([^"]+)"', select.group(0))
+        assert choices[0] == network.store, choices
+        assert {"WH-SZ", "WH-CN"} <= set(choices), choices
         # HQ names where the units arrived; a missing location is the console's 422, not a 500.
         bad = await c.post(f"/console/after-sales/{ret['id']}/receive", data={"csrf": csrf})
         assert bad.status_code == 422
