@@ -229,11 +229,10 @@ async def prepare(
         "now": now,
         "nf": len(data.lines),  # a shipment per line at most, unless lines may be split
     }
-    claiming = claim is not None and not claim.claimed
-    (snap,) = await fetch(
-        session, SNAPSHOT_CLAIMING if claiming else SNAPSHOT, {**params, **claim.claim_params()} if claim else params
-    )
-    if claim is not None and claiming:
+    if claim is None or claim.claimed:
+        (snap,) = await fetch(session, SNAPSHOT, params)
+    else:
+        (snap,) = await fetch(session, SNAPSHOT_CLAIMING, {**params, **claim.claim_params()})
         claim.settle(snap)
     policies = policies_from_row(json_value(snap["policies"]))
     origin = origin_from_row(snap["origin"], data)
