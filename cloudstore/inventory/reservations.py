@@ -56,6 +56,8 @@ _LOCK_STOCK = text(
 
 # One round trip: the planned rows locked in key order, then all of them reserved if every one still has
 # enough, else none (the one-time filter is evaluated on the locked, current rows before any is updated).
+# The ``= ANY`` filters repeat what the join with ``wanted`` says: with them the planner reaches the rows by the
+# primary key whatever it guesses of the arrays' length; without, it may take the tenant's whole stock.
 _LOCK_AND_RESERVE = text(
     """
     WITH wanted AS (
@@ -65,12 +67,14 @@ _LOCK_AND_RESERVE = text(
       SELECT sl.location_id, sl.sku_id, sl.on_hand - sl.reserved - w.qty AS left_after
       FROM stock_levels sl JOIN wanted w ON sl.location_id = w.location_id AND sl.sku_id = w.sku_id
       WHERE sl.tenant_id = :t
+        AND sl.location_id = ANY(CAST(:locs AS bigint[])) AND sl.sku_id = ANY(CAST(:skus AS bigint[]))
       ORDER BY sl.location_id, sl.sku_id
       FOR NO KEY UPDATE OF sl
     )
     UPDATE stock_levels sl SET reserved = sl.reserved + w.qty, updated_at = now()
     FROM wanted w
     WHERE sl.tenant_id = :t AND sl.location_id = w.location_id AND sl.sku_id = w.sku_id
+      AND sl.location_id = ANY(CAST(:locs AS bigint[])) AND sl.sku_id = ANY(CAST(:skus AS bigint[]))
       AND sl.on_hand - sl.reserved >= w.qty
       AND (SELECT count(*) FROM locked WHERE left_after >= 0) = :n
     """
@@ -82,6 +86,7 @@ _RESERVE = text(
     FROM unnest(CAST(:locs AS bigint[]), CAST(:skus AS bigint[]), CAST(:qtys AS bigint[]))
          AS v(location_id, sku_id, qty)
     WHERE sl.tenant_id = :t AND sl.location_id = v.location_id AND sl.sku_id = v.sku_id
+      AND sl.location_id = ANY(CAST(:locs AS bigint[])) AND sl.sku_id = ANY(CAST(:skus AS bigint[]))
       AND sl.on_hand - sl.reserved >= v.qty
     """
 )

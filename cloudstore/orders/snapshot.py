@@ -60,15 +60,18 @@ _SELECT = """
                                          'regions', l.regions))
        FROM locations l
        WHERE l.tenant_id = :t AND l.status = 'active' AND l.kind IN ('regional', 'central')) AS warehouses,
+      -- The candidate rows by the primary key (arrays, not IN (...) semi-joins the planner may answer with the
+      -- tenant's whole stock).
       (SELECT json_agg(json_build_array(sl.location_id, sl.sku_id, sl.on_hand - sl.reserved))
        FROM stock_levels sl
        WHERE sl.tenant_id = :t
-         AND sl.sku_id IN (SELECT k.id FROM skus k WHERE k.tenant_id = :t AND k.code = ANY(CAST(:skus AS text[])))
-         AND sl.location_id IN (
+         AND sl.location_id = ANY(ARRAY(
            SELECT location_id FROM origin
            UNION ALL
            SELECT l.id FROM locations l
-           WHERE l.tenant_id = :t AND l.status = 'active' AND l.kind IN ('regional', 'central'))) AS stock,
+           WHERE l.tenant_id = :t AND l.status = 'active' AND l.kind IN ('regional', 'central')))
+         AND sl.sku_id = ANY(ARRAY(
+           SELECT k.id FROM skus k WHERE k.tenant_id = :t AND k.code = ANY(CAST(:skus AS text[]))))) AS stock,
       (SELECT json_build_object('id', k.id, 'store_id', k.store_id)
        FROM kocs k WHERE k.tenant_id = :t AND k.code = :koc AND k.active) AS koc,
       (SELECT json_build_array(p.routing, p.attribution, p.commission, p.orders)

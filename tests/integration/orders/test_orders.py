@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
-from litestar import Litestar
+from typing import TYPE_CHECKING, Any
 
+import pytest
+from litestar import Litestar
+from sqlalchemy import text
+
+from cloudstore.inventory import reservations
+from cloudstore.lib.db import set_tenant
+from cloudstore.lib.idempotency import IdempotencyTicket, Reply
 from tests.integration.network import (
     FAR_SHENZHEN_ADDRESS,
     Network,
@@ -13,6 +20,9 @@ from tests.integration.network import (
     stock,
 )
 from tests.support import Api, consumer, problem
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
 
 
 async def test_store_covers_everything_in_one_shipment(api: Api, app: Litestar, network: Network) -> None:
@@ -155,3 +165,44 @@ async def test_other_consumers_and_tenants_see_not_found(api: Api, network: Netw
     problem(await api.get(f"/v1/hq/orders/{order['order_no']}", token=other_tenant.hq_token), 404, "not_found")
     mine = (await api.get(f"/v1/shop/{network.tenant.slug}/orders", token=token)).json()
     assert mine["items"] == []
+
+
+async def test_a_response_stored_under_the_key_after_the_claim_rolls_the_order_back(
+    api: Api, app: Litestar, network: Network, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Another request under the same key commits its response in the instant between this one's claim and its
+    # write: the order's statement stores nothing, so the order rolls back whole and the client is told to retry,
+    # and the retry replays the response that committed.
+    claimed: list[IdempotencyTicket] = []
+    settle, reserve = Reply.settle, reservations.reserve_if_available
+
+    def settle_and_note(self: Reply, row: Any) -> None:
+        settle(self, row)
+        claimed.append(self.ticket)
+
+    async def commit_the_other_first(session: AsyncSession, tenant_id: int, takes: Any) -> bool:
+        (ticket,) = claimed
+        async with app.state.db.sessions() as other, other.begin():
+            await set_tenant(other, tenant_id)
+            await other.execute(
+                text(
+                    "INSERT INTO idempotency_keys (tenant_id, scope, key, request_hash, status_code, body) "
+                    "VALUES (:t, :s, :k, :h, 201, :b)"
+                ),
+                {"t": tenant_id, "s": ticket.scope, "k": ticket.key, "h": ticket.request_hash, "b": b'{"other":1}'},
+            )
+        return await reserve(session, tenant_id, takes)
+
+    monkeypatch.setattr(Reply, "settle", settle_and_note)
+    monkeypatch.setattr(reservations, "reserve_if_available", commit_the_other_first)
+    lines = [{"sku": "TEA-1", "qty": 2}]
+    problem(await place(api, network, lines, key="raced"), 409, "idempotency_conflict")
+    monkeypatch.undo()
+    assert await stock(app, network, "SZ-NS-01", "TEA-1") == (5, 0)
+    async with app.state.db.sessions() as s, s.begin():
+        await set_tenant(s, network.tenant_id)
+        placed = await s.scalar(text("SELECT count(*) FROM orders WHERE consumer_id = :c"), {"c": network.consumer_id})
+    assert placed == 0
+    again = await place(api, network, lines, key="raced")
+    assert (again.status_code, again.content) == (201, b'{"other":1}')
+    assert again.headers.get("idempotent-replayed") == "true"
