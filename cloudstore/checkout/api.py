@@ -22,7 +22,7 @@ from cloudstore.checkout.refund import refund_order
 from cloudstore.checkout.scan import scan_code
 from cloudstore.checkout.schemas import HqOrderRead
 from cloudstore.codes.schemas import ScanCreate, ScanResult
-from cloudstore.http.deps import DbSession, Limit, Shop, provide_shop_tenant
+from cloudstore.http.deps import DbSession, Limit, Shop, provide_checkout_tenant, provide_shop_tenant
 from cloudstore.http.idempotent import IdempotencyKey, idempotent
 from cloudstore.http.problems import problems
 from cloudstore.lib.errors import DomainError, InvalidSignature, NotFound, ValidationFailed
@@ -51,7 +51,7 @@ class ShopCheckoutController(Controller):
 
     path = "/v1/shop/{tenant:str}/orders"
     tags = ["shop"]
-    dependencies = {"shop": Provide(provide_shop_tenant), "consumer": Provide(require_consumer)}
+    dependencies = {"shop": Provide(provide_checkout_tenant), "consumer": Provide(require_consumer)}
 
     @post(
         "/",
@@ -141,7 +141,7 @@ class ShopQuoteController(Controller):
 
     path = "/v1/shop/{tenant:str}"
     tags = ["shop"]
-    dependencies = {"shop": Provide(provide_shop_tenant), "consumer": Provide(require_consumer)}
+    dependencies = {"shop": Provide(provide_checkout_tenant), "consumer": Provide(require_consumer)}
 
     @post("/quote", status_code=200, responses=problems(401, 404, 409, 422), summary="Quote a cart")
     async def quote(self, data: JSONBody[OrderCreate], shop: Shop, consumer: Caller, db: DbSession) -> QuoteRead:

@@ -27,6 +27,7 @@ __all__ = (
     "Shop",
     "ShopTenant",
     "bearer_token",
+    "provide_checkout_tenant",
     "provide_db",
     "provide_shop_tenant",
 )
@@ -82,3 +83,9 @@ def bearer_token(request: Request[Any, Any, Any]) -> str:
 async def provide_shop_tenant(tenant: FromPath[str], state: State, db: DbSession) -> ShopTenant:
     """Resolve the path's tenant slug and scope the session to it."""
     return ShopTenant(id=await scope_to_slug(db, tenant, state.tenant_ids), slug=tenant)
+
+
+async def provide_checkout_tenant(tenant: FromPath[str], state: State, db: DbSession) -> ShopTenant:
+    """As :func:`provide_shop_tenant`, for the checkout routes: the transaction runs its prepared statements on
+    their generic plans (``cloudstore.lib.db.GENERIC_PLANS``)."""
+    return ShopTenant(id=await scope_to_slug(db, tenant, state.tenant_ids, generic_plans=True), slug=tenant)

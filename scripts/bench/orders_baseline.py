@@ -139,7 +139,8 @@ async def place(tenant: FromPath[str], request: Request[Any, Any, Any], state: S
     pool: asyncpg.Pool = state.pool
     async with pool.acquire() as conn:
         session = RawSession(conn, state.bus)
-        await conn.execute("BEGIN; " + _scope_sql(APP_ROLE, tenant_id))  # one simple query, as cloudstore's
+        # One simple query, as cloudstore's checkout routes send it.
+        await conn.execute("BEGIN; " + _scope_sql(APP_ROLE, tenant_id, generic_plans=True))
         try:
             # The key claimed in the snapshot's statement and the response stored in the order's, as in cloudstore.
             reply = Reply.unclaimed(

@@ -60,6 +60,19 @@ async def test_tenant_setting_does_not_leak_to_the_next_transaction(app: Litesta
         await session.rollback()
 
 
+async def test_generic_plans_are_asked_for_one_transaction_only(app: Litestar, tenant: TenantHandle) -> None:
+    show = text("SELECT current_setting('plan_cache_mode'), current_setting('app.tenant_id')")
+    async with app.state.db.sessions() as session:
+        tid = (await session.execute(text("SELECT id FROM tenants WHERE slug = :s"), {"s": tenant.slug})).scalar_one()
+        await session.commit()
+        await set_tenant(session, tid, generic_plans=True)
+        assert tuple((await session.execute(show)).one()) == ("force_generic_plan", str(tid))
+        await session.commit()
+        await set_tenant(session, tid)
+        assert tuple((await session.execute(show)).one()) == ("auto", str(tid))
+        await session.rollback()
+
+
 async def test_other_tenants_staff_and_consumers_are_not_found(
     api: Api, tenant: TenantHandle, other_tenant: TenantHandle
 ) -> None:
