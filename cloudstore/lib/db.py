@@ -25,6 +25,7 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+import msgspec
 from sqlalchemy import Row, TextClause, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
@@ -189,6 +190,7 @@ def runtime_engine(
         pool_pre_ping=False,
         pool_recycle=1800,
         connect_args=connect_args,
+        json_deserializer=msgspec.json.decode,  # the json columns the order path reads, decoded in C
     )
     _assume_role_on_begin(engine, role)
     return engine

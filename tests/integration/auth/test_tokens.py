@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
+from cloudstore.auth import tokens
 from cloudstore.auth.tokens import Principal, TokenCodec
+from cloudstore.lib.errors import Unauthorized
 from tests.support import Api, TenantHandle, problem
 
 SECRET = "test-secret-key-" + "x" * 32
@@ -20,6 +24,19 @@ async def test_expired_token_is_refused(api: Api, tenant: TenantHandle) -> None:
     old, _ = TokenCodec(SECRET, timedelta(seconds=1)).issue(me, datetime.now(UTC) - timedelta(hours=2))
     body = problem(await api.get("/v1/hq/staff", token=old), 401, "unauthorized")
     assert "expired" in body["detail"]
+
+
+def test_a_token_verified_before_still_expires(monkeypatch: pytest.MonkeyPatch) -> None:
+    codec = TokenCodec(SECRET, timedelta(minutes=5))
+    me = Principal(tenant_id=1, tenant="t", subject_id=7, role="consumer")
+    token, expires = codec.issue(me, datetime.now(UTC))
+    assert codec.verify(token) == me
+    assert codec.verify(token) == me  # remembered
+    with pytest.raises(Unauthorized, match="not valid"):
+        codec.verify(token[:-2] + ("AA" if token[-2:] != "AA" else "BB"))  # another string is checked in full
+    monkeypatch.setattr(tokens.time, "time", lambda: expires.timestamp())
+    with pytest.raises(Unauthorized, match="expired"):
+        codec.verify(token)
 
 
 async def test_forged_and_tampered_tokens_are_refused(api: Api, tenant: TenantHandle) -> None:
