@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import ARRAY, BigInteger, CheckConstraint, Column, Index, Integer, Text, UniqueConstraint
 from sqlmodel import Field
 
-from cloudstore.lib.tables import TenantTable, counter, flag, id_column, now_column, tenant_fk, word
+from cloudstore.lib.tables import TenantChildTable, TenantTable, counter, flag, id_column, now_column, tenant_fk, word
 
 __all__ = ("ApiKey", "WebhookAttempt", "WebhookDelivery", "WebhookEndpoint")
 
@@ -28,7 +28,7 @@ class WebhookEndpoint(TenantTable, table=True):
     created_at: datetime | None = now_column()
 
 
-class WebhookDelivery(TenantTable, table=True):
+class WebhookDelivery(TenantChildTable, table=True):
     """The outbox: one event for one endpoint, written in the transaction that made the event."""
 
     __tablename__ = "webhook_deliveries"

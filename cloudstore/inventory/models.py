@@ -7,12 +7,12 @@ from datetime import datetime
 from sqlalchemy import BigInteger, CheckConstraint, Index, Text
 from sqlmodel import Field
 
-from cloudstore.lib.tables import TenantTable, counter, id_column, now_column, tenant_fk
+from cloudstore.lib.tables import TenantChildTable, TenantTable, counter, id_column, now_column, tenant_fk
 
 __all__ = ("StockLevel", "StockMovement")
 
 
-class StockLevel(TenantTable, table=True):
+class StockLevel(TenantChildTable, table=True):
     """On hand and reserved units of one SKU at one location; available = on_hand - reserved >= 0."""
 
     __tablename__ = "stock_levels"

@@ -58,6 +58,15 @@ class TenantTable(SQLModel):
     tenant_id: int = Field(sa_type=BigInteger, primary_key=True, foreign_key="tenants.id")
 
 
+class TenantChildTable(SQLModel):
+    """Mixin for a tenant-owned table whose every row names, by a non-null ``(tenant_id, <parent>)`` foreign key,
+    a row of another tenant-owned table: that key already proves the tenant exists, so ``tenant_id`` has no
+    foreign key of its own (a check and a share lock on the tenant's one row fewer for each row inserted, which
+    every order of a tenant would otherwise take)."""
+
+    tenant_id: int = Field(sa_type=BigInteger, primary_key=True)
+
+
 def flag(default: bool) -> Any:
     """A non-null boolean with a server-side default (inserts written in SQL may omit it)."""
     return Field(

@@ -9,7 +9,7 @@ from sqlalchemy import BigInteger, CheckConstraint, Column, Index, Text, UniqueC
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field
 
-from cloudstore.lib.tables import TenantTable, counter, flag, id_column, now_column, tenant_fk, word
+from cloudstore.lib.tables import TenantChildTable, counter, flag, id_column, now_column, tenant_fk, word
 
 __all__ = ("Fulfilment", "FulfilmentLine", "Order", "OrderLine")
 
@@ -17,7 +17,7 @@ ORDER_STATUSES = "('pending_payment', 'paid', 'completed', 'cancelled', 'expired
 FULFILMENT_STATUSES = "('pending', 'shipped', 'ready_for_pickup', 'delivered', 'picked_up', 'cancelled')"
 
 
-class Order(TenantTable, table=True):
+class Order(TenantChildTable, table=True):
     """A consumer's order. Money in fen; prices copied from the catalog when the order was placed."""
 
     __tablename__ = "orders"
@@ -77,7 +77,7 @@ class Order(TenantTable, table=True):
     updated_at: datetime | None = now_column()
 
 
-class OrderLine(TenantTable, table=True):
+class OrderLine(TenantChildTable, table=True):
     """One line as the consumer ordered it, with the price and catalog facts at that moment."""
 
     __tablename__ = "order_lines"
@@ -105,7 +105,7 @@ class OrderLine(TenantTable, table=True):
     refunded_qty: int = counter(0)
 
 
-class Fulfilment(TenantTable, table=True):
+class Fulfilment(TenantChildTable, table=True):
     """What one location sends (or hands over) for an order."""
 
     __tablename__ = "fulfilments"
@@ -131,7 +131,7 @@ class Fulfilment(TenantTable, table=True):
     tracking_no: str | None = Field(default=None, sa_type=Text)
 
 
-class FulfilmentLine(TenantTable, table=True):
+class FulfilmentLine(TenantChildTable, table=True):
     """Units of one SKU a fulfilment takes from its location (reserved until shipped or released)."""
 
     __tablename__ = "fulfilment_lines"
