@@ -51,10 +51,11 @@ class ShopCheckoutController(Controller):
 
     path = "/v1/shop/{tenant:str}/orders"
     tags = ["shop"]
-    dependencies = {"shop": Provide(provide_checkout_tenant), "consumer": Provide(require_consumer)}
+    dependencies = {"shop": Provide(provide_shop_tenant), "consumer": Provide(require_consumer)}
 
     @post(
         "/",
+        dependencies={"shop": Provide(provide_checkout_tenant)},
         status_code=201,
         responses=problems(400, 401, 404, 409, 422),
         summary="Place an order (Idempotency-Key required)",

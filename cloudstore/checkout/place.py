@@ -1,7 +1,9 @@
 """Placing an order: plan on unlocked stock, price it, lock and reserve the planned rows, then write the order.
 
 Statements: the snapshot (with the pricing terms, the unlocked stock, the new rows' ids and, under an
-idempotency key, the key's claim); a savepoint; one statement that locks the planned stock rows in key order
+idempotency key, the key's claim); a savepoint (unless the transaction's first round trip took it,
+``lib.db.CHECKOUT_SAVEPOINT``: then the claim, made after it, is made again when the savepoint is rolled back
+to); one statement that locks the planned stock rows in key order
 (``FOR NO KEY UPDATE``) and reserves them if every one still has enough, else none; one statement that writes
 the order, its lines, its fulfilments and their lines, the expiry job, what the ``OrderPlaced`` subscribers
 write (the webhook outbox) and the stored response; then the coupon locked (only when one is used). A hot row
@@ -31,7 +33,7 @@ import msgspec
 from sqlalchemy import text
 
 from cloudstore.inventory import reservations
-from cloudstore.lib.db import execute
+from cloudstore.lib.db import CHECKOUT_SAVEPOINT, began_with_savepoint, execute
 from cloudstore.lib.errors import InsufficientStock
 from cloudstore.lib.events import parts_of
 from cloudstore.orders import placing
@@ -48,8 +50,8 @@ if TYPE_CHECKING:
 
 __all__ = ("place_order", "priced_for_placing")
 
-_SAVEPOINT = text("SAVEPOINT before_reservation")
-_ROLLBACK_TO_SAVEPOINT = text("ROLLBACK TO SAVEPOINT before_reservation")
+_SAVEPOINT = text(f"SAVEPOINT {CHECKOUT_SAVEPOINT}")
+_ROLLBACK_TO_SAVEPOINT = text(f"ROLLBACK TO SAVEPOINT {CHECKOUT_SAVEPOINT}")
 
 #: Seconds a cart found short is answered as short without being planned again.
 SHORT_FOR = 0.5
@@ -154,6 +156,7 @@ async def place_order(
     already claimed) and the response stored in the order's.
     """
     now = now or datetime.now(UTC)
+    early = began_with_savepoint(session)  # taken before the snapshot, in the transaction's first round trip
     cart = _cart(tenant_id, consumer_id, data)
     short = _known_short(cart)
     if short is not None:
@@ -167,11 +170,14 @@ async def place_order(
         _remember_short(cart, exc)
         raise
     priced = priced_for_placing(basket, planned, now)
-    await execute(session, _SAVEPOINT, {})
+    if not early:
+        await execute(session, _SAVEPOINT, {})
     if not await reservations.reserve_if_available(session, tenant_id, _takes(planned)):
         # Lost a race for the stock: nothing was reserved, but the rows looked at stay locked (out of key order
         # for what follows) until the savepoint is rolled back to. Then plan again on locked, fresh rows.
         await execute(session, _ROLLBACK_TO_SAVEPOINT, {})
+        if early and reply is not None:
+            await reply.claim_again(session)  # the snapshot's claim came after the savepoint and went with it
         stock = await reservations.available(session, tenant_id, basket.location_ids, basket.sku_ids, lock=True)
         try:
             planned = placing.plan(basket, stock)

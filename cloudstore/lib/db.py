@@ -178,6 +178,8 @@ def runtime_engine(
     ``CLOUDSTORE_DB_PREPARED_STATEMENTS``. No start-up parameter other than ``application_name`` is sent
     (poolers refuse ``role`` and ``jit``).
     """
+    if prepared_statements is None:
+        prepared_statements = prepared_statements_default()
     connect_args: dict[str, Any] = {
         "server_settings": {"application_name": "cloudstore"},
         **_statement_args(prepared_statements),
@@ -192,7 +194,7 @@ def runtime_engine(
         connect_args=connect_args,
         json_deserializer=msgspec.json.decode,  # the json columns the order path reads, decoded in C
     )
-    _assume_role_on_begin(engine, role)
+    _assume_role_on_begin(engine, role, cached=prepared_statements)
     return engine
 
 
@@ -217,15 +219,36 @@ def _quote_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-#: What a transaction of the checkout routes adds to its scope. Their statements take arrays (the SKUs, the
-#: candidate locations, the planned takes) whose lengths only a custom plan knows, so PostgreSQL would plan the
-#: snapshot and the reservation again at every execution (a third of a millisecond each), although their plans,
-#: by primary key, do not depend on the values.
+#: What a transaction of the placing and quoting routes adds to its scope. Their statements take arrays (the
+#: SKUs, the candidate locations, the planned takes) whose lengths only a custom plan knows, so PostgreSQL would
+#: plan the snapshot and the reservation again at every execution (a third of a millisecond each), although their
+#: plans, by primary key, do not depend on the values. Not on Citus (whose router planner needs the tenant's value
+#: to pick a shard, so it makes PostgreSQL take custom plans) nor without a statement cache (behind a
+#: transaction-mode pooler every statement is planned once anyway).
 GENERIC_PLANS = "SET LOCAL plan_cache_mode = force_generic_plan"
+
+#: The savepoint a checkout transaction's scoping round trip takes last (not on Citus, which replays that round
+#: trip's query string on its workers): the placing journey rolls back to it when it loses a race for stock, and
+#: needs no round trip of its own to take it. :func:`began_with_savepoint` says whether it was taken.
+CHECKOUT_SAVEPOINT = "before_reservation"
+_SAVEPOINT_MARK = "cloudstore_savepoint"
+
+
+def began_with_savepoint(session: Any) -> bool:
+    """Whether the session's current transaction took :data:`CHECKOUT_SAVEPOINT` in its scoping round trip."""
+    mark = session.info.get(_SAVEPOINT_MARK)
+    if isinstance(session, AsyncSession):
+        return mark is not None and mark is session.sync_session.get_transaction()
+    return mark is True  # a stand-in session (the orders benchmark's baseline) says so itself
 
 
 def _scope_sql(
-    role: str, tenant_id: int | None, staff: tuple[int, int] | None = None, *, generic_plans: bool = False
+    role: str,
+    tenant_id: int | None,
+    staff: tuple[int, int] | None = None,
+    *,
+    generic_plans: bool = False,
+    savepoint: bool = False,
 ) -> str:
     """One round trip of a transaction's scope: the role, the tenant (when given), and the guard.
 
@@ -244,7 +267,7 @@ def _scope_sql(
     skips its lookup there.
 
     With ``generic_plans`` the transaction's prepared statements run on their generic plans
-    (:data:`GENERIC_PLANS`).
+    (:data:`GENERIC_PLANS`); with ``savepoint`` the round trip ends by taking :data:`CHECKOUT_SAVEPOINT`.
     """
     literal = role.replace("'", "''")  # a configured name, never client input; the ids are integers
     parts = ["SET LOCAL citus.propagate_set_commands = 'local'", f"SET LOCAL ROLE {_quote_ident(role)}"]
@@ -257,11 +280,14 @@ def _scope_sql(
         staff_id, epoch = (int(v) for v in staff)
         checks.append(f"cloudstore_staff_check({int(tenant_id or 0)}, {staff_id}, {epoch})")
     parts += [f"SELECT {check}" for check in checks]
+    if savepoint:
+        parts.append(f"SAVEPOINT {CHECKOUT_SAVEPOINT}")
     return "; ".join(parts)
 
 
 _PENDING = "cloudstore_scope_pending"
 _CITUS = "cloudstore_citus"
+_CACHED = "cloudstore_statement_cache"
 _HAS_CITUS = "SELECT true FROM pg_extension WHERE extname = 'citus'"
 
 
@@ -309,13 +335,14 @@ async def _begin_with(adapted: Any, sql: str) -> None:
     await conn.execute("BEGIN; " + sql)
 
 
-def _assume_role_on_begin(engine: AsyncEngine, role: str) -> None:
+def _assume_role_on_begin(engine: AsyncEngine, role: str, *, cached: bool = True) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _connect(dbapi_connection: Any, record: Any) -> None:
         # Citus replays a SET LOCAL's whole query string on the workers, inside the transaction it opened
         # there: a BEGIN in it would be warned about on every worker. There, BEGIN keeps its own round trip.
         citus = await_only(dbapi_connection._connection.fetchval(_HAS_CITUS))
         record.info[_CITUS] = bool(citus)
+        record.info[_CACHED] = cached
 
     @event.listens_for(engine.sync_engine, "begin")
     def _begin(sync_conn: Any) -> None:
@@ -350,12 +377,17 @@ _TENANT_BY_SLUG = text("SELECT id FROM tenants WHERE slug = :slug")
 
 
 async def scope_to_slug(
-    session: AsyncSession | AsyncConnection, slug: str, cache: dict[str, int], *, generic_plans: bool = False
+    session: AsyncSession | AsyncConnection,
+    slug: str,
+    cache: dict[str, int],
+    *,
+    generic_plans: bool = False,
+    savepoint: bool = False,
 ) -> int:
     """Scope the transaction to the tenant named by ``slug`` and return its id.
 
-    The id is cached (a tenant's id never changes); an unknown slug is :class:`NotFound`. ``generic_plans``: see
-    :data:`GENERIC_PLANS`.
+    The id is cached (a tenant's id never changes); an unknown slug is :class:`NotFound`. ``generic_plans`` and
+    ``savepoint``: see :func:`set_tenant`.
     """
     tenant_id = cache.get(slug)
     if tenant_id is None:
@@ -363,7 +395,7 @@ async def scope_to_slug(
         if tenant_id is None:
             raise NotFound("tenant", slug)
         cache[slug] = tenant_id
-    await set_tenant(session, tenant_id, generic_plans=generic_plans)
+    await set_tenant(session, tenant_id, generic_plans=generic_plans, savepoint=savepoint)
     return tenant_id
 
 
@@ -385,20 +417,23 @@ async def scope_to_staff(session: AsyncSession | AsyncConnection, tenant_id: int
     return True
 
 
-async def set_tenant(session: AsyncSession | AsyncConnection, tenant_id: int, *, generic_plans: bool = False) -> None:
+async def set_tenant(
+    session: AsyncSession | AsyncConnection, tenant_id: int, *, generic_plans: bool = False, savepoint: bool = False
+) -> None:
     """Scope the session's current transaction to one tenant (row-level security reads this).
 
     The role is taken again in the same round trip, and the guard checks it. ``generic_plans``: see
-    :data:`GENERIC_PLANS`.
+    :data:`GENERIC_PLANS`; ``savepoint`` (a session's transaction only): :data:`CHECKOUT_SAVEPOINT`.
     """
 
     if isinstance(session, AsyncSession):
-        await _scope_directly(session, tenant_id, generic_plans=generic_plans)
+        await _scope_directly(session, tenant_id, generic_plans=generic_plans, savepoint=savepoint)
         return
 
     def _scope(sync_conn: Any) -> None:
         role = sync_conn.info.get("cloudstore_role", APP_ROLE)
-        _raw_execute(sync_conn, _scope_sql(role, tenant_id, generic_plans=generic_plans))
+        generic, _ = _checkout_scope(sync_conn, generic_plans, savepoint=False)
+        _raw_execute(sync_conn, _scope_sql(role, tenant_id, generic_plans=generic))
 
     await _run_sync(session, _scope)
 
@@ -461,14 +496,28 @@ async def _driver(session: AsyncSession | AsyncConnection) -> tuple[Any, Any]:
 
 
 async def _scope_directly(
-    session: AsyncSession, tenant_id: int, staff: tuple[int, int] | None = None, *, generic_plans: bool = False
+    session: AsyncSession,
+    tenant_id: int,
+    staff: tuple[int, int] | None = None,
+    *,
+    generic_plans: bool = False,
+    savepoint: bool = False,
 ) -> None:
     """Scope a session's transaction to a tenant in one round trip (``BEGIN`` in it when it has not begun)."""
     sync_conn, adapted = await _connection(session)
     sync_conn.info.pop(_PENDING, None)
     role = sync_conn.info.get("cloudstore_role", APP_ROLE)
-    sql = _scope_sql(role, tenant_id, staff, generic_plans=generic_plans)
+    generic, take = _checkout_scope(sync_conn, generic_plans, savepoint)
+    sql = _scope_sql(role, tenant_id, staff, generic_plans=generic, savepoint=take)
     await _send_scope(adapted, sql, fuse=not sync_conn.info.get(_CITUS))
+    if take:
+        session.info[_SAVEPOINT_MARK] = session.sync_session.get_transaction()
+
+
+def _checkout_scope(sync_conn: Any, generic_plans: bool, savepoint: bool) -> tuple[bool, bool]:
+    """What of :data:`GENERIC_PLANS` and :data:`CHECKOUT_SAVEPOINT` this connection's scope may carry."""
+    citus = bool(sync_conn.info.get(_CITUS))
+    return generic_plans and not citus and bool(sync_conn.info.get(_CACHED, True)), savepoint and not citus
 
 
 def _observe(sync_conn: Any, sql: str, params: Mapping[str, Any]) -> None:

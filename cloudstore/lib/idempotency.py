@@ -235,6 +235,12 @@ class Reply:
             (row,) = await fetch(session, _LOOKUP, self.claim_params())
             self.settle(row)
 
+    async def claim_again(self, session: AsyncSession) -> None:
+        """Claim the key anew after the transaction rolled back to a savepoint taken before the claim (which
+        released it); raises as :meth:`settle`."""
+        self._claimed = False
+        await self.claim(session)
+
     def part(self, result: msgspec.Struct) -> Part:
         """The stored response (``result`` encoded) as the last part of the journey's statement."""
         if not self._claimed:

@@ -29,7 +29,7 @@ from litestar.params import FromPath
 
 from cloudstore.auth.tokens import TokenCodec
 from cloudstore.checkout.place import place_order
-from cloudstore.lib.db import APP_ROLE, _scope_sql
+from cloudstore.lib.db import _SAVEPOINT_MARK, APP_ROLE, _scope_sql
 from cloudstore.lib.errors import InsufficientStock
 from cloudstore.lib.events import _BUS, EventBus
 from cloudstore.lib.idempotency import Replayed, Reply
@@ -140,7 +140,9 @@ async def place(tenant: FromPath[str], request: Request[Any, Any, Any], state: S
     async with pool.acquire() as conn:
         session = RawSession(conn, state.bus)
         # One simple query, as cloudstore's checkout routes send it.
-        await conn.execute("BEGIN; " + _scope_sql(APP_ROLE, tenant_id, generic_plans=True))
+        await conn.execute("BEGIN; " + _scope_sql(APP_ROLE, tenant_id, generic_plans=True, savepoint=state.fold))
+        if state.fold:
+            session.info[_SAVEPOINT_MARK] = True
         try:
             # The key claimed in the snapshot's statement and the response stored in the order's, as in cloudstore.
             reply = Reply.unclaimed(
@@ -187,6 +189,8 @@ def create_app() -> Litestar:
         app.state.bus = EventBus(SUBSCRIBERS, STATEMENT_PARTS)
         app.state.tokens = TokenCodec(os.environ["BENCH_SECRET_KEY"], timedelta(hours=6))
         app.state.tenants = {r["slug"]: r["id"] for r in await pool.fetch("SELECT slug, id FROM tenants")}
+        # As cloudstore: the savepoint rides in the scoping round trip except on Citus (which replays it on workers).
+        app.state.fold = not await pool.fetchval("SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus')")
         try:
             yield
         finally:

@@ -188,7 +188,10 @@ async def test_placing_an_order_takes_few_distinct_statements(app: Litestar, api
         event.remove(engine, "before_cursor_execute", count)
     assert r.status_code == 201, r.text
     assert len(r.json()["fulfilments"]) == 2, r.json()
-    # the snapshot with the idempotency claim, the savepoint, the reservation, the order's rows with its expiry
-    # job, webhook outbox and stored response (one statement)
-    assert len(statements) <= 4, statements
+    async with app.state.db.sessions() as s:
+        citus = await s.scalar(text("SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus')"))
+    # the snapshot with the idempotency claim, the reservation, the order's rows with its expiry job, webhook
+    # outbox and stored response (one statement); the savepoint rides in the transaction's first round trip,
+    # except on Citus
+    assert len(statements) <= (4 if citus else 3), statements
     assert len(set(statements)) == len(statements), "a statement was repeated"

@@ -6,10 +6,11 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 from litestar import Litestar
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from cloudstore.inventory import reservations
-from cloudstore.lib.db import set_tenant
+from cloudstore.lib import db as db_module
+from cloudstore.lib.db import GENERIC_PLANS, set_tenant
 from cloudstore.lib.idempotency import IdempotencyTicket, Reply
 from tests.integration.network import (
     FAR_SHENZHEN_ADDRESS,
@@ -206,3 +207,69 @@ async def test_a_response_stored_under_the_key_after_the_claim_rolls_the_order_b
     again = await place(api, network, lines, key="raced")
     assert (again.status_code, again.content) == (201, b'{"other":1}')
     assert again.headers.get("idempotent-replayed") == "true"
+
+
+async def test_an_order_that_loses_the_race_for_its_stock_claims_its_key_again_and_is_placed(
+    api: Api, app: Litestar, network: Network, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The first attempt to reserve finds the stock gone (as when another order took it since the snapshot): the
+    # journey rolls back to its savepoint, and when that savepoint came before the snapshot (in the transaction's
+    # first round trip) it claims the idempotency key again before planning on locked rows.
+    reserve, attempts = reservations.reserve_if_available, []
+    statements: list[str] = []
+
+    async def lose_first(session: AsyncSession, tenant_id: int, takes: Any) -> bool:
+        attempts.append(takes)
+        return False if len(attempts) == 1 else await reserve(session, tenant_id, takes)
+
+    def note(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    monkeypatch.setattr(reservations, "reserve_if_available", lose_first)
+    engine = app.state.db.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        first = await place(api, network, [{"sku": "TEA-1", "qty": 2}], key="lost-once")
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+    assert first.status_code == 201, first.text
+    assert len(attempts) == 1  # the second reservation is on locked rows (reserve, not reserve_if_available)
+    async with app.state.db.sessions() as s:
+        citus = await s.scalar(text("SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus')"))
+    rolled_back = next(i for i, sql in enumerate(statements) if sql.startswith("ROLLBACK TO SAVEPOINT"))
+    claims = [i for i, sql in enumerate(statements) if "pg_try_advisory_xact_lock" in sql]
+    assert claims[0] < rolled_back
+    assert [i for i in claims if i > rolled_back] == ([] if citus else [rolled_back + 1]), statements
+    assert await stock(app, network, "SZ-NS-01", "TEA-1") == (5, 2)
+    again = await place(api, network, [{"sku": "TEA-1", "qty": 2}], key="lost-once")
+    assert (again.status_code, again.content) == (201, first.content)
+    assert await stock(app, network, "SZ-NS-01", "TEA-1") == (5, 2)
+
+
+async def test_placing_and_quoting_ask_for_generic_plans_and_listing_does_not(
+    api: Api, app: Litestar, network: Network, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Listing filters by optional parameters (``:c IS NULL OR …``), which only a custom plan folds away.
+    sent: list[str] = []
+    send = db_module._send_scope
+
+    async def note(adapted: Any, sql: str, *, fuse: bool) -> None:
+        sent.append(sql)
+        await send(adapted, sql, fuse=fuse)
+
+    monkeypatch.setattr(db_module, "_send_scope", note)
+    assert (await place(api, network, [{"sku": "TEA-1", "qty": 1}], key="plans")).status_code == 201
+    placing, sent[:] = list(sent), []
+    quoted = await api.post(
+        f"/v1/shop/{network.tenant.slug}/quote",
+        token=network.consumer_token,
+        json={"lines": [{"sku": "TEA-1", "qty": 1}], "delivery": {"mode": "pickup"}, "store": "SZ-NS-01"},
+    )
+    assert quoted.status_code == 200, quoted.text
+    quoting, sent[:] = list(sent), []
+    listed = await api.get(f"/v1/shop/{network.tenant.slug}/orders", token=network.consumer_token)
+    assert listed.status_code == 200, listed.text
+    assert any(GENERIC_PLANS in sql and "SAVEPOINT" in sql for sql in placing), placing
+    assert any(GENERIC_PLANS in sql for sql in quoting), quoting
+    assert sent
+    assert not any(GENERIC_PLANS in sql or "SAVEPOINT" in sql for sql in sent), sent
