@@ -14,7 +14,17 @@ from sqlalchemy import BigInteger, Boolean, Column, DateTime, ForeignKeyConstrai
 from sqlalchemy import text as sa_text
 from sqlmodel import Field, SQLModel
 
-__all__ = ("TenantTable", "counter", "flag", "id_column", "now_column", "tenant_fk", "utcnow", "word")
+__all__ = (
+    "TenantChildTable",
+    "TenantTable",
+    "counter",
+    "flag",
+    "id_column",
+    "now_column",
+    "tenant_fk",
+    "utcnow",
+    "word",
+)
 
 # Alembic autogenerate and the schema tests read this metadata.
 metadata = SQLModel.metadata
