@@ -360,5 +360,9 @@ async def test_placing_with_a_coupon_takes_few_distinct_statements(app: Litestar
     assert not any("FOR UPDATE" in s.upper() or "FOR NO KEY" in s.upper() for s in quoted), quoted
     assert r.status_code == 201, r.text
     assert len(r.json()["fulfilments"]) == 2
-    assert len(statements) <= 5, statements  # an order without a coupon takes 4, the coupon's lock one more
+    async with app.state.db.sessions() as s:
+        citus = await s.scalar(text("SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus')"))
+    # an order without a coupon takes 3 (4 on Citus, where the savepoint has a round trip of its own), the
+    # coupon's lock one more
+    assert len(statements) <= (5 if citus else 4), statements
     assert len(set(statements)) == len(statements), "a statement was repeated"
