@@ -12,6 +12,7 @@ import httpx
 import msgspec
 from httpx import Response
 from litestar import Litestar
+from sqlalchemy import text
 
 __all__ = (
     "SEED_STOCK",
@@ -97,6 +98,12 @@ async def new_tenant(api: Api, operator_token: str, *, slug: str | None = None) 
     r = await api.post("/v1/auth/token", json={"tenant": slug, "username": "admin", "password": password})
     assert r.status_code == 200, r.text
     return TenantHandle(slug=slug, hq_token=r.json()["access_token"], admin_username="admin", admin_password=password)
+
+
+async def on_citus(app: Litestar) -> bool:
+    """Whether the database under test is a Citus coordinator (some statements keep a round trip there)."""
+    async with app.state.db.sessions() as session:
+        return bool(await session.scalar(text("SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus')")))
 
 
 def problem(response: Response, status: int, code: str) -> dict[str, Any]:

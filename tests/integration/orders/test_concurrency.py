@@ -21,7 +21,7 @@ from tests.integration.network import (
     seed,
     signed_notification,
 )
-from tests.support import Api, TenantHandle, consumer
+from tests.support import Api, TenantHandle, consumer, on_citus
 
 pytestmark = pytest.mark.slow
 
@@ -188,8 +188,7 @@ async def test_placing_an_order_takes_few_distinct_statements(app: Litestar, api
         event.remove(engine, "before_cursor_execute", count)
     assert r.status_code == 201, r.text
     assert len(r.json()["fulfilments"]) == 2, r.json()
-    async with app.state.db.sessions() as s:
-        citus = await s.scalar(text("SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus')"))
+    citus = await on_citus(app)
     # the snapshot with the idempotency claim, the reservation, the order's rows with its expiry job, webhook
     # outbox and stored response (one statement); the savepoint rides in the transaction's first round trip,
     # except on Citus

@@ -20,7 +20,7 @@ from tests.integration.network import (
     signed_notification,
     stock,
 )
-from tests.support import Api, consumer, problem
+from tests.support import Api, consumer, on_citus, problem
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -234,8 +234,7 @@ async def test_an_order_that_loses_the_race_for_its_stock_claims_its_key_again_a
         event.remove(engine, "before_cursor_execute", note)
     assert first.status_code == 201, first.text
     assert len(attempts) == 1  # the second reservation is on locked rows (reserve, not reserve_if_available)
-    async with app.state.db.sessions() as s:
-        citus = await s.scalar(text("SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus')"))
+    citus = await on_citus(app)
     rolled_back = next(i for i, sql in enumerate(statements) if sql.startswith("ROLLBACK TO SAVEPOINT"))
     claims = [i for i, sql in enumerate(statements) if "pg_try_advisory_xact_lock" in sql]
     assert claims[0] < rolled_back

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cloudstore.lib.jobs import Worker
 from tests.integration.network import NANSHAN_ADDRESS, Network, pay, place
-from tests.support import Api, problem
+from tests.support import Api, on_citus, problem
 
 # TEA-1 1290 and TEA-2 2590 (绿茶), POT-1 19900 (茶具), GIFT-1 39900 (礼盒, only the central warehouse serves 4403).
 SPLIT = [{"sku": "TEA-1", "qty": 1}, {"sku": "TEA-2", "qty": 1}, {"sku": "GIFT-1", "qty": 1}]
@@ -360,8 +360,7 @@ async def test_placing_with_a_coupon_takes_few_distinct_statements(app: Litestar
     assert not any("FOR UPDATE" in s.upper() or "FOR NO KEY" in s.upper() for s in quoted), quoted
     assert r.status_code == 201, r.text
     assert len(r.json()["fulfilments"]) == 2
-    async with app.state.db.sessions() as s:
-        citus = await s.scalar(text("SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus')"))
+    citus = await on_citus(app)
     # an order without a coupon takes 3 (4 on Citus, where the savepoint has a round trip of its own), the
     # coupon's lock one more
     assert len(statements) <= (5 if citus else 4), statements
