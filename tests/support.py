@@ -22,6 +22,7 @@ __all__ = (
     "consumer",
     "new_koc",
     "new_tenant",
+    "on_citus",
     "problem",
     "running",
     "seed_catalog",

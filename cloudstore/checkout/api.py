@@ -22,7 +22,14 @@ from cloudstore.checkout.refund import refund_order
 from cloudstore.checkout.scan import scan_code
 from cloudstore.checkout.schemas import HqOrderRead
 from cloudstore.codes.schemas import ScanCreate, ScanResult
-from cloudstore.http.deps import DbSession, Limit, Shop, provide_checkout_tenant, provide_shop_tenant
+from cloudstore.http.deps import (
+    DbSession,
+    Limit,
+    Shop,
+    provide_checkout_tenant,
+    provide_placing_tenant,
+    provide_shop_tenant,
+)
 from cloudstore.http.idempotent import IdempotencyKey, idempotent
 from cloudstore.http.problems import problems
 from cloudstore.lib.errors import DomainError, InvalidSignature, NotFound, ValidationFailed
@@ -55,7 +62,7 @@ class ShopCheckoutController(Controller):
 
     @post(
         "/",
-        dependencies={"shop": Provide(provide_checkout_tenant)},
+        dependencies={"shop": Provide(provide_placing_tenant)},
         status_code=201,
         responses=problems(400, 401, 404, 409, 422),
         summary="Place an order (Idempotency-Key required)",

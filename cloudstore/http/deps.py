@@ -29,6 +29,7 @@ __all__ = (
     "bearer_token",
     "provide_checkout_tenant",
     "provide_db",
+    "provide_placing_tenant",
     "provide_shop_tenant",
 )
 
@@ -86,8 +87,13 @@ async def provide_shop_tenant(tenant: FromPath[str], state: State, db: DbSession
 
 
 async def provide_checkout_tenant(tenant: FromPath[str], state: State, db: DbSession) -> ShopTenant:
-    """As :func:`provide_shop_tenant`, for placing and quoting: the transaction runs its prepared statements on
-    their generic plans (``cloudstore.lib.db.GENERIC_PLANS``) and takes the placing journey's savepoint in the
-    same round trip (``CHECKOUT_SAVEPOINT``; a quote, which writes nothing, never rolls back to it)."""
+    """As :func:`provide_shop_tenant`, for quoting: the transaction runs its prepared statements on their generic
+    plans (``cloudstore.lib.db.GENERIC_PLANS``)."""
+    return ShopTenant(id=await scope_to_slug(db, tenant, state.tenant_ids, generic_plans=True), slug=tenant)
+
+
+async def provide_placing_tenant(tenant: FromPath[str], state: State, db: DbSession) -> ShopTenant:
+    """As :func:`provide_checkout_tenant`, for placing: the same round trip also takes the placing journey's
+    savepoint (``cloudstore.lib.db.CHECKOUT_SAVEPOINT``)."""
     tenant_id = await scope_to_slug(db, tenant, state.tenant_ids, generic_plans=True, savepoint=True)
     return ShopTenant(id=tenant_id, slug=tenant)

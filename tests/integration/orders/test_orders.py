@@ -270,5 +270,6 @@ async def test_placing_and_quoting_ask_for_generic_plans_and_listing_does_not(
     assert listed.status_code == 200, listed.text
     assert any(GENERIC_PLANS in sql and "SAVEPOINT" in sql for sql in placing), placing
     assert any(GENERIC_PLANS in sql for sql in quoting), quoting
+    assert not any("SAVEPOINT" in sql for sql in quoting), quoting  # a quote writes nothing to roll back
     assert sent
     assert not any(GENERIC_PLANS in sql or "SAVEPOINT" in sql for sql in sent), sent

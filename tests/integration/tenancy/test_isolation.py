@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from cloudstore.http.deps import DbSession
 from cloudstore.lib.db import APP_ROLE, Database, GuardError, prepared_statements_default, set_tenant
 from cloudstore.models import PLATFORM_TABLES, metadata
-from tests.support import Api, TenantHandle, problem
+from tests.support import Api, TenantHandle, on_citus, problem
 
 
 async def test_no_tenant_set_reads_as_empty(app: Litestar, tenant: TenantHandle) -> None:
@@ -64,8 +64,8 @@ async def test_generic_plans_are_asked_for_one_transaction_only(app: Litestar, t
     show = text("SELECT current_setting('plan_cache_mode'), current_setting('app.tenant_id')")
     async with app.state.db.sessions() as session:
         tid = (await session.execute(text("SELECT id FROM tenants WHERE slug = :s"), {"s": tenant.slug})).scalar_one()
-        citus = await session.scalar(text("SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus')"))
         await session.commit()
+        citus = await on_citus(app)
         await set_tenant(session, tid, generic_plans=True)
         # Not on Citus (its router planner needs custom plans) nor without a statement cache (a pooler's).
         asked = "force_generic_plan" if not citus and prepared_statements_default() else "auto"
