@@ -3,15 +3,16 @@
 Statements: the snapshot (with the pricing terms, the unlocked stock, the new rows' ids and, under an
 idempotency key, the key's claim); a savepoint (unless the transaction's first round trip took it,
 ``lib.db.CHECKOUT_SAVEPOINT``: then the claim, made after it, is made again when the savepoint is rolled back
-to); one statement that locks the planned stock rows in key order
-(``FOR NO KEY UPDATE``) and reserves them if every one still has enough, else none; one statement that writes
-the order, its lines, its fulfilments and their lines, the expiry job, what the ``OrderPlaced`` subscribers
-write (the webhook outbox) and the stored response; then the coupon locked (only when one is used). A hot row
-is held for the order's statement and the commit. An order the snapshot already shows short (a sold-out flash
-sale) is refused before anything is locked, and a price or coupon that does not hold is refused before too. If
-another order took the stock since the snapshot, nothing was reserved, but the rows that attempt locked stay
-locked, out of key order for what follows, until the savepoint is rolled back to; then the rows are locked in
-key order and the order planned (and priced) again on them.
+to); one statement that locks the planned stock rows in key order (``FOR NO KEY UPDATE``) and reserves them if
+every one still has enough, and writes the order, its lines, its fulfilments and their lines, the expiry job,
+what the ``OrderPlaced`` subscribers write (the webhook outbox) and the stored response, or fails whole if one
+row is short (``inventory.reservations.reserve_part``); then the coupon locked (only when one is used). On
+Citus the reservation is a statement of its own before the order's, which reserves none if one row is short.
+A hot row is held for the order's statement and the commit. An order the snapshot already shows short (a
+sold-out flash sale) is refused before anything is locked, and a price or coupon that does not hold is refused
+before too. If another order took the stock since the snapshot, nothing was reserved or written, but the rows
+that attempt locked stay locked, out of key order for what follows, until the savepoint is rolled back to;
+then the rows are locked in key order and the order planned (and priced) again on them.
 
 A cart found short is remembered in the process for :data:`SHORT_FOR` (half a second): the same cart (tenant,
 store, lines, delivery) asked for again in that time is refused straight after its idempotency claim, without
@@ -33,7 +34,7 @@ import msgspec
 from sqlalchemy import text
 
 from cloudstore.inventory import reservations
-from cloudstore.lib.db import CHECKOUT_SAVEPOINT, began_with_savepoint, execute
+from cloudstore.lib.db import CHECKOUT_SAVEPOINT, began_with_savepoint, execute, on_one_server
 from cloudstore.lib.errors import InsufficientStock
 from cloudstore.lib.events import parts_of
 from cloudstore.orders import placing
@@ -114,6 +115,8 @@ async def _record(
     priced: PriceBreakdown,
     now: datetime,
     reply: Reply | None,
+    *,
+    reserving: bool = False,
 ) -> OrderCreated:
     def placed(created: OrderCreated) -> list[Part]:
         # The subscribers (the webhook outbox) write in the order's own statement, and the stored response last.
@@ -126,7 +129,10 @@ async def _record(
         )
         return [*parts_of(session, event), *([reply.part(created)] if reply is not None else [])]
 
-    order_id, created, count = await placing.record(session, tenant_id, basket, planned, priced, now, also=placed)
+    first = [reservations.reserve_part(tenant_id, _takes(planned))] if reserving else []
+    order_id, created, count = await placing.record(
+        session, tenant_id, basket, planned, priced, now, first=first, also=placed
+    )
     if reply is not None:
         reply.stored(count)
     if priced.coupon is not None:
@@ -139,6 +145,33 @@ async def _record(
             now=now,
         )
     return created
+
+
+async def _reserve_and_record(
+    session: AsyncSession,
+    tenant_id: int,
+    basket: placing.Basket,
+    planned: placing.PlannedOrder,
+    priced: PriceBreakdown,
+    now: datetime,
+    reply: Reply | None,
+) -> OrderCreated | None:
+    """Reserve the planned stock and record the order, or return None having reserved and written nothing when
+    another order took some of that stock since the snapshot.
+
+    On one server the reservation is the first part of the order's statement, which fails whole if a row is
+    short; on Citus it is a statement of its own before the order's.
+    """
+    if await on_one_server(session):
+        try:
+            return await _record(session, tenant_id, basket, planned, priced, now, reply, reserving=True)
+        except Exception as exc:
+            if not reservations.taken(exc):
+                raise
+            return None
+    if not await reservations.reserve_if_available(session, tenant_id, _takes(planned)):
+        return None
+    return await _record(session, tenant_id, basket, planned, priced, now, reply)
 
 
 async def place_order(
@@ -172,18 +205,20 @@ async def place_order(
     priced = priced_for_placing(basket, planned, now)
     if not early:
         await execute(session, _SAVEPOINT, {})
-    if not await reservations.reserve_if_available(session, tenant_id, _takes(planned)):
-        # Lost a race for the stock: nothing was reserved, but the rows looked at stay locked (out of key order
-        # for what follows) until the savepoint is rolled back to. Then plan again on locked, fresh rows.
-        await execute(session, _ROLLBACK_TO_SAVEPOINT, {})
-        if early and reply is not None:
-            await reply.claim_again(session)  # the snapshot's claim came after the savepoint and went with it
-        stock = await reservations.available(session, tenant_id, basket.location_ids, basket.sku_ids, lock=True)
-        try:
-            planned = placing.plan(basket, stock)
-        except InsufficientStock as exc:
-            _remember_short(cart, exc)
-            raise
-        priced = priced_for_placing(basket, planned, now)
-        await reservations.reserve(session, tenant_id, _takes(planned), basket.sku_codes)
+    created = await _reserve_and_record(session, tenant_id, basket, planned, priced, now, reply)
+    if created is not None:
+        return created
+    # Lost a race for the stock: nothing was reserved or written, but the rows looked at stay locked (out of key
+    # order for what follows) until the savepoint is rolled back to. Then plan again on locked, fresh rows.
+    await execute(session, _ROLLBACK_TO_SAVEPOINT, {})
+    if early and reply is not None:
+        await reply.claim_again(session)  # the snapshot's claim came after the savepoint and went with it
+    stock = await reservations.available(session, tenant_id, basket.location_ids, basket.sku_ids, lock=True)
+    try:
+        planned = placing.plan(basket, stock)
+    except InsufficientStock as exc:
+        _remember_short(cart, exc)
+        raise
+    priced = priced_for_placing(basket, planned, now)
+    await reservations.reserve(session, tenant_id, _takes(planned), basket.sku_codes)
     return await _record(session, tenant_id, basket, planned, priced, now, reply)

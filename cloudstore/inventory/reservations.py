@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import msgspec
 from sqlalchemy import text
 
-from cloudstore.lib.db import execute, insert_rows
+from cloudstore.lib.db import Part, execute, insert_rows
 from cloudstore.lib.errors import InsufficientStock
 
 if TYPE_CHECKING:
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
 __all__ = (
+    "STOCK_TAKEN",
     "Available",
     "Take",
     "available",
@@ -32,7 +33,9 @@ __all__ = (
     "release_units",
     "reserve",
     "reserve_if_available",
+    "reserve_part",
     "restock_returned",
+    "taken",
 )
 
 _READ_STOCK = text(
@@ -79,6 +82,35 @@ _LOCK_AND_RESERVE = text(
       AND (SELECT count(*) FROM locked WHERE left_after >= 0) = :n
     """
 )
+
+#: The SQLSTATE ``cloudstore_stock_reserved()`` (migration 0015) raises when a reservation's rows are not all there
+#: with enough: the whole statement it is part of is undone.
+STOCK_TAKEN = "CS409"
+
+# The reservation as a part of another statement (the order's): the rows locked in key order and counted in a
+# sub-select with no reference to the updated row, which PostgreSQL evaluates once before updating any (a
+# one-time filter); the count not the number of rows planned raises, so the statement writes nothing.
+_RESERVE_PART = """
+    UPDATE stock_levels sl SET reserved = sl.reserved + w.qty, updated_at = now()
+    FROM unnest(CAST(:r_locs AS bigint[]), CAST(:r_skus AS bigint[]), CAST(:r_qtys AS bigint[]))
+         AS w(location_id, sku_id, qty)
+    WHERE sl.tenant_id = :r_t AND sl.location_id = w.location_id AND sl.sku_id = w.sku_id
+      AND sl.location_id = ANY(CAST(:r_locs AS bigint[])) AND sl.sku_id = ANY(CAST(:r_skus AS bigint[]))
+      AND sl.on_hand - sl.reserved >= w.qty
+      AND (
+        SELECT cloudstore_stock_reserved(count(*) FILTER (WHERE locked.left_after >= 0), CAST(:r_n AS int))
+        FROM (
+          SELECT s.on_hand - s.reserved - v.qty AS left_after
+          FROM stock_levels s
+          JOIN unnest(CAST(:r_locs AS bigint[]), CAST(:r_skus AS bigint[]), CAST(:r_qtys AS bigint[]))
+               AS v(location_id, sku_id, qty) ON s.location_id = v.location_id AND s.sku_id = v.sku_id
+          WHERE s.tenant_id = :r_t
+            AND s.location_id = ANY(CAST(:r_locs AS bigint[])) AND s.sku_id = ANY(CAST(:r_skus AS bigint[]))
+          ORDER BY s.location_id, s.sku_id
+          FOR NO KEY UPDATE OF s
+        ) locked
+      )
+"""
 
 _RESERVE = text(
     """
@@ -134,6 +166,25 @@ async def reserve_if_available(session: AsyncSession, tenant_id: int, takes: Seq
     columns = _columns(takes)
     n = len(columns["locs"])
     return await execute(session, _LOCK_AND_RESERVE, {"t": tenant_id, "n": n, **columns}) == n
+
+
+def reserve_part(tenant_id: int, takes: Sequence[Take]) -> Part:
+    """:func:`reserve_if_available` as the first part of a statement that writes more (``lib.db.write_together``):
+    the planned rows locked in key order and all reserved if every one still has enough; else the statement
+    fails with :data:`STOCK_TAKEN` (see :func:`taken`) and writes nothing. Not for Citus, which cannot run the
+    check's sub-select inside a statement that inserts.
+    """
+    columns = _columns(takes)
+    return Part(
+        "r",
+        _RESERVE_PART,
+        {"r_t": tenant_id, "r_n": len(columns["locs"]), **{f"r_{k}": v for k, v in columns.items()}},
+    )
+
+
+def taken(exc: BaseException) -> bool:
+    """Whether ``exc`` is a statement with :func:`reserve_part` failing because some row had not enough."""
+    return getattr(getattr(exc, "orig", exc), "sqlstate", None) == STOCK_TAKEN
 
 
 async def reserve(session: AsyncSession, tenant_id: int, takes: Sequence[Take], skus: Sequence[str] = ()) -> None:

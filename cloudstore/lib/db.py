@@ -58,6 +58,7 @@ __all__ = (
     "fetch",
     "insert_part",
     "insert_rows",
+    "on_one_server",
     "resolve_database_url",
     "runtime_engine",
     "scope_to_slug",
@@ -240,6 +241,15 @@ def began_with_savepoint(session: Any) -> bool:
     if isinstance(session, AsyncSession):
         return mark is not None and mark is session.sync_session.get_transaction()
     return mark is True  # a stand-in session (the orders benchmark's baseline) says so itself
+
+
+async def on_one_server(session: AsyncSession | AsyncConnection) -> bool:
+    """Whether the session's database is one PostgreSQL server, not a Citus coordinator (whose router planner
+    refuses some statement shapes one server runs)."""
+    if getattr(session, "driver_connection", None) is not None:
+        return not session.info.get(_CITUS, False)  # a stand-in session says so itself
+    sync_conn, _ = await _connection(session)
+    return not sync_conn.info.get(_CITUS)
 
 
 def _scope_sql(

@@ -345,14 +345,16 @@ async def record(
     priced: PriceBreakdown,
     now: datetime,
     *,
+    first: Sequence[Part] = (),
     also: Callable[[OrderCreated], Sequence[Part]] = lambda _: (),
 ) -> tuple[int, OrderCreated, int]:
     """Write the order waiting for payment at its price (discounts frozen per line), its lines and
     fulfilments, and queue its expiry, all in one statement; returns the order's id, what the consumer is told
     and the row count of the statement's last part.
 
-    ``also`` gives, for what the consumer is told, more parts for the same statement, after the order's own (what
-    the subscribers of the order being placed write, and the stored response).
+    ``first`` are parts for the same statement before the order's own (the stock reservation, on one server);
+    ``also`` gives, for what the consumer is told, more parts after them (what the subscribers of the order being
+    placed write, and the stored response).
     """
     data, policies, origin, koc, skus = basket.data, basket.policies, basket.origin, basket.koc, basket.skus
     consumer_id, plan, locations = basket.consumer_id, planned.plan, planned.locations
@@ -429,5 +431,5 @@ async def record(
             for p in priced.lines
         ],
     )
-    count = await write_together(session, [*parts, *also(created)])
+    count = await write_together(session, [*first, *parts, *also(created)])
     return order_id, created, count

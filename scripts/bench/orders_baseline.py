@@ -29,7 +29,7 @@ from litestar.params import FromPath
 
 from cloudstore.auth.tokens import TokenCodec
 from cloudstore.checkout.place import place_order
-from cloudstore.lib.db import _SAVEPOINT_MARK, APP_ROLE, _scope_sql
+from cloudstore.lib.db import _CITUS, _SAVEPOINT_MARK, APP_ROLE, _scope_sql
 from cloudstore.lib.errors import InsufficientStock
 from cloudstore.lib.events import _BUS, EventBus
 from cloudstore.lib.idempotency import Replayed, Reply
@@ -140,9 +140,12 @@ async def place(tenant: FromPath[str], request: Request[Any, Any, Any], state: S
     async with pool.acquire() as conn:
         session = RawSession(conn, state.bus)
         # One simple query, as cloudstore's checkout routes send it.
-        await conn.execute("BEGIN; " + _scope_sql(APP_ROLE, tenant_id, generic_plans=True, savepoint=state.fold))
+        scope = _scope_sql(APP_ROLE, tenant_id, generic_plans=state.fold, savepoint=state.fold)
+        await conn.execute("BEGIN; " + scope)
         if state.fold:
             session.info[_SAVEPOINT_MARK] = True
+        else:
+            session.info[_CITUS] = True  # the reservation keeps a statement of its own there
         try:
             # The key claimed in the snapshot's statement and the response stored in the order's, as in cloudstore.
             reply = Reply.unclaimed(

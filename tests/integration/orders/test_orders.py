@@ -12,6 +12,7 @@ from cloudstore.inventory import reservations
 from cloudstore.lib import db as db_module
 from cloudstore.lib.db import GENERIC_PLANS, set_tenant
 from cloudstore.lib.idempotency import IdempotencyTicket, Reply
+from cloudstore.orders import placing
 from tests.integration.network import (
     FAR_SHENZHEN_ADDRESS,
     Network,
@@ -24,6 +25,8 @@ from tests.support import Api, consumer, on_citus, problem
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
+
+    from cloudstore.lib.db import Part
 
 
 async def test_store_covers_everything_in_one_shipment(api: Api, app: Litestar, network: Network) -> None:
@@ -175,13 +178,13 @@ async def test_a_response_stored_under_the_key_after_the_claim_rolls_the_order_b
     # write: the order's statement stores nothing, so the order rolls back whole and the client is told to retry,
     # and the retry replays the response that committed.
     claimed: list[IdempotencyTicket] = []
-    settle, reserve = Reply.settle, reservations.reserve_if_available
+    settle, record = Reply.settle, placing.record
 
     def settle_and_note(self: Reply, row: Any) -> None:
         settle(self, row)
         claimed.append(self.ticket)
 
-    async def commit_the_other_first(session: AsyncSession, tenant_id: int, takes: Any) -> bool:
+    async def commit_the_other_first(session: AsyncSession, tenant_id: int, *args: Any, **kwargs: Any) -> Any:
         (ticket,) = claimed
         async with app.state.db.sessions() as other, other.begin():
             await set_tenant(other, tenant_id)
@@ -192,10 +195,10 @@ async def test_a_response_stored_under_the_key_after_the_claim_rolls_the_order_b
                 ),
                 {"t": tenant_id, "s": ticket.scope, "k": ticket.key, "h": ticket.request_hash, "b": b'{"other":1}'},
             )
-        return await reserve(session, tenant_id, takes)
+        return await record(session, tenant_id, *args, **kwargs)
 
     monkeypatch.setattr(Reply, "settle", settle_and_note)
-    monkeypatch.setattr(reservations, "reserve_if_available", commit_the_other_first)
+    monkeypatch.setattr(placing, "record", commit_the_other_first)
     lines = [{"sku": "TEA-1", "qty": 2}]
     problem(await place(api, network, lines, key="raced"), 409, "idempotency_conflict")
     monkeypatch.undo()
@@ -215,17 +218,24 @@ async def test_an_order_that_loses_the_race_for_its_stock_claims_its_key_again_a
     # The first attempt to reserve finds the stock gone (as when another order took it since the snapshot): the
     # journey rolls back to its savepoint, and when that savepoint came before the snapshot (in the transaction's
     # first round trip) it claims the idempotency key again before planning on locked rows.
-    reserve, attempts = reservations.reserve_if_available, []
+    reserve, reserve_part, attempts = reservations.reserve_if_available, reservations.reserve_part, []
     statements: list[str] = []
 
-    async def lose_first(session: AsyncSession, tenant_id: int, takes: Any) -> bool:
+    async def lose_first(session: AsyncSession, tenant_id: int, takes: Any) -> bool:  # Citus: its own statement
         attempts.append(takes)
         return False if len(attempts) == 1 else await reserve(session, tenant_id, takes)
+
+    def lose_first_part(tenant_id: int, takes: Any) -> Part:  # one server: a part of the order's statement
+        attempts.append(takes)
+        if len(attempts) == 1:  # asks for more than there is, as if another order had taken it
+            takes = [reservations.Take(t.location_id, t.sku_id, t.qty + 1000) for t in takes]
+        return reserve_part(tenant_id, takes)
 
     def note(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
         statements.append(statement)
 
     monkeypatch.setattr(reservations, "reserve_if_available", lose_first)
+    monkeypatch.setattr(reservations, "reserve_part", lose_first_part)
     engine = app.state.db.engine.sync_engine
     event.listen(engine, "before_cursor_execute", note)
     try:
@@ -239,6 +249,9 @@ async def test_an_order_that_loses_the_race_for_its_stock_claims_its_key_again_a
     claims = [i for i, sql in enumerate(statements) if "pg_try_advisory_xact_lock" in sql]
     assert claims[0] < rolled_back
     assert [i for i in claims if i > rolled_back] == ([] if citus else [rolled_back + 1]), statements
+    # on one server the attempt that lost was the order's own statement, and the order is written once after it
+    orders_written = [i for i, sql in enumerate(statements) if "INSERT INTO orders" in sql]
+    assert orders_written == ([rolled_back + 3] if citus else [rolled_back - 1, rolled_back + 4]), statements
     assert await stock(app, network, "SZ-NS-01", "TEA-1") == (5, 2)
     again = await place(api, network, [{"sku": "TEA-1", "qty": 2}], key="lost-once")
     assert (again.status_code, again.content) == (201, first.content)
