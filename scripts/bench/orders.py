@@ -356,6 +356,7 @@ class Target(msgspec.Struct):
 
     name: str
     factory: str
+    workers: int
     app_dir: Path | None = None
 
 
@@ -387,6 +388,7 @@ class Measured(msgspec.Struct):
     flash: str
     flash_ok: bool
     throughput: float  # orders/s at --concurrency clients
+    workers: int
 
 
 async def measure(target: Target, args: argparse.Namespace, logs: Path) -> Measured:
@@ -398,7 +400,7 @@ async def measure(target: Target, args: argparse.Namespace, logs: Path) -> Measu
         bodies = [order_body(rng, rng.choice(stores[:10])) for _ in range(2000)]
         env = _server_env(target, db.url, args)
         log = logs / f"{target.name.replace(' ', '-')}.log"
-        with serve(target.factory, env, log, workers=args.workers, app_dir=target.app_dir) as base:
+        with serve(target.factory, env, log, workers=target.workers, app_dir=target.app_dir) as base:
             pid = server_pid(base)
             prefix = f"{target.name}-{os.getpid()}"
             load = Load(base, pid, tokens[: len(tokens) - args.buyers] or tokens, bodies, prefix)
@@ -432,7 +434,7 @@ async def measure(target: Target, args: argparse.Namespace, logs: Path) -> Measu
         f"every buyer answered in {seconds:.2f} s (p50 {summary.quantile(0.5):.0f} ms, "
         f"p99 {summary.quantile(0.99):.0f} ms); load {_load_average()}"
     )
-    return Measured(target.name, runs, flash, ok, throughput)
+    return Measured(target.name, runs, flash, ok, throughput, target.workers)
 
 
 async def alternate(targets: list[Target], args: argparse.Namespace, logs: Path) -> None:
@@ -450,7 +452,7 @@ async def alternate(targets: list[Target], args: argparse.Namespace, logs: Path)
                 bodies = [order_body(rng, rng.choice(stores[:10])) for _ in range(2000)]
                 log = logs / f"{target.name.replace(' ', '-')}-rounds.log"
                 base = stack.enter_context(
-                    serve(target.factory, _server_env(target, db.url, args), log, workers=args.workers,
+                    serve(target.factory, _server_env(target, db.url, args), log, workers=target.workers,
                           app_dir=target.app_dir)
                 )  # fmt: skip
                 loads.append(Load(base, server_pid(base), tokens, bodies, f"{target.name}-rounds-{os.getpid()}"))
@@ -480,11 +482,11 @@ async def alternate(targets: list[Target], args: argparse.Namespace, logs: Path)
 def report(measured: list[Measured], args: argparse.Namespace) -> None:
     """Print every server's table, the flash sale, and the ratios."""
     print(
-        f"\norders against one tenant, 20 stores, 200 SKUs; {args.duration:g} s per run; pool {args.pool}; "
-        f"{args.workers} server process(es); raw HTTP/1.1 client; {os.cpu_count()} cores"
+        f"\norders against one tenant, 20 stores, 200 SKUs; {args.duration:g} s per run; pool {args.pool} per process; "
+        f"raw HTTP/1.1 client; {os.cpu_count()} cores"
     )
     for m in measured:
-        print(f"\n{m.name}")
+        print(f"\n{m.name} ({m.workers} server process{'es' if m.workers > 1 else ''})")
         print(ROW_HEADER)
         for r in m.runs:
             print(r.row())
@@ -500,11 +502,12 @@ def report(measured: list[Measured], args: argparse.Namespace) -> None:
 
 async def run(args: argparse.Namespace) -> None:
     """Measure each server in turn, report."""
-    targets = [Target("cloudstore", "cloudstore.app:app_from_env")]
+    targets = [Target("cloudstore", "cloudstore.app:app_from_env", args.workers)]
     if not args.no_baseline:
-        targets.append(Target("baseline", "orders_baseline:create_app"))
+        targets.append(Target("baseline", "orders_baseline:create_app", args.workers))
     if args.before is not None:
-        targets.append(Target("before", "cloudstore.app:app_from_env", args.before.resolve()))
+        before_workers = args.before_workers or args.workers
+        targets.append(Target("before", "cloudstore.app:app_from_env", before_workers, args.before.resolve()))
     logs = Path(tempfile.mkdtemp(prefix="cloudstore-bench-logs-"))
     measured = []
     for target in targets:
@@ -527,6 +530,11 @@ def main() -> None:
     parser.add_argument("--buyers", type=int, default=2000, help="flash-sale buyers")
     parser.add_argument("--pool", type=int, default=20, help="database connections in each server's pool")
     parser.add_argument("--workers", type=int, default=1, help="uvicorn processes per server")
+    parser.add_argument(
+        "--before-workers",
+        type=int,
+        help="uvicorn processes for --before (default: --workers; the old code's serve ran one)",
+    )
     parser.add_argument(
         "--open-share", type=float, default=0.7, help="open-loop arrival rate as a share of the closed-loop orders/s"
     )
