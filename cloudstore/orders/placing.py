@@ -11,7 +11,6 @@ its expiry. Nothing here locks or writes stock.
 
 from __future__ import annotations
 
-import secrets
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -64,7 +63,7 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-__all__ = ("Basket", "PlannedOrder", "StockRow", "plan", "prepare", "price", "record")
+__all__ = ("Basket", "PlannedOrder", "StockRow", "order_no_for", "plan", "prepare", "price", "record")
 
 _ORDER_COLUMNS = (
     "id",
@@ -105,8 +104,17 @@ _FULFILMENT_LINE_COLUMNS = ("tenant_id", "fulfilment_id", "sku_id", "qty")
 _MORE_FULFILMENT_IDS = text("SELECT nextval('fulfilments_id_seq') FROM generate_series(1, CAST(:n AS int))")
 
 
-def _new_order_no(now: datetime) -> str:
-    return f"{now:%Y%m%d}{secrets.randbelow(10**10):010d}"
+# An order's number: its day and 10 digits drawn from its id (from a sequence, so never drawn twice) by
+# multiplying modulo 10**10 by a number prime to 10, which maps 0 … 10**10 - 1 onto itself one to one: unique
+# without a retry, and consecutive orders do not get consecutive numbers. Random digits collided: among 100,000
+# orders of one day, two share a 10-digit number about once in two days.
+_ORDER_NO_DIGITS = 10**10
+_ORDER_NO_FACTOR = 3_141_592_653
+
+
+def order_no_for(order_id: int, now: datetime) -> str:
+    """The order number of the order with ``order_id`` placed at ``now`` (``YYYYMMDD`` and 10 digits)."""
+    return f"{now:%Y%m%d}{order_id * _ORDER_NO_FACTOR % _ORDER_NO_DIGITS:010d}"
 
 
 def _routing_policy(policies: Policies) -> RoutingPolicy:
@@ -361,7 +369,7 @@ async def record(
     t, order_id, mode = tenant_id, basket.order_id, data.delivery.mode
     goods = priced.goods_total
     expires_at = now + timedelta(minutes=policies.orders.payment_ttl_minutes)
-    order_no = _new_order_no(now)
+    order_no = order_no_for(order_id, now)
     order_row = (
         order_id,
         t,
