@@ -57,6 +57,7 @@ from harness import (
     add_database_url_option,
     consumer_tokens,
     drop_database,
+    freeze_heap,
     insert_consumers,
     new_database,
     serve,
@@ -421,6 +422,7 @@ async def measure(target: Target, args: argparse.Namespace, logs: Path) -> Measu
             prefix = f"{target.name}-{os.getpid()}"
             load = Load(base, pid, tokens[: len(tokens) - args.buyers] or tokens, bodies, prefix)
             # a short warm-up fills the connection pool and the statement caches
+            freeze_heap()
             await closed_loop("warm-up", load, None, concurrency=args.concurrency, duration=2)
             await analyze_written(db.url)
             c = args.concurrency
@@ -473,6 +475,7 @@ async def alternate(targets: list[Target], args: argparse.Namespace, logs: Path)
                           app_dir=target.app_dir)
                 )  # fmt: skip
                 loads.append(Load(base, server_pid(base), tokens, bodies, f"{target.name}-rounds-{os.getpid()}"))
+            freeze_heap()
             for load, db in zip(loads, dbs, strict=True):
                 await closed_loop("warm-up", load, None, concurrency=c, duration=2)
                 await analyze_written(db.url)
