@@ -171,8 +171,8 @@ async def reserve_if_available(session: AsyncSession, tenant_id: int, takes: Seq
 def reserve_part(tenant_id: int, takes: Sequence[Take]) -> Part:
     """:func:`reserve_if_available` as the first part of a statement that writes more (``lib.db.write_together``):
     the planned rows locked in key order and all reserved if every one still has enough; else the statement
-    fails with :data:`STOCK_TAKEN` (see :func:`taken`) and writes nothing. Not for Citus, which cannot run the
-    check's sub-select inside a statement that inserts.
+    fails with :data:`STOCK_TAKEN` (see :func:`taken`) and writes nothing. Used on a single server only; on
+    Citus the reservation keeps a statement of its own (:func:`reserve_if_available`).
     """
     columns = _columns(takes)
     return Part(

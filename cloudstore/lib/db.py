@@ -244,8 +244,7 @@ def began_with_savepoint(session: Any) -> bool:
 
 
 async def on_one_server(session: AsyncSession | AsyncConnection) -> bool:
-    """Whether the session's database is one PostgreSQL server, not a Citus coordinator (whose router planner
-    refuses some statement shapes one server runs)."""
+    """Whether the session's database is one PostgreSQL server, not a Citus coordinator."""
     if getattr(session, "driver_connection", None) is not None:
         return not session.info.get(_CITUS, False)  # a stand-in session says so itself
     sync_conn, _ = await _connection(session)
