@@ -126,6 +126,12 @@ def is_bad_value(exc: DBAPIError) -> bool:
     return isinstance(exc, DataError) or isinstance(getattr(exc.orig, "__cause__", None), asyncpg.DataError)
 
 
+# SQLSTATE classes 08 (connection exception) and 53 (insufficient resources: too many connections, out of
+# memory or disk), and the server shutting down or starting up (57P01–57P03).
+_UNAVAILABLE_CLASSES = frozenset({"08", "53"})
+_UNAVAILABLE_STATES = frozenset({"57P01", "57P02", "57P03"})
+
+
 def _database(request: Request[Any, Any, Any], exc: DBAPIError) -> Response[Any]:
     sqlstate = getattr(getattr(exc, "orig", None), "sqlstate", None) or getattr(
         getattr(getattr(exc, "orig", None), "__cause__", None), "sqlstate", None
@@ -134,6 +140,12 @@ def _database(request: Request[Any, Any, Any], exc: DBAPIError) -> Response[Any]
         return _response(
             request, _problem(503, "the request conflicted with another; retry it", "retry"), {"Retry-After": "1"}
         )
+    if sqlstate is not None and (sqlstate[:2] in _UNAVAILABLE_CLASSES or sqlstate in _UNAVAILABLE_STATES):
+        # The database refused the connection or the work for now (at its connection limit, out of memory,
+        # restarting): nothing was written for this request, and the client may retry.
+        _log.warning("database unavailable (SQLSTATE %s): %s", sqlstate, type(exc.orig).__name__)
+        problem = _problem(503, "the database is unavailable; retry in a moment", "unavailable")
+        return _response(request, problem, {"Retry-After": "1"})
     if is_bad_value(exc):
         # A value the database cannot hold (a number out of range, a NUL character): the client's input.
         return _response(request, _problem(422, "a value in the request is out of range or not allowed"))

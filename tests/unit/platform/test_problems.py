@@ -25,6 +25,15 @@ async def db() -> None:
     raise OperationalError("SELECT 1", {}, Exception("connection to 10.0.0.5 refused"))
 
 
+class _TooManyClients(Exception):
+    sqlstate = "53300"
+
+
+@get("/full")
+async def full() -> None:
+    raise OperationalError("connect", {}, _TooManyClients("sorry, too many clients already"))
+
+
 @get("/busy")
 async def busy() -> None:
     raise PoolTimeout("QueuePool limit of size 20 overflow 0 reached, connection timed out, timeout 30.00")
@@ -37,7 +46,7 @@ async def short() -> None:
 
 def _client() -> TestClient[Litestar]:
     app = Litestar(
-        route_handlers=[boom, db, busy, short],
+        route_handlers=[boom, db, full, busy, short],
         exception_handlers=cast("Any", exception_handlers),
         middleware=[DefineMiddleware(RequestIdMiddleware, access_log=False)],
     )
@@ -76,3 +85,13 @@ def test_an_exhausted_pool_is_a_503_to_retry() -> None:
     assert r.headers["retry-after"] == "1"
     assert r.json()["code"] == "busy"
     assert "QueuePool" not in r.text
+
+
+def test_a_database_at_its_connection_limit_is_a_503_to_retry() -> None:
+    with _client() as client:
+        r = client.get("/full")
+    assert r.status_code == 503
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert r.headers["retry-after"] == "1"
+    assert r.json()["code"] == "unavailable"
+    assert "too many clients" not in r.text
