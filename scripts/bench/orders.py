@@ -64,7 +64,7 @@ from harness import (
     server_pid,
 )
 
-from cloudstore.lib.db import _asyncpg_args
+from cloudstore.lib.db import _asyncpg_args, to_async_url
 
 HERE = Path(__file__).resolve().parent
 TENANT = "bench"
@@ -456,11 +456,34 @@ async def measure(target: Target, args: argparse.Namespace, logs: Path) -> Measu
     return Measured(target.name, runs, flash, ok, throughput, target.workers)
 
 
+async def _check_connections(needed: int, args: argparse.Namespace) -> None:
+    """Warn before rounds whose servers' pools, all grown at once, could pass the database's connection limit:
+    the last pools to grow would be refused connections and answer errors (counted in the rounds) instead of
+    orders. Pools grow only as far as the load takes them, so it may not come to that."""
+    if not args.database_url:
+        return  # the embedded server: one per database, started with room enough
+    conn = await asyncpg.connect(**_asyncpg_args(make_url(to_async_url(args.database_url))))
+    try:
+        limit = int(await conn.fetchval("SHOW max_connections"))
+        reserved = int(await conn.fetchval("SHOW superuser_reserved_connections"))
+        used = int(await conn.fetchval("SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'"))
+    finally:
+        await conn.close()
+    room = limit - reserved - used
+    if needed > room:
+        print(
+            f"warning: the rounds may open up to {needed} database connections (server processes × --pool "
+            f"{args.pool}) and the database has room for {room} (max_connections {limit})",
+            flush=True,
+        )
+
+
 async def alternate(targets: list[Target], args: argparse.Namespace, logs: Path) -> None:
     """Every server up at once, then ``--rounds`` rounds of the orders run, the servers taking turns."""
     dbs = []
     loads: list[Load] = []
     c = args.concurrency
+    await _check_connections(sum(t.workers for t in targets) * args.pool, args)
     try:
         with contextlib.ExitStack() as stack:
             for target in targets:
@@ -487,7 +510,10 @@ async def alternate(targets: list[Target], args: argparse.Namespace, logs: Path)
                     k = (i + r) % len(targets)
                     run_ = await closed_loop(f"orders c={c}", loads[k], None, concurrency=c, duration=args.duration)
                     rps[targets[k].name].append(run_.result.rps)
-                    cells.append(f"{targets[k].name} {run_.result.rps:.1f} ({run_.cpu_ms_per_order:.2f}, {run_.load})")
+                    errors = f", {run_.result.errors} errors" if run_.result.errors else ""
+                    cells.append(
+                        f"{targets[k].name} {run_.result.rps:.1f} ({run_.cpu_ms_per_order:.2f}, {run_.load}{errors})"
+                    )
                 print(f"  round {r + 1}: " + "; ".join(cells), flush=True)
     finally:
         for db in dbs:
