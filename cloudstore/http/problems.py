@@ -142,7 +142,8 @@ def _database(request: Request[Any, Any, Any], exc: DBAPIError) -> Response[Any]
         )
     if sqlstate is not None and (sqlstate[:2] in _UNAVAILABLE_CLASSES or sqlstate in _UNAVAILABLE_STATES):
         # The database refused the connection or the work for now (at its connection limit, out of memory,
-        # restarting): nothing was written for this request, and the client may retry.
+        # restarting, the connection lost): the client may retry, under the same Idempotency-Key where the
+        # route takes one (a request whose commit was cut off is then replayed, not done twice).
         _log.warning("database unavailable (SQLSTATE %s): %s", sqlstate, type(exc.orig).__name__)
         problem = _problem(503, "the database is unavailable; retry in a moment", "unavailable")
         return _response(request, problem, {"Retry-After": "1"})
