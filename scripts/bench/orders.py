@@ -421,8 +421,8 @@ async def measure(target: Target, args: argparse.Namespace, logs: Path) -> Measu
             pid = server_pid(base)
             prefix = f"{target.name}-{os.getpid()}"
             load = Load(base, pid, tokens[: len(tokens) - args.buyers] or tokens, bodies, prefix)
-            # a short warm-up fills the connection pool and the statement caches
             freeze_heap()
+            # a short warm-up fills the connection pool and the statement caches
             await closed_loop("warm-up", load, None, concurrency=args.concurrency, duration=2)
             await analyze_written(db.url)
             c = args.concurrency
